@@ -1,0 +1,2 @@
+"""neurobone: exercise -> brain -> bone."""
+__version__ = "0.1.0"

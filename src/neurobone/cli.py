@@ -1,0 +1,154 @@
+"""Command-line interface: a thin layer over the library.
+
+Every command parses its arguments, calls one library function and prints or writes
+the result. Bad input raises :class:`~neurobone.errors.NeuroboneError`; :func:`main`
+turns it (and Click's usage errors) into one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from neurobone.errors import InputError, NeuroboneError
+
+try:  # Typer >= 0.16 vendors Click
+    from typer._click import exceptions as cx
+except ImportError:  # pragma: no cover - older Typer uses Click itself
+    from click import exceptions as cx
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="neurobone: exercise -> brain -> bone models, in-silico studies and virtual cohorts.",
+)
+console = Console()
+
+
+def _days(value: str) -> float:
+    try:
+        d = float(value)
+    except ValueError:
+        raise InputError(f"--days must be a positive number of days, got {value!r}") from None
+    if not math.isfinite(d) or d <= 0:
+        raise InputError(f"--days must be a positive number of days, got {value!r}")
+    return d
+
+
+def check_writable(path: Path) -> Path:
+    """Fail early, with one line, when ``path`` cannot be written."""
+    parent = path.expanduser().resolve().parent
+    if path.is_dir():
+        raise InputError(f"output path {str(path)!r} is a directory; give a file name")
+    if not parent.exists():
+        raise InputError(f"cannot write {str(path)!r}: directory {str(parent)!r} does not exist")
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as exc:
+        raise InputError(f"cannot write {str(path)!r}: {exc.strerror}") from None
+    return path
+
+
+@app.command("models")
+def models_cmd() -> None:
+    """List the models with a one-line description and citation."""
+    from neurobone.model.registry import available, get_model
+
+    table = Table("model", "description", "citation", show_lines=False)
+    for name in available():
+        m = get_model(name)
+        table.add_row(name, m.description, m.citation)
+    console.print(table)
+
+
+@app.command("simulate")
+def simulate_cmd(
+    model: str = typer.Option("lemaire2004", "--model", "-m", help="model name (see `neurobone models`)"),
+    days: str = typer.Option("100", "--days", "-d", help="simulated days (positive number)"),
+    set_: Optional[List[str]] = typer.Option(
+        None, "--set", "-s",
+        help="parameter override NAME=VALUE, or NAME=VALUE@START:END for days START to END",
+    ),
+    species: Optional[str] = typer.Option(None, "--species", help="species preset (mouse, human)"),
+    out: Optional[Path] = typer.Option(None, "-o", "--out", help="CSV file to write (default: stdout)"),
+) -> None:
+    """Simulate a model for N days and write one row per day as CSV."""
+    from neurobone.engine.schedule import parse_set
+    from neurobone.engine.solve import simulate
+    from neurobone.model.registry import get_model
+
+    n_days = _days(days)
+    m = get_model(model)
+    overrides = [parse_set(s) for s in (set_ or [])]
+    if out is not None:
+        check_writable(out)
+    res = simulate(m, n_days, overrides=overrides, species=species)
+    _write_csv(res.wide(), out)
+
+
+@app.command("steady-state")
+def steady_state_cmd(
+    model: str = typer.Option("lemaire2004", "--model", "-m", help="model name"),
+    set_: Optional[List[str]] = typer.Option(None, "--set", "-s", help="parameter override NAME=VALUE"),
+    species: Optional[str] = typer.Option(None, "--species", help="species preset (mouse, human)"),
+) -> None:
+    """Print the model's steady state (one line per state)."""
+    from neurobone.engine.schedule import parse_set
+    from neurobone.engine.steady import steady_state
+    from neurobone.model.registry import get_model
+
+    m = get_model(model)
+    params = {}
+    for s in set_ or []:
+        o = parse_set(s)
+        m.parameter(o.name)
+        params[o.name] = o.value
+    ss = steady_state(m, parameters=params, species=species)
+    units = {s.name: s.unit for s in m.states}
+    for k, v in ss.items():
+        typer.echo(f"{k}\t{v:.6e}\t{units[k]}")
+
+
+def _write_csv(df, out: Optional[Path]) -> None:
+    if out is None:
+        df.to_csv(sys.stdout, index=False)
+    else:
+        df.to_csv(out, index=False)
+        console.print(f"wrote {len(df)} rows x {df.shape[1]} columns to {out}", highlight=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turning user errors into one line and exit code 2."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except NeuroboneError as exc:
+        print(f"neurobone: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except cx.NoArgsIsHelpError as exc:
+        print(exc.ctx.get_help())
+        sys.exit(0)
+    except cx.UsageError as exc:
+        print(f"neurobone: error: {exc.format_message()}", file=sys.stderr)
+        sys.exit(2)
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.exit(0)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("neurobone: aborted", file=sys.stderr)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        print("neurobone: interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

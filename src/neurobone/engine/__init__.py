@@ -1,0 +1,1 @@
+"""Integration engines: single subject (SciPy, stiff, exact at discontinuities)."""

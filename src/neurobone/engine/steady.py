@@ -1,0 +1,104 @@
+"""Steady states and homeostatic initialisation."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+from scipy.optimize import root
+
+from neurobone.engine.solve import resolve, simulate
+from neurobone.errors import SolverError
+from neurobone.model.codegen import CompiledModel
+from neurobone.model.definition import Model
+
+
+def steady_state(
+    model: Model | CompiledModel | str,
+    *,
+    parameters: Mapping[str, float] | None = None,
+    species: str | None = None,
+    initial: np.ndarray | None = None,
+    tol: float = 1e-13,
+) -> dict[str, float]:
+    """The steady state of every state with ``steady=True`` (others keep their initial value).
+
+    Newton's method (MINPACK hybrj with the analytic Jacobian) from the declared initial
+    state; if it does not converge, the model is integrated for 20 years and Newton is
+    restarted from there. Raises :class:`SolverError` when neither converges.
+    """
+    cm = resolve(model, species)
+    y = _steady_vector(cm, cm.parameter_vector(parameters), initial, tol)
+    return dict(zip(cm.model.state_names, map(float, y)))
+
+
+def _steady_vector(
+    cm: CompiledModel, p: np.ndarray, initial: np.ndarray | None = None, tol: float = 1e-13
+) -> np.ndarray:
+    m = cm.model
+    y0 = cm.initial_vector() if initial is None else np.asarray(initial, float).copy()
+    idx = np.array([i for i, s in enumerate(m.states) if s.steady])
+    scale = np.array([m.states[i].scale for i in idx])
+    n = cm.n_states
+    dy = np.zeros(n)
+    J = np.zeros((n, n))
+
+    def full(x):
+        y = y0.copy()
+        y[idx] = x * scale
+        return y
+
+    def fun(x):
+        return cm.rhs(0.0, full(x), p, dy)[idx] / scale
+
+    def jac(x):
+        return cm.jac(0.0, full(x), p, J)[np.ix_(idx, idx)] * scale[None, :] / scale[:, None]
+
+    def solve(start):
+        sol = root(fun, start / scale, jac=jac, method="hybr", tol=tol)
+        ok = sol.success and np.all(np.isfinite(sol.x)) and np.max(np.abs(fun(sol.x))) < 1e-9
+        return full(sol.x), ok
+
+    y, ok = solve(y0[idx])
+    if not ok:
+        pdict = dict(zip(m.parameter_names, p))
+        res = simulate(cm, 7300.0, parameters=pdict, initial=y0, dt=7300.0)
+        y, ok = solve(res.states[-1][idx])
+    if not ok:
+        raise SolverError(f"no steady state found for model {m.name!r}")
+    return y
+
+
+def initialise(
+    cm: CompiledModel,
+    p: np.ndarray,
+    *,
+    max_iter: int = 50,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Homeostatic start: steady state plus reference parameters that match it.
+
+    Parameters with ``reference_of`` are set to the steady-state value of the state or
+    expression they name, by fixed-point iteration (references may feed back). Returns
+    ``(y0, p)`` with ``p`` a new vector.
+    """
+    m = cm.model
+    refs = [(m.parameter_names.index(q.name), q.reference_of) for q in m.parameters if q.reference_of]
+    p = np.array(p, dtype=float)
+    y = _steady_vector(cm, p)
+    if not refs:
+        return y, p
+    out = np.zeros(len(m.expressions))
+    for _ in range(max_iter):
+        e = cm.observe(0.0, y, p, out)
+        new = p.copy()
+        for i, target in refs:
+            if target in m.state_names:
+                new[i] = y[m.state_names.index(target)]
+            else:
+                new[i] = e[m.expression_names.index(target)]
+        change = np.max(np.abs(new - p) / np.maximum(np.abs(p), 1e-300))
+        p = new
+        y = _steady_vector(cm, p, y)
+        if change < 1e-12:
+            return y, p
+    raise SolverError(f"homeostatic references of model {m.name!r} did not converge")

@@ -1,0 +1,1 @@
+"""Model definitions: the one form (definition), its parsing and code generation."""

@@ -1,0 +1,33 @@
+"""Registered models by name."""
+
+from __future__ import annotations
+
+import importlib
+
+from neurobone.errors import ModelError
+from neurobone.model.definition import Model
+
+#: model name -> module holding ``MODEL``
+_MODULES = {
+    "lemaire2004": "neurobone.model.lemaire2004",
+    "pivonka2008": "neurobone.model.pivonka2008",
+    "neurobone": "neurobone.model.brainbone",
+}
+
+DEFAULT_MODEL = "neurobone"
+
+
+def available() -> list[str]:
+    """Names of the models that can be loaded."""
+    out = []
+    for name, mod in _MODULES.items():
+        if importlib.util.find_spec(mod) is not None:
+            out.append(name)
+    return out
+
+
+def get_model(name: str) -> Model:
+    """The model registered as ``name`` (a :class:`ModelError` lists the valid names)."""
+    if name not in _MODULES or name not in available():
+        raise ModelError(f"unknown model {name!r}; valid: {', '.join(available())}")
+    return importlib.import_module(_MODULES[name]).MODEL
