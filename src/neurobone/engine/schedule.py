@@ -21,6 +21,8 @@ from neurobone.errors import InputError
 class Override:
     """Parameter ``name`` takes ``value`` on ``[start, end)`` (days; ``end=inf`` for ever).
 
+    ``weekdays`` restricts it to whole days ``[d, d+1)`` with ``d % 7`` in the tuple (day 0
+    is weekday 0): a 5-days-a-week exercise programme is ``weekdays=(0, 1, 2, 3, 4)``.
     Later overrides of the same parameter win where they overlap.
     """
 
@@ -28,6 +30,32 @@ class Override:
     value: float
     start: float = 0.0
     end: float = math.inf
+    weekdays: tuple[int, ...] | None = None
+
+    def active(self, t: float) -> bool:
+        """Whether the override is in force at time ``t`` (right-continuous)."""
+        if not (self.start <= t < self.end):
+            return False
+        return self.weekdays is None or int(math.floor(t)) % 7 in self.weekdays
+
+    def intervals(self, t0: float, t1: float) -> list[tuple[float, float]]:
+        """The maximal intervals within ``[t0, t1]`` where the override is in force."""
+        a, b = max(self.start, t0), min(self.end, t1)
+        if b <= a:
+            return []
+        if self.weekdays is None or len(set(self.weekdays)) == 7:
+            return [(a, b)]
+        out: list[tuple[float, float]] = []
+        d = math.floor(a)
+        while d < b:
+            if d % 7 in self.weekdays:
+                lo, hi = max(a, d), min(b, d + 1)
+                if out and out[-1][1] == lo:
+                    out[-1] = (out[-1][0], hi)
+                else:
+                    out.append((lo, hi))
+            d += 1
+        return out
 
     def __post_init__(self) -> None:
         if not (self.end > self.start):
@@ -36,6 +64,8 @@ class Override:
             )
         if self.start < 0:
             raise InputError(f"override {self.name}: start day {self.start:g} is negative")
+        if self.weekdays is not None and not all(0 <= d <= 6 for d in self.weekdays):
+            raise InputError(f"override {self.name}: weekdays must be integers 0-6")
 
 
 _SET = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*=\s*([^@]+?)\s*(?:@\s*([^:]*)\s*:\s*(.*)\s*)?$")
@@ -67,9 +97,10 @@ def change_points(overrides: Iterable[Override], t0: float, t1: float) -> list[f
     """Sorted segment boundaries in [t0, t1], including both ends."""
     pts = {t0, t1}
     for o in overrides:
-        for t in (o.start, o.end):
-            if t0 < t < t1:
-                pts.add(float(t))
+        for a, b in o.intervals(t0, t1):
+            for t in (a, b):
+                if t0 < t < t1:
+                    pts.add(float(t))
     return sorted(pts)
 
 
@@ -78,6 +109,6 @@ def parameters_at(base: np.ndarray, index: dict[str, int], overrides: Sequence[O
     """Parameter vector in force on the segment starting at ``t`` (right-continuous)."""
     p = base.copy()
     for o in overrides:
-        if o.start <= t < o.end:
+        if o.active(t):
             p[index[o.name]] = o.value
     return p
