@@ -33,7 +33,7 @@ from sympy.printing.pycode import PythonCodePrinter
 from neurobone.model.definition import Model
 from neurobone.model.symbolic import SymbolicModel, parse
 
-CODEGEN_VERSION = "3"
+CODEGEN_VERSION = "4"
 
 
 class _Printer(PythonCodePrinter):
@@ -41,7 +41,8 @@ class _Printer(PythonCodePrinter):
         base, exp = expr.as_base_exp()
         if exp.is_Integer and 1 < int(exp) <= 4:
             b = self.parenthesize(base, 100)
-            return "*".join([b] * int(exp))
+            # parenthesised: the product may follow a division (x/(b*b), not x/b*b)
+            return "(" + "*".join([b] * int(exp)) + ")"
         if exp == -1:
             return f"1.0/{self.parenthesize(base, 100)}"
         return super()._print_Pow(expr, rational=rational)
