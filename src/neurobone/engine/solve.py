@@ -54,7 +54,7 @@ def simulate(
     model: Model | CompiledModel | str,
     days: float,
     *,
-    parameters: Mapping[str, float] | None = None,
+    parameters: Mapping[str, float] | np.ndarray | None = None,
     overrides: Iterable[Override] = (),
     initial: Mapping[str, float] | np.ndarray | None = None,
     species: str | None = None,
@@ -69,7 +69,7 @@ def simulate(
     ----------
     model : a registered model name, a :class:`~neurobone.model.definition.Model` or a
         compiled model.
-    parameters : constant overrides by parameter name.
+    parameters : constant overrides by parameter name, or a full parameter vector.
     overrides : timed overrides (:class:`~neurobone.engine.schedule.Override`); the
         integration restarts exactly at every start and end day.
     initial : initial states (mapping by name, or a full vector); default: the model's

@@ -33,11 +33,16 @@ def steady_state(
 
 
 def _steady_vector(
-    cm: CompiledModel, p: np.ndarray, initial: np.ndarray | None = None, tol: float = 1e-13
+    cm: CompiledModel,
+    p: np.ndarray,
+    initial: np.ndarray | None = None,
+    tol: float = 1e-13,
+    hold: tuple[str, ...] = (),
 ) -> np.ndarray:
+    """Steady state of the states flagged ``steady`` and not in ``hold``."""
     m = cm.model
     y0 = cm.initial_vector() if initial is None else np.asarray(initial, float).copy()
-    idx = np.array([i for i, s in enumerate(m.states) if s.steady])
+    idx = np.array([i for i, s in enumerate(m.states) if s.steady and s.name not in hold])
     scale = np.array([m.states[i].scale for i in idx])
     n = cm.n_states
     dy = np.zeros(n)
@@ -73,18 +78,20 @@ def initialise(
     cm: CompiledModel,
     p: np.ndarray,
     *,
+    initial: np.ndarray | None = None,
+    hold: tuple[str, ...] = (),
     max_iter: int = 50,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Homeostatic start: steady state plus reference parameters that match it.
 
     Parameters with ``reference_of`` are set to the steady-state value of the state or
-    expression they name, by fixed-point iteration (references may feed back). Returns
-    ``(y0, p)`` with ``p`` a new vector.
+    expression they name, by fixed-point iteration (references may feed back); states in
+    ``hold`` keep their initial value. Returns ``(y0, p)`` with ``p`` a new vector.
     """
     m = cm.model
     refs = [(m.parameter_names.index(q.name), q.reference_of) for q in m.parameters if q.reference_of]
     p = np.array(p, dtype=float)
-    y = _steady_vector(cm, p)
+    y = _steady_vector(cm, p, initial, hold=hold)
     if not refs:
         return y, p
     out = np.zeros(len(m.expressions))
@@ -98,7 +105,7 @@ def initialise(
                 new[i] = e[m.expression_names.index(target)]
         change = np.max(np.abs(new - p) / np.maximum(np.abs(p), 1e-300))
         p = new
-        y = _steady_vector(cm, p, y)
+        y = _steady_vector(cm, p, y, hold=hold)
         if change < 1e-12:
             return y, p
     raise SolverError(f"homeostatic references of model {m.name!r} did not converge")

@@ -150,8 +150,13 @@ class CompiledModel:
     def param_index(self, name: str) -> int:
         return self.model.parameter_names.index(name)
 
-    def parameter_vector(self, values: dict[str, float] | None = None) -> np.ndarray:
-        """Default parameter vector with ``values`` applied (names checked)."""
+    def parameter_vector(self, values=None) -> np.ndarray:
+        """Default parameter vector with ``values`` applied (a mapping by name, names
+        checked, or a full vector, returned as a copy)."""
+        if isinstance(values, np.ndarray):
+            if values.shape != (self.n_params,):
+                raise ValueError(f"parameter vector has shape {values.shape}, expected ({self.n_params},)")
+            return values.astype(float).copy()
         p = np.array([prm.value for prm in self.model.parameters], dtype=float)
         for k, v in (values or {}).items():
             p[self._pindex(k)] = float(v)

@@ -97,8 +97,9 @@ class Expression:
 class Component:
     """One biological module: its own states, parameters and expressions.
 
-    ``overrides`` redefines expressions that an earlier component declared (their name
-    must exist there); it is the only way one component changes another.
+    ``overrides`` redefines expressions and ``state_overrides`` states (rate, initial
+    value, flags) that an earlier component declared; they are the only ways one
+    component changes another.
     """
 
     name: str
@@ -107,6 +108,7 @@ class Component:
     states: tuple[State, ...] = ()
     expressions: tuple[Expression, ...] = ()
     overrides: tuple[Expression, ...] = ()
+    state_overrides: tuple[State, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,10 @@ def compose(
             if ov.name not in exprs:
                 raise ModelError(f"{comp.name}: override of unknown expression {ov.name!r}")
             exprs[ov.name] = ov
+        for so in comp.state_overrides:
+            if so.name not in states:
+                raise ModelError(f"{comp.name}: override of unknown state {so.name!r}")
+            states[so.name] = so
     outputs = dict(outputs or {})
     known = set(states) | set(exprs)
     for out, target in outputs.items():

@@ -1,0 +1,103 @@
+"""The neurobone model: exercise -> brain -> sympathetic outflow -> bone, beside mechanics.
+
+Composed of the Pivonka 2008 bone-cell core (unchanged; its neutral ``mod_*`` hooks are
+redefined by :mod:`~neurobone.model.components.coupling`) and the components in
+:mod:`neurobone.model.components`. Species presets: ``mouse`` (C57BL/6J, default) and
+``human``. Mechanism hypotheses (the article's claim treated as a hypothesis):
+
+``article`` (default)
+    the neural path carries most of the exercise benefit (circuit block loses ~70 %);
+``interoceptive``
+    the neural path modulates, mechanics dominate;
+``mechanical``
+    no neural path to bone at all.
+
+Each hypothesis is calibrated to the same targets except the contested circuit-block
+row (MC3); see docs/calibration.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from neurobone.errors import ModelError
+from neurobone.model import pivonka2008
+from neurobone.model.components import autonomic, brain, coupling, exercise, mechanics, outcomes, systemic
+from neurobone.model.components.refs import ASSUMED, KINDEL2026
+from neurobone.model.definition import Model, Parameter, compose
+
+CITATION = (
+    "neurobone brain-bone model (this project, docs/model.md) on the Pivonka et al. 2008 "
+    "core (Bone 43:249)"
+)
+
+OUTPUTS = {
+    "bv_tv": "bv_tv",
+    "bv": "BV",
+    "abmd_ls": "abmd_ls",
+    "abmd_th": "abmd_th",
+    "abmd_fn": "abmd_fn",
+    "t_score": "t_score",
+    "fracture_rr": "fracture_rr",
+    "connectivity": "connectivity",
+    "sympathetic_tone": "sympathetic_tone",
+    "sclerostin": "sclerostin_rel",
+    "estrogen": "E2",
+    "obp": "OBp",
+    "oba": "OBa",
+    "oca": "OCa",
+    "rankl": "RANKL",
+    "opg": "OPG",
+    "formation_rate": "formation_rate",
+    "resorption_rate": "resorption_rate",
+    "p1np": "p1np",
+    "ctx": "ctx",
+}
+
+_HUMAN_BRAIN = tuple(
+    replace(p, species="human", source=f"{ASSUMED}: human plasticity kinetics unknown (an open "
+            f"question of the article); mouse value ({KINDEL2026}) carried over")
+    for p in brain.COMPONENT.parameters if p.species == "mouse" and p.name != "age_plast50"
+) + (
+    Parameter("age_plast50", 65 * 365.25, "day", "age at which plasticity is halved",
+              f"{ASSUMED}: mouse value (~20 months of a ~30-month life) scaled by lifespan", species="human"),
+)
+
+PRESETS = {
+    "human": _HUMAN_BRAIN + autonomic.HUMAN + mechanics.HUMAN + systemic.HUMAN + outcomes.HUMAN,
+}
+
+MODEL = compose(
+    "neurobone",
+    [pivonka2008.COMPONENT, exercise.COMPONENT, brain.COMPONENT, autonomic.COMPONENT,
+     mechanics.COMPONENT, systemic.COMPONENT, coupling.COMPONENT, outcomes.COMPONENT],
+    description="Exercise -> circuit plasticity -> sympathetic tone -> bone cells, with mechanostat, "
+                "estrogen and ageing (mouse, human)",
+    citation=CITATION,
+    outputs=OUTPUTS,
+    presets=PRESETS,
+    default_species="mouse",
+)
+
+#: parameter values that define each mechanism hypothesis (calibrated: docs/calibration.md)
+HYPOTHESES: dict[str, dict[str, float]] = {
+    "article": {},
+    "interoceptive": {"g_T": 0.3, "g_scl": 1.2},
+    "mechanical": {"g_T": 0.0, "g_scl": 1.6},
+}
+
+
+def build(species: str = "mouse", hypothesis: str = "article") -> Model:
+    """The neurobone model for a species under a mechanism hypothesis."""
+    if hypothesis not in HYPOTHESES:
+        raise ModelError(f"unknown hypothesis {hypothesis!r}; valid: {', '.join(HYPOTHESES)}")
+    m = MODEL.for_species(species)
+    values = HYPOTHESES[hypothesis]
+    if not values:
+        return m
+    params = tuple(
+        replace(p, value=values[p.name], source=f"{p.source}; hypothesis {hypothesis!r}: calibrated")
+        if p.name in values else p
+        for p in m.parameters
+    )
+    return replace(m, parameters=params, name=m.name)

@@ -1,0 +1,41 @@
+"""Osteocyte mechanostat with an adapting set point, producing sclerostin.
+
+The daily mechanical stimulus is habitual loading (1, less under unloading) plus the
+exercise load. Osteocytes integrate it over about a day (sclerostin falls within 24 h
+of loading, Robling 2008). The set point drifts part of the way toward the habitual
+stimulus over weeks (cellular accommodation, Schriefer 2005; Turner 1998 rule 3). The
+strain a load produces falls as bone volume rises (Frost's mechanostat: the feedback
+that ends adaptation). Sclerostin falls when the strain error is positive and rises in
+disuse.
+"""
+
+from neurobone.model.components.refs import ASSUMED, FROST1987, ROBLING2008, SCHRIEFER2005, TURNER1998
+from neurobone.model.definition import Component, Expression, Parameter, State
+
+COMPONENT = Component(
+    name="mechanics",
+    description="mechanostat: osteocyte signal, adapting set point, sclerostin",
+    parameters=(
+        Parameter("unloading", 0.0, "1", "fraction of habitual loading removed (hindlimb unloading, bed rest)", "input: set by interventions"),
+        Parameter("tau_M", 1.0, "day", "time constant of the osteocyte mechanical signal", f"{ROBLING2008}: sclerostin falls within 24 h of loading"),
+        Parameter("tau_acc", 28.0, "day", "time constant of set-point accommodation", f"{SCHRIEFER2005}: accommodation over weeks", species="mouse"),
+        Parameter("f_acc", 0.5, "1", "fraction of a sustained stimulus change the set point accommodates", f"{SCHRIEFER2005}; {TURNER1998} rule 3"),
+        Parameter("n_BV", 1.0, "1", "exponent of strain on bone volume (strain ~ load / BV^n)", f"{FROST1987}; {ASSUMED} (n = 1: strain inversely proportional to bone volume)"),
+        Parameter("g_scl", 0.6, "1", "sensitivity of log sclerostin to the strain error", "calibrated: MC2, HC3, hindlimb unloading"),
+    ),
+    states=(
+        State("M", 1.0, "1", "osteocyte mechanical signal relative to habitual",
+              rate="(mech_stimulus - M)/tau_M", scale=1.0),
+        State("S_set", 1.0, "1", "mechanostat set point (adapts toward the habitual stimulus)",
+              rate="(1 + f_acc*(M - 1) - S_set)/tau_acc", scale=1.0),
+    ),
+    expressions=(
+        Expression("mech_stimulus", "1 - unloading + load_signal", "1", "daily mechanical stimulus relative to habitual"),
+        Expression("strain_error", "M/S_set*BV**(-n_BV)", "1", "strain signal relative to the set point (1 at homeostasis)"),
+        Expression("sclerostin_rel", "exp(-g_scl*(strain_error - 1))", "1", "sclerostin relative to homeostasis"),
+    ),
+)
+
+HUMAN = (
+    Parameter("tau_acc", 120.0, "day", "time constant of set-point accommodation", f"{SCHRIEFER2005} (rat, weeks) scaled to the slower human remodelling cycle; {ASSUMED}", species="human"),
+)

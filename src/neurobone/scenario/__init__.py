@@ -1,0 +1,1 @@
+"""Scenario files: schema, exercise dosing, compilation to plans, running."""

@@ -1,0 +1,109 @@
+"""Exercise sessions -> the model's daily inputs ``ex_load`` and ``ex_central``.
+
+Each modality has a row in ``data/modalities.csv`` (species, peak load relative to body
+weight or to habitual activity, loading cycles, central drive, sources). A session
+becomes:
+
+- an osteogenic load index after Turner & Robling (2003, Exerc Sport Sci Rev 31:45):
+  magnitude dominates (rule 1 of Turner 1998), cycles saturate within a bout:
+
+      ex_load = max((peak/habitual)^m - 1, 0) * ln(1 + cycles) / ln(1 + N_ref)
+
+  with m = 2 (strain-energy density grows with strain squared) and N_ref = 100 cycles;
+  loads at or below the habitual peak (ordinary walking) add nothing;
+- a central drive that saturates with minutes (the circuit stays active about an hour
+  after a run, Kindel 2026, so a longer session adds little):
+
+      ex_central = drive * (1 - exp(-minutes / tau_session))
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import pandas as pd
+
+from neurobone.errors import InputError
+
+#: exponent of load magnitude (strain energy ~ strain^2)
+M_EXP = 2.0
+#: cycles at which the bout's cycle term is 1 (Rubin & Lanyon 1984: few cycles suffice)
+N_REF = 100.0
+#: minutes over which a session's central drive saturates
+TAU_SESSION = 20.0
+
+
+@lru_cache(maxsize=1)
+def modality_table() -> pd.DataFrame:
+    """The modality table shipped with the package (with sources)."""
+    with resources.files("neurobone.data").joinpath("modalities.csv").open() as fh:
+        return pd.read_csv(fh)
+
+
+def modalities(species: str) -> list[str]:
+    t = modality_table()
+    return list(t.loc[t.species == species, "modality"])
+
+
+def intensity_field(species: str, modality: str) -> str:
+    return str(_row(species, modality)["intensity_field"])
+
+
+def _row(species: str, modality: str) -> pd.Series:
+    t = modality_table()
+    rows = t[(t.species == species) & (t.modality == modality)]
+    if rows.empty:
+        raise InputError(
+            f"unknown {species} exercise modality {modality!r}; valid: {', '.join(modalities(species))}"
+        )
+    return rows.iloc[0]
+
+
+@dataclass(frozen=True)
+class SessionDose:
+    """The two daily inputs one session gives."""
+
+    load: float
+    central: float
+    peak: float
+    cycles: float
+
+
+def session_dose(species: str, modality: str, minutes: float, intensity: float | None = None) -> SessionDose:
+    """Osteogenic load index and central drive of one session.
+
+    ``intensity`` is in the modality's own field (see ``intensity_field``), defaulting
+    to the table's reference intensity.
+    """
+    r = _row(species, modality)
+    if minutes <= 0:
+        raise InputError(f"{modality}: minutes must be positive, got {minutes:g}")
+    ref = float(r.reference_intensity)
+    x = ref if intensity is None else float(intensity)
+    if x < 0:
+        raise InputError(f"{modality}: {r.intensity_field} must not be negative, got {x:g}")
+    peak = float(r.peak_load) + float(r.load_per_intensity) * (x - ref)
+    if r.bout_cycles > 0:
+        # discrete repetitions: the intensity field is the count for jumps, %1RM otherwise
+        cycles = x if r.intensity_field == "jumps_per_session" else float(r.bout_cycles)
+    else:
+        cycles = float(r.cycles_per_min) * minutes
+    rel = max(peak, 0.0) / float(r.habitual_load)
+    magnitude = max(rel**M_EXP - 1.0, 0.0)
+    load = magnitude * math.log1p(cycles) / math.log1p(N_REF)
+    drive = float(r.central_drive) + float(r.central_per_intensity) * (x - ref)
+    central = min(max(drive, 0.0), 1.0) * (1.0 - math.exp(-minutes / TAU_SESSION))
+    return SessionDose(load=load, central=central, peak=peak, cycles=cycles)
+
+
+def spread_weekdays(days_per_week: int) -> tuple[int, ...]:
+    """Training days: 5 or more run from day 0 (weekdays, weekend off); fewer are spread
+    evenly over the week (3 -> days 0, 2, 4)."""
+    if not 1 <= days_per_week <= 7:
+        raise InputError(f"days_per_week must be 1-7, got {days_per_week}")
+    if days_per_week >= 5:
+        return tuple(range(days_per_week))
+    return tuple(sorted({int(math.floor(i * 7 / days_per_week)) for i in range(days_per_week)}))

@@ -1,0 +1,188 @@
+"""Scenario files: the YAML schema, validated with Pydantic, errors with file:line.
+
+A scenario describes one subject's protocol::
+
+    species: mouse                          # or human
+    subject: {sex: female, age_weeks: 12}   # human: age_years; optional baseline aBMD or T-score
+    duration_days: 56
+    hypothesis: article                     # article | interoceptive | mechanical
+    parameters: {}                          # optional overrides by parameter name
+    exercise:
+      - {modality: treadmill, speed_m_per_min: 12, minutes: 45, days_per_week: 5, start_day: 0, end_day: 56}
+    interventions:
+      - {kind: circuit_inhibition, start_day: 0, end_day: 56}
+    outputs: [bv_tv, connectivity, sympathetic_tone]
+
+See docs/scenarios.md for every field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from neurobone.errors import InputError
+
+INTERVENTION_KINDS = (
+    "circuit_inhibition",
+    "circuit_activation",
+    "beta_blocker",
+    "ovariectomy",
+    "menopause",
+    "hindlimb_unloading",
+    "bed_rest",
+    "estradiol",
+)
+
+#: beta-blockers by receptor selectivity: (beta1 occupancy, beta2 occupancy) at usual doses
+BETA_BLOCKERS = {
+    "propranolol": (0.8, 0.8),
+    "atenolol": (0.8, 0.1),
+    "nebivolol": (0.8, 0.05),
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Subject(_Strict):
+    sex: Literal["female", "male"] = "female"
+    age_weeks: Optional[float] = Field(None, gt=0, description="mouse age at the start")
+    age_years: Optional[float] = Field(None, gt=0, le=110, description="human age at the start")
+    years_since_menopause: Optional[float] = Field(
+        None, ge=0, description="human: postmenopausal for this many years at the start"
+    )
+    abmd_ls: Optional[float] = Field(None, gt=0, description="baseline lumbar spine aBMD, g/cm2")
+    abmd_th: Optional[float] = Field(None, gt=0, description="baseline total hip aBMD, g/cm2")
+    t_score: Optional[float] = Field(None, ge=-6, le=4, description="baseline femoral neck T-score")
+
+
+class Exercise(BaseModel):
+    """One exercise block; intensity fields depend on the modality (docs/scenarios.md)."""
+
+    model_config = ConfigDict(extra="allow")
+    modality: str
+    minutes: float = Field(gt=0, le=600)
+    days_per_week: int = Field(ge=1, le=7)
+    start_day: float = Field(0.0, ge=0)
+    end_day: Optional[float] = None
+
+    @model_validator(mode="after")
+    def _window(self):
+        if self.end_day is not None and self.end_day <= self.start_day:
+            raise ValueError(f"end_day {self.end_day:g} must be after start_day {self.start_day:g}")
+        return self
+
+    @property
+    def intensity_fields(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class Intervention(_Strict):
+    kind: Literal[INTERVENTION_KINDS]  # type: ignore[valid-type]
+    start_day: float = Field(0.0, ge=0)
+    end_day: Optional[float] = None
+    drug: Optional[Literal[tuple(BETA_BLOCKERS)]] = Field(  # type: ignore[valid-type]
+        None, description="beta_blocker: propranolol, atenolol or nebivolol"
+    )
+    occupancy: Optional[float] = Field(
+        None, ge=0, le=1, description="beta_blocker: receptor occupancy (overrides the drug's)"
+    )
+    intensity: Optional[float] = Field(
+        None, ge=0, le=1, description="circuit_activation / circuit_inhibition strength (default 1)"
+    )
+    fraction: Optional[float] = Field(
+        None, ge=0, le=1, description="unloading: fraction of habitual load removed"
+    )
+
+    @model_validator(mode="after")
+    def _window(self):
+        if self.end_day is not None and self.end_day <= self.start_day:
+            raise ValueError(f"end_day {self.end_day:g} must be after start_day {self.start_day:g}")
+        return self
+
+
+class Scenario(_Strict):
+    species: Literal["mouse", "human"] = "mouse"
+    model: str = "neurobone"
+    hypothesis: Literal["article", "interoceptive", "mechanical"] = "article"
+    subject: Subject = Subject()
+    duration_days: float = Field(gt=0, le=365.25 * 60)
+    parameters: dict[str, float] = {}
+    exercise: list[Exercise] = []
+    interventions: list[Intervention] = []
+    outputs: list[str] = ["bv_tv", "connectivity", "sympathetic_tone"]
+    population: Optional[dict[str, Any]] = None
+
+    @model_validator(mode="after")
+    def _species_fields(self):
+        s = self.subject
+        if self.species == "mouse" and s.age_years is not None:
+            raise ValueError("subject.age_years is for humans; mice use age_weeks")
+        if self.species == "human" and s.age_weeks is not None:
+            raise ValueError("subject.age_weeks is for mice; humans use age_years")
+        return self
+
+
+def _line_of(root: yaml.Node | None, loc: tuple) -> int | None:
+    """Line (1-based) of the YAML node at a Pydantic error location."""
+    node, line = root, None
+    for key in loc:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            nxt = None
+            for k, v in node.value:
+                if k.value == key:
+                    nxt = v
+                    line = k.start_mark.line + 1
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            break
+    if node is not None:
+        line = node.start_mark.line + 1
+    return line
+
+
+def parse_scenario(data: dict, *, source: str = "<scenario>", root: yaml.Node | None = None) -> Scenario:
+    """Validate a scenario mapping; errors name the file, line, field and reason."""
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: a scenario must be a YAML mapping of fields")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        field = ".".join(str(x) for x in loc) or "(top level)"
+        line = _line_of(root, loc)
+        where = f"{source}:{line}" if line else source
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif err["type"] == "literal_error":
+            msg = f"{msg} (got {err.get('input')!r})"
+        extra = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+        raise InputError(f"{where}: {field}: {msg}{extra}") from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"scenario file {str(path)!r} does not exist")
+    text = path.read_text()
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise InputError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    return parse_scenario(data, source=str(path), root=root)
