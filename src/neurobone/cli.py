@@ -71,8 +71,11 @@ def models_cmd() -> None:
 
 @app.command("simulate")
 def simulate_cmd(
-    model: str = typer.Option("lemaire2004", "--model", "-m", help="model name (see `neurobone models`)"),
-    days: str = typer.Option("100", "--days", "-d", help="simulated days (positive number)"),
+    scenario: Optional[Path] = typer.Argument(
+        None, help="scenario YAML file (docs/scenarios.md); without it, --model and --days"
+    ),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="model name (see `neurobone models`)"),
+    days: Optional[str] = typer.Option(None, "--days", "-d", help="simulated days (positive number)"),
     set_: Optional[List[str]] = typer.Option(
         None, "--set", "-s",
         help="parameter override NAME=VALUE, or NAME=VALUE@START:END for days START to END",
@@ -80,18 +83,54 @@ def simulate_cmd(
     species: Optional[str] = typer.Option(None, "--species", help="species preset (mouse, human)"),
     out: Optional[Path] = typer.Option(None, "-o", "--out", help="CSV file to write (default: stdout)"),
 ) -> None:
-    """Simulate a model for N days and write one row per day as CSV."""
+    """Simulate a scenario file, or a model for N days; write one row per day as CSV."""
     from neurobone.engine.schedule import parse_set
-    from neurobone.engine.solve import simulate
-    from neurobone.model.registry import get_model
 
-    n_days = _days(days)
-    m = get_model(model)
     overrides = [parse_set(s) for s in (set_ or [])]
     if out is not None:
         check_writable(out)
-    res = simulate(m, n_days, overrides=overrides, species=species)
+    if scenario is not None:
+        if model is not None or days is not None or species is not None:
+            raise InputError("give either a scenario file or --model/--days/--species, not both")
+        from neurobone.scenario.compile import compile_scenario
+        from neurobone.scenario.run import as_scenario, run_plan
+
+        plan = compile_scenario(as_scenario(scenario))
+        for o in overrides:
+            plan.cm.model.parameter(o.name)
+        res = run_plan(plan, overrides)
+        _write_csv(res.wide(plan.outputs), out)
+        return
+    from neurobone.engine.solve import simulate
+    from neurobone.model.registry import get_model
+
+    m = get_model(model or "lemaire2004")
+    res = simulate(m, _days(days or "100"), overrides=overrides, species=species)
     _write_csv(res.wide(), out)
+
+
+@app.command("decompose")
+def decompose_cmd(
+    scenario: Path = typer.Argument(..., help="scenario YAML file with exercise"),
+    outputs: Optional[List[str]] = typer.Option(None, "--output", help="outputs to decompose (default: the scenario's)"),
+    out: Optional[Path] = typer.Option(None, "-o", "--out", help="CSV file to write"),
+) -> None:
+    """Split the scenario's exercise effect into neural and mechanical path shares."""
+    from neurobone.scenario.run import decompose
+
+    if out is not None:
+        check_writable(out)
+    df = decompose(scenario, outputs or None)
+    if not df.effect.abs().gt(0).any():
+        raise InputError(f"{scenario}: the scenario has no exercise effect to decompose (add exercise blocks)")
+    table = Table("output", "no exercise", "exercise", "effect", "neural", "mechanical", "interaction")
+    for r in df.itertuples():
+        table.add_row(r.output, f"{r.no_exercise:.4g}", f"{r.full:.4g}", f"{r.effect:+.3g}",
+                      f"{100 * r.neural_share:.0f} %", f"{100 * r.mechanical_share:.0f} %",
+                      f"{100 * r.interaction_share:.0f} %")
+    console.print(table)
+    if out is not None:
+        df.to_csv(out, index=False)
 
 
 @app.command("steady-state")

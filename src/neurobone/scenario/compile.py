@@ -28,7 +28,7 @@ from neurobone.engine.steady import initialise
 from neurobone.errors import InputError
 from neurobone.model.codegen import CompiledModel, compile_model
 from neurobone.scenario.exercise import intensity_field, session_dose, spread_weekdays
-from neurobone.scenario.schema import BETA_BLOCKERS, Intervention, Scenario
+from neurobone.scenario.schema import BETA_BLOCKERS, Intervention, Scenario, Subject
 
 #: median age at the final menstrual period (Gold 2013, SWAN, Women's Midlife Health)
 MENOPAUSE_AGE_YEARS = 51.0
@@ -113,25 +113,27 @@ def subject_age_days(scn: Scenario, age_ref: float) -> float:
     return s.age_years * DAYS_PER_YEAR if s.age_years is not None else age_ref
 
 
-def _initialise_subject(cm: CompiledModel, p: np.ndarray, scn: Scenario):
-    m = cm.model
-    ix = {n: i for i, n in enumerate(m.state_names)}
-    pi = cm.param_index
-    notes: list[str] = []
-    age_ref = p[pi("age_ref")]
+def reference_homeostasis(cm: CompiledModel, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Step 1: the young-adult reference at homeostasis (BV = 1) and the parameter vector
+    with its homeostatic references (``OBa_ref``, ``OCa_ref``) resolved."""
+    ix = cm.model.state_names.index
     y = cm.initial_vector()
-    y[ix["age"]] = age_ref
-    y[ix["BV"]] = 1.0
-    y, p = initialise(cm, p, initial=y, hold=("BV", "age"))
-    age = subject_age_days(scn, age_ref)
-    if age < age_ref:
-        notes.append(f"subject younger than the reference age; started at the reference state")
-        y[ix["age"]] = age
+    y[ix("age")] = p[cm.param_index("age_ref")]
+    y[ix("BV")] = 1.0
+    return initialise(cm, p, initial=y, hold=("BV", "age"))
+
+
+def subject_history(cm: CompiledModel, p: np.ndarray, species: str, subject: Subject,
+                    age: float) -> tuple[float, list[Override], list[str]]:
+    """Step 2: the life history from the reference age to ``age`` (days): its length and
+    the overrides it needs (the menopause for women), relative to the reference age."""
+    pi = cm.param_index
+    age_ref = p[pi("age_ref")]
+    notes: list[str] = []
     history: list[Override] = []
-    s = scn.subject
-    if scn.species == "human" and s.sex == "female":
-        if s.years_since_menopause is not None:
-            meno = age - s.years_since_menopause * DAYS_PER_YEAR
+    if species == "human" and subject.sex == "female":
+        if subject.years_since_menopause is not None:
+            meno = age - subject.years_since_menopause * DAYS_PER_YEAR
         elif age >= (MENOPAUSE_AGE_YEARS + 1) * DAYS_PER_YEAR:
             meno = MENOPAUSE_AGE_YEARS * DAYS_PER_YEAR
             notes.append("menopause assumed at 51 years (years_since_menopause not given)")
@@ -141,28 +143,42 @@ def _initialise_subject(cm: CompiledModel, p: np.ndarray, scn: Scenario):
             t0 = max(meno - age_ref, 0.0)
             history += [Override("E2_target", p[pi("E2_floor")], t0),
                         Override("tau_E", p[pi("tau_E_natural")], t0)]
-    if age > age_ref:
-        res = simulate(cm, age - age_ref, parameters=p, initial=y, overrides=history,
-                       dt=age - age_ref)
-        y = res.states[-1].copy()
-        # the subject's hormonal status persists through the scenario
-        for o in history:
-            p[pi(o.name)] = o.value
-    bv = y[ix["BV"]]
+    return max(age - age_ref, 0.0), history, notes
+
+
+def anchor_baseline(cm: CompiledModel, p: np.ndarray, bv: float, subject: Subject) -> None:
+    """Step 3 (in place): bone volume at the start and the DXA baselines of the subject."""
+    pi = cm.param_index
     p[pi("BV_start")] = bv
     w_ls, w_th = p[pi("w_ls")], p[pi("w_th")]
-    if s.abmd_ls is not None:
-        p[pi("abmd_ls_base")] = s.abmd_ls
+    if subject.abmd_ls is not None:
+        p[pi("abmd_ls_base")] = subject.abmd_ls
     else:
         p[pi("abmd_ls_base")] *= 1 + w_ls * (bv - 1)
-    if s.abmd_th is not None:
-        p[pi("abmd_th_base")] = s.abmd_th
+    if subject.abmd_th is not None:
+        p[pi("abmd_th_base")] = subject.abmd_th
     else:
         p[pi("abmd_th_base")] *= 1 + w_th * (bv - 1)
-    if s.t_score is not None:
-        p[pi("abmd_fn_base")] = p[pi("fn_young_mean")] + s.t_score * p[pi("fn_young_sd")]
+    if subject.t_score is not None:
+        p[pi("abmd_fn_base")] = p[pi("fn_young_mean")] + subject.t_score * p[pi("fn_young_sd")]
     else:
         p[pi("abmd_fn_base")] *= 1 + w_th * (bv - 1)
+
+
+def _initialise_subject(cm: CompiledModel, p: np.ndarray, scn: Scenario):
+    y, p = reference_homeostasis(cm, p)
+    age = subject_age_days(scn, p[cm.param_index("age_ref")])
+    span, history, notes = subject_history(cm, p, scn.species, scn.subject, age)
+    if age < p[cm.param_index("age_ref")]:
+        notes.append("subject younger than the reference age; started at the reference state")
+        y[cm.model.state_names.index("age")] = age
+    if span > 0:
+        res = simulate(cm, span, parameters=p, initial=y, overrides=history, dt=span)
+        y = res.states[-1].copy()
+    # the subject's hormonal status persists through the scenario
+    for o in history:
+        p[cm.param_index(o.name)] = o.value
+    anchor_baseline(cm, p, y[cm.model.state_names.index("BV")], scn.subject)
     return y, p, notes
 
 
@@ -171,7 +187,10 @@ def exercise_overrides(scn: Scenario, species: str) -> list[Override]:
     out: list[Override] = []
     used: dict[int, tuple[float, float, int]] = {}
     for i, block in enumerate(scn.exercise):
-        field_name = intensity_field(species, block.modality)
+        try:
+            field_name = intensity_field(species, block.modality)
+        except InputError as exc:
+            raise InputError(f"exercise[{i}].modality: {exc}") from None
         extra = block.intensity_fields
         unknown = set(extra) - {field_name}
         if unknown:
@@ -183,7 +202,10 @@ def exercise_overrides(scn: Scenario, species: str) -> list[Override]:
             intensity = float(extra[field_name]) if field_name in extra else None
         except (TypeError, ValueError):
             raise InputError(f"exercise[{i}].{field_name}: not a number") from None
-        dose = session_dose(species, block.modality, block.minutes, intensity)
+        try:
+            dose = session_dose(species, block.modality, block.minutes, intensity)
+        except InputError as exc:
+            raise InputError(f"exercise[{i}]: {exc}") from None
         start = block.start_day
         end = block.end_day if block.end_day is not None else scn.duration_days
         days = spread_weekdays(block.days_per_week)

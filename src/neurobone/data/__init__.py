@@ -1,0 +1,1 @@
+"""Data shipped with neurobone (modality table, target scenarios, studies)."""

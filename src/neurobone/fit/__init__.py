@@ -1,0 +1,1 @@
+"""Calibration targets and fitting."""

@@ -1,0 +1,185 @@
+"""Calibration targets: each row of targets/calibration.csv as a measure on scenario runs.
+
+Every target builds its scenarios from the YAML files in ``neurobone/data/targets``
+(mean subject, no measurement noise) and reduces the trajectories to the figure the
+row names. :func:`evaluate` runs them all (sharing runs between targets) and returns a
+table of simulated value, range and whether it is in range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from neurobone.scenario.run import ScenarioResult, run_scenario
+from neurobone.scenario.schema import load_scenario
+
+YEAR = 365.25
+
+
+def scenario_path(name: str) -> Path:
+    return Path(str(resources.files("neurobone.data").joinpath("targets").joinpath(f"{name}.yaml")))
+
+
+class Runs:
+    """Scenario runs by file name, cached, with optional parameter or hypothesis changes."""
+
+    def __init__(self, parameters: dict[str, float] | None = None, hypothesis: str | None = None):
+        self.parameters = dict(parameters or {})
+        self.hypothesis = hypothesis
+        self._cache: dict[str, ScenarioResult] = {}
+
+    def __call__(self, name: str) -> ScenarioResult:
+        if name not in self._cache:
+            scn = load_scenario(scenario_path(name))
+            update = {}
+            if self.parameters:
+                update["parameters"] = {**scn.parameters, **self.parameters}
+            if self.hypothesis:
+                update["hypothesis"] = self.hypothesis
+            if update:
+                scn = scn.model_copy(update=update)
+            self._cache[name] = run_scenario(scn)
+        return self._cache[name]
+
+
+def _end(r: ScenarioResult, out: str, day: float | None = None) -> float:
+    y = r[out]
+    return float(y[-1] if day is None else y[int(round(day))])
+
+
+def pct(a: float, b: float) -> float:
+    return 100.0 * (a / b - 1.0)
+
+
+def connectivity_plateau(r: ScenarioResult, until: float = 56) -> float:
+    """Mean connectivity gain over the last training week (percent over sedentary)."""
+    c = r["connectivity"][: int(until) + 1]
+    return 100.0 * float(np.mean(c[-7:]) - 1.0)
+
+
+def rise_half_time(r: ScenarioResult, until: float = 56) -> float:
+    """First day the connectivity gain reaches half its plateau (interpolated)."""
+    c = r["connectivity"][: int(until) + 1] - 1.0
+    half = 0.5 * float(np.mean(c[-7:]))
+    k = int(np.argmax(c >= half))
+    return float(k - 1 + (half - c[k - 1]) / (c[k] - c[k - 1])) if k > 0 else 0.0
+
+
+def decay_half_time(r: ScenarioResult, stop: float = 56) -> float:
+    """Days after ``stop`` until the connectivity gain falls to half its value at stop."""
+    c = r["connectivity"] - 1.0
+    k0 = int(stop)
+    half = 0.5 * c[k0]
+    after = c[k0:]
+    k = int(np.argmax(after <= half))
+    if k == 0:
+        return float("inf")
+    return float(k - 1 + (after[k - 1] - half) / (after[k - 1] - after[k]))
+
+
+def _mc3(run: Runs) -> float:
+    sed = _end(run("mouse_sedentary"), "bv_tv")
+    gain = _end(run("mouse_running"), "bv_tv") - sed
+    gain_inh = _end(run("mouse_running_inhibition"), "bv_tv") - sed
+    return 100.0 * (1.0 - gain_inh / gain)
+
+
+def _mc7(run: Runs) -> float:
+    sham = _end(run("mouse_sham_6w"), "bv_tv")
+    ovx = _end(run("mouse_ovx_6w"), "bv_tv")
+    ovx_run = _end(run("mouse_ovx_running_6w"), "bv_tv")
+    return 100.0 * (ovx_run - ovx) / (sham - ovx)
+
+
+def _mc8(run: Runs) -> float:
+    return 100.0 * connectivity_plateau(run("mouse_running_aged")) / connectivity_plateau(run("mouse_running"))
+
+
+def _rate(r: ScenarioResult, out: str, y0: float, y1: float) -> float:
+    """Annualised percent change from year y0 to year y1, relative to the value at y0."""
+    a, b = _end(r, out, y0 * YEAR), _end(r, out, y1 * YEAR)
+    return 100.0 * (b / a - 1.0) / (y1 - y0)
+
+
+def _pp(run: Runs, arm: str, control: str, out: str = "abmd_ls") -> float:
+    """Percentage-point difference in percent change from baseline, arm minus control."""
+    a, c = run(arm), run(control)
+    return pct(_end(a, out), a[out][0]) - pct(_end(c, out), c[out][0])
+
+
+@dataclass(frozen=True)
+class Target:
+    id: str
+    measure: Callable[[Runs], float]
+    scenarios: tuple[str, ...]
+    calibrates: str  # parameters calibrated against this row
+
+
+TARGETS: dict[str, Target] = {t.id: t for t in [
+    Target("MC1", lambda r: pct(_end(r("mouse_sedentary"), "bv_tv"), r("mouse_sedentary")["bv_tv"][0]),
+           ("mouse_sedentary",), "none (homeostasis by construction)"),
+    Target("MC2", lambda r: pct(_end(r("mouse_running"), "bv_tv"), _end(r("mouse_sedentary"), "bv_tv")),
+           ("mouse_running", "mouse_sedentary"), "g_scl, g_T (with MC3)"),
+    Target("MC3", _mc3, ("mouse_running", "mouse_running_inhibition", "mouse_sedentary"), "g_T"),
+    Target("MC4", lambda r: pct(_end(r("mouse_activation"), "bv_tv"), _end(r("mouse_sedentary"), "bv_tv")),
+           ("mouse_activation", "mouse_sedentary"), "act_drive"),
+    Target("MC5a", lambda r: connectivity_plateau(r("mouse_running")), ("mouse_running",), "W_max, k_grow"),
+    Target("MC5b", lambda r: rise_half_time(r("mouse_running")), ("mouse_running",), "k_grow, k_cons"),
+    Target("MC5c", lambda r: decay_half_time(r("mouse_detraining")) / rise_half_time(r("mouse_running")),
+           ("mouse_detraining", "mouse_running"), "k_cdec"),
+    Target("MC6", lambda r: pct(_end(r("mouse_ovx_6w"), "bv_tv"), _end(r("mouse_sham_6w"), "bv_tv")),
+           ("mouse_ovx_6w", "mouse_sham_6w"), "turnover (mouse), a_E_L"),
+    Target("MC7", _mc7, ("mouse_ovx_running_6w", "mouse_ovx_6w", "mouse_sham_6w"), "none (prediction of MC2 + MC6)"),
+    Target("MC8", _mc8, ("mouse_running_aged", "mouse_running"), "age_plast50"),
+    Target("HC1", lambda r: _rate(r("human_menopause"), "abmd_ls", 1, 5), ("human_menopause",),
+           "turnover (human)"),
+    Target("HC2", lambda r: _rate(r("human_age70"), "abmd_th", 0, 3), ("human_age70",), "a_OB (human)"),
+    Target("HC3", lambda r: _pp(r, "human_liftmor", "human_lowbmd_control"),
+           ("human_liftmor", "human_lowbmd_control"), "tau_acc (human)"),
+    Target("HC4", lambda r: _pp(r, "human_walking", "human_postmeno_control"),
+           ("human_walking", "human_postmeno_control"), "none (prediction from the modality table)"),
+    Target("HC5", lambda r: _pp(r, "human_swimming", "human_postmeno_control"),
+           ("human_swimming", "human_postmeno_control"), "w_aff"),
+]}
+
+
+@lru_cache(maxsize=1)
+def _csv_path() -> Path | None:
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        cand = parent.parent / "shared" / "targets" / "calibration.csv"
+        if cand.exists():
+            return cand
+    return None
+
+
+def load_targets(path: str | Path | None = None) -> pd.DataFrame:
+    """The calibration table (../shared/targets/calibration.csv by default)."""
+    path = Path(path) if path else _csv_path()
+    if path is None or not Path(path).exists():
+        raise FileNotFoundError("targets/calibration.csv not found; pass its path")
+    return pd.read_csv(path)
+
+
+def evaluate(table: pd.DataFrame | None = None, runs: Runs | None = None,
+             ids: list[str] | None = None) -> pd.DataFrame:
+    """Simulated value of every target (or ``ids``), with range and in-range flag."""
+    table = load_targets() if table is None else table
+    runs = runs or Runs()
+    rows = []
+    for _, row in table.iterrows():
+        if ids and row["id"] not in ids:
+            continue
+        t = TARGETS[row["id"]]
+        v = float(t.measure(runs))
+        rows.append(dict(id=row["id"], species=row["species"], measure=row["measure"],
+                         simulated=v, low=row["low"], high=row["high"], central=row["central"],
+                         in_range=bool(row["low"] <= v <= row["high"]), calibrates=t.calibrates))
+    return pd.DataFrame(rows)
