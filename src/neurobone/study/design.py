@@ -1,0 +1,347 @@
+"""Study files: the design of an in-silico animal (or human) study, validated.
+
+A study is a set of arms that share one subject, species, duration and mechanism
+hypothesis; each arm is a scenario's ``exercise`` and ``interventions``. Every arm has
+``n_per_arm`` subjects whose physiology varies (:mod:`neurobone.study.population`)
+and whose outcomes are measured with instrument error
+(:mod:`neurobone.study.measurement`) on the measurement days::
+
+    name: my_study
+    species: mouse
+    subject: {sex: female, age_weeks: 12}
+    duration_days: 56
+    n_per_arm: 10
+    seed: 1
+    arms:
+      - name: sedentary
+      - name: exercise
+        exercise:
+          - {modality: treadmill, speed_m_per_min: 12, minutes: 45, days_per_week: 5}
+
+Every field is described in docs/studies.md. Errors name the file, the line, the field
+and the reason, as scenario errors do.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from neurobone.errors import InputError
+from neurobone.scenario.schema import Exercise, Intervention, Scenario, Subject, _line_of
+
+#: outputs kept by default (the primary outcome is always added)
+DEFAULT_OUTPUTS = {
+    "mouse": ["bv_tv", "connectivity", "sympathetic_tone", "p1np", "ctx"],
+    "human": ["abmd_ls", "abmd_th", "connectivity", "sympathetic_tone", "p1np", "ctx"],
+}
+#: primary outcome by species when the study does not name one
+DEFAULT_PRIMARY = {"mouse": "bv_tv", "human": "abmd_ls"}
+#: spacing of the default measurement days
+DEFAULT_INTERVAL_DAYS = 7.0
+#: the study neurobone runs when no file is given
+ARTICLE_STUDY = "article_mouse"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Arm(_Strict):
+    """One group of the study: what its subjects do (exercise) and receive (interventions)."""
+
+    name: str = Field(min_length=1, description="unique name, used in tables and figures")
+    description: str = ""
+    exercise: list[Exercise] = []
+    interventions: list[Intervention] = []
+
+
+class Study(_Strict):
+    """The design of an in-silico study (see docs/studies.md for every field)."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    species: Literal["mouse", "human"] = "mouse"
+    hypothesis: Literal["article", "interoceptive", "mechanical"] = "article"
+    subject: Subject = Subject()
+    duration_days: float = Field(gt=0, le=365.25 * 60)
+    n_per_arm: int = Field(ge=2, le=100_000, description="subjects per arm")
+    seed: int = Field(ge=0, description="seed of the population and the measurement noise")
+    parameters: dict[str, float] = {}
+    measurement_days: Optional[list[float]] = None
+    primary_outcome: Optional[str] = None
+    outputs: Optional[list[str]] = None
+    measurement: dict[str, float] = Field(
+        default_factory=dict,
+        description="instrument CV overrides (fraction) by output, e.g. {bv_tv: 0.03}")
+    arms: list[Arm] = Field(min_length=1)
+    comparisons: Optional[list[tuple[str, str]]] = None
+    decomposition_arm: Optional[str] = None
+
+    @model_validator(mode="after")
+    def _species_fields(self):
+        s = self.subject
+        if self.species == "mouse" and s.age_years is not None:
+            raise ValueError("subject.age_years is for humans; mice use age_weeks")
+        if self.species == "human" and s.age_weeks is not None:
+            raise ValueError("subject.age_weeks is for mice; humans use age_years")
+        return self
+
+    # ------------------------------------------------------------------ resolved design
+    @property
+    def primary(self) -> str:
+        """The primary outcome (default: BV/TV for mice, lumbar spine aBMD for humans)."""
+        return self.primary_outcome or DEFAULT_PRIMARY[self.species]
+
+    @property
+    def output_names(self) -> list[str]:
+        """Outputs kept for every subject, the primary outcome first."""
+        outs = self.outputs if self.outputs is not None else DEFAULT_OUTPUTS[self.species]
+        return list(dict.fromkeys([self.primary, *outs]))
+
+    @property
+    def days(self) -> list[float]:
+        """Measurement days: as given, or weekly from day 0 plus the last day."""
+        if self.measurement_days is not None:
+            return sorted(set(float(d) for d in self.measurement_days))
+        n = int(math.floor(self.duration_days / DEFAULT_INTERVAL_DAYS + 1e-9))
+        days = [k * DEFAULT_INTERVAL_DAYS for k in range(n + 1)]
+        if days[-1] < self.duration_days - 1e-9:
+            days.append(float(self.duration_days))
+        return days
+
+    @property
+    def arm_names(self) -> list[str]:
+        return [a.name for a in self.arms]
+
+    def arm(self, name: str) -> Arm:
+        for a in self.arms:
+            if a.name == name:
+                return a
+        raise InputError(f"study {self.name!r} has no arm {name!r}; arms: {', '.join(self.arm_names)}")
+
+    @property
+    def comparison_pairs(self) -> list[tuple[str, str]]:
+        """``(arm, reference)`` pairs: as given, or :func:`default_comparisons`."""
+        if self.comparisons is not None:
+            return [tuple(c) for c in self.comparisons]
+        return default_comparisons(self.arms)
+
+    @property
+    def decomposition_arm_name(self) -> str | None:
+        """The arm whose exercise effect is split into paths: as given, or the first arm
+        with exercise and no intervention (else the first with exercise; None if none)."""
+        if self.decomposition_arm is not None:
+            return self.decomposition_arm
+        with_ex = [a for a in self.arms if a.exercise]
+        plain = [a for a in with_ex if not a.interventions]
+        choice = plain or with_ex
+        return choice[0].name if choice else None
+
+    def scenario(self, arm: str | Arm) -> Scenario:
+        """The scenario of one arm (the mean subject of that arm)."""
+        a = arm if isinstance(arm, Arm) else self.arm(arm)
+        return Scenario(
+            species=self.species, hypothesis=self.hypothesis, subject=self.subject,
+            duration_days=self.duration_days, parameters=dict(self.parameters),
+            exercise=list(a.exercise), interventions=list(a.interventions),
+            outputs=self.output_names,
+        )
+
+    def with_options(self, *, n_per_arm: int | None = None, seed: int | None = None,
+                     hypothesis: str | None = None) -> "Study":
+        """A copy with the command-line options applied, validated like the file."""
+        data = self.model_dump()
+        if n_per_arm is not None:
+            data["n_per_arm"] = n_per_arm
+        if seed is not None:
+            data["seed"] = seed
+        if hypothesis is not None:
+            data["hypothesis"] = hypothesis
+        names = {"n_per_arm": "--n", "seed": "--seed", "hypothesis": "--hypothesis"}
+        try:
+            out = Study.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = str(err["loc"][0]) if err["loc"] else "(top level)"
+            raise InputError(f"{names.get(field, field)}: {_message(err)}") from None
+        out._source = self._source
+        return out
+
+    # where the study came from (for messages and the report)
+    _source: str = "<study>"
+
+    def __repr__(self) -> str:
+        return (f"<Study {self.name!r}: {self.species}, {len(self.arms)} arms x "
+                f"{self.n_per_arm}, {self.duration_days:g} days, seed {self.seed}, "
+                f"hypothesis {self.hypothesis!r}>")
+
+    __str__ = __repr__
+
+
+def _same(a: list[BaseModel], b: list[BaseModel]) -> bool:
+    return [x.model_dump() for x in a] == [x.model_dump() for x in b]
+
+
+def default_comparisons(arms: list[Arm]) -> list[tuple[str, str]]:
+    """Every arm against the first (the control), then every arm against its *parent*:
+    the arm with the same exercise and one intervention fewer (e.g. exercise + circuit
+    inhibition against exercise), when that parent is not the control itself."""
+    if len(arms) < 2:
+        return []
+    ref = arms[0]
+    pairs = [(a.name, ref.name) for a in arms[1:]]
+    for b in arms[1:]:
+        ivs = [iv.model_dump() for iv in b.interventions]
+        for a in arms[1:]:
+            if a is b or not _same(a.exercise, b.exercise):
+                continue
+            have = [iv.model_dump() for iv in a.interventions]
+            if len(have) + 1 == len(ivs) and all(iv in ivs for iv in have):
+                pairs.append((b.name, a.name))
+    return list(dict.fromkeys(pairs))
+
+
+# ----------------------------------------------------------------------------- checks
+def _semantic_errors(study: Study) -> list[tuple[tuple, str]]:
+    """Cross-field checks that Pydantic cannot express: (location, reason) pairs."""
+    from neurobone.model import brainbone
+    from neurobone.scenario.compile import exercise_overrides
+
+    errs: list[tuple[tuple, str]] = []
+    names = study.arm_names
+    seen: set[str] = set()
+    for i, n in enumerate(names):
+        if n in seen:
+            errs.append((("arms", i, "name"), f"arm name {n!r} is used twice"))
+        seen.add(n)
+    for i, (a, b) in enumerate(study.comparisons or []):
+        for j, x in enumerate((a, b)):
+            if x not in names:
+                errs.append((("comparisons", i, j), f"unknown arm {x!r}; arms: {', '.join(names)}"))
+        if a == b:
+            errs.append((("comparisons", i), f"compares arm {a!r} with itself"))
+    if study.decomposition_arm is not None:
+        if study.decomposition_arm not in names:
+            errs.append((("decomposition_arm",),
+                         f"unknown arm {study.decomposition_arm!r}; arms: {', '.join(names)}"))
+        elif not study.arm(study.decomposition_arm).exercise:
+            errs.append((("decomposition_arm",),
+                         f"arm {study.decomposition_arm!r} has no exercise to decompose"))
+    for i, d in enumerate(study.measurement_days or []):
+        if not (0 <= d <= study.duration_days):
+            errs.append((("measurement_days", i),
+                         f"day {d:g} is outside the study (0 to {study.duration_days:g})"))
+    model = brainbone.build(study.species, study.hypothesis)
+    valid_out = list(model.outputs)
+    for i, o in enumerate(study.outputs or []):
+        if o not in valid_out:
+            errs.append((("outputs", i), f"unknown output {o!r}; valid: {', '.join(valid_out)}"))
+    if study.primary_outcome is not None and study.primary_outcome not in valid_out:
+        errs.append((("primary_outcome",),
+                     f"unknown output {study.primary_outcome!r}; valid: {', '.join(valid_out)}"))
+    for k, v in study.measurement.items():
+        if k not in study.output_names:
+            errs.append((("measurement", k), f"{k!r} is not one of the study's outputs "
+                                             f"({', '.join(study.output_names)})"))
+        elif not (0 <= v < 1):
+            errs.append((("measurement", k), f"instrument CV must be a fraction in [0, 1), got {v:g}"))
+    for k in study.parameters:
+        if k not in model.parameter_names:
+            errs.append((("parameters", k), f"unknown parameter {k!r} for model {model.name!r}"))
+    for i, arm in enumerate(study.arms):
+        try:
+            exercise_overrides(study.scenario(arm), study.species)
+        except InputError as exc:
+            errs.append((("arms", i, "exercise"), str(exc)))
+        for j, iv in enumerate(arm.interventions):
+            if iv.kind == "ovariectomy" and study.subject.sex != "female":
+                errs.append((("arms", i, "interventions", j), "ovariectomy needs a female subject"))
+            if iv.kind == "menopause" and (study.species != "human" or study.subject.sex != "female"):
+                errs.append((("arms", i, "interventions", j),
+                             "menopause needs a human female subject (mice: ovariectomy)"))
+    return errs
+
+
+def _message(err: dict) -> str:
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown field"
+    elif err["type"] == "literal_error":
+        msg = f"{msg} (got {err.get('input')!r})"
+    elif msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    return msg
+
+
+def _where(source: str, root: yaml.Node | None, loc: tuple) -> str:
+    line = _line_of(root, loc)
+    return f"{source}:{line}" if line else source
+
+
+def parse_study(data: Any, *, source: str = "<study>", root: yaml.Node | None = None) -> Study:
+    """Validate a study mapping; errors name the file, line, field and reason."""
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: a study must be a YAML mapping of fields")
+    try:
+        study = Study.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        err = errors[0]
+        loc = tuple(err["loc"])
+        field = ".".join(str(x) for x in loc) or "(top level)"
+        extra = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise InputError(f"{_where(source, root, loc)}: {field}: {_message(err)}{extra}") from None
+    errs = _semantic_errors(study)
+    if errs:
+        loc, msg = errs[0]
+        field = ".".join(str(x) for x in loc)
+        extra = f" (and {len(errs) - 1} more)" if len(errs) > 1 else ""
+        raise InputError(f"{_where(source, root, loc)}: {field}: {msg}{extra}")
+    study._source = source
+    return study
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and validate a study YAML file."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"study file {str(path)!r} does not exist")
+    if path.is_dir():
+        raise InputError(f"study file {str(path)!r} is a directory")
+    text = path.read_text()
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise InputError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    return parse_study(data, source=str(path), root=root)
+
+
+def packaged_studies() -> list[str]:
+    """Names of the studies shipped with neurobone (``data/studies/*.yaml``)."""
+    folder = resources.files("neurobone.data").joinpath("studies")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def packaged_study(name: str = ARTICLE_STUDY) -> Study:
+    """A study shipped with neurobone, by name (default: the article's mouse study)."""
+    folder = resources.files("neurobone.data").joinpath("studies")
+    res = folder.joinpath(f"{name}.yaml")
+    if not res.is_file():
+        raise InputError(f"no packaged study {name!r}; available: {', '.join(packaged_studies())}")
+    with resources.as_file(res) as path:
+        return load_study(path)
+
+
+def article_study() -> Study:
+    """The article's mouse study (data/studies/article_mouse.yaml)."""
+    return packaged_study(ARTICLE_STUDY)

@@ -1,0 +1,370 @@
+"""Run a study: every arm's animals through the model, measured, summarised.
+
+:func:`run_study` does, in order:
+
+1. compile each arm's scenario (:meth:`Study.scenario`) into a plan: the arm's mean
+   subject, its initial state and its schedule of exercise sessions and interventions;
+2. draw each animal's parameters around its arm's plan
+   (:func:`~neurobone.study.population.draw_parameters`);
+3. integrate every animal of every arm with the batched engine
+   (:func:`~neurobone.engine.batch.simulate_batch`, one call, progress per arm); an
+   animal the batched engine cannot finish is re-run with the single-subject engine and
+   the result says so (``engine="single"`` runs every animal that way);
+4. measure the outputs on the measurement days with instrument error
+   (:mod:`neurobone.study.measurement`);
+5. split the exercise effect of the decomposition arm's mean subject into its neural and
+   mechanical paths (:func:`~neurobone.scenario.run.decompose`).
+
+Animals start from their arm's plan initial state (the mean subject's state at the start
+of the study). For subjects at the reference age (12-week-old mice) that is exact: the
+varied parameters leave the young-adult homeostasis unchanged. For older subjects the
+differences the animals would have accumulated before the study are not simulated.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+import neurobone
+from neurobone.errors import InputError
+from neurobone.study import stats
+from neurobone.study.design import Study, article_study, load_study, parse_study
+from neurobone.study.measurement import Instrument, instrument_table, instruments_for
+from neurobone.study.population import (
+    MEASUREMENT, Variation, draw_parameters, key, parameter_table, stream, variations,
+)
+
+#: progress callback: ``progress(done, total, stage)``
+Progress = Callable[[int, int, str], None]
+#: below this many animals the batched engine runs its serial kernel (compiles faster,
+#: and a few dozen animals take a fraction of a second either way)
+PARALLEL_FROM = 256
+#: units of progress the path decomposition counts for (four mean-subject runs)
+DECOMPOSITION_UNITS = 4
+
+
+def as_study(study: Study | dict | str | Path | None) -> Study:
+    """A :class:`Study` from an object, a mapping, a YAML path, or None (the article's)."""
+    if study is None:
+        return article_study()
+    if isinstance(study, Study):
+        return study
+    if isinstance(study, dict):
+        return parse_study(study)
+    return load_study(study)
+
+
+@dataclass
+class StudyResult:
+    """The outcome of a study.
+
+    ``animals`` is the tidy table of every measurement: ``arm, animal, day, output,
+    true, measured`` (``true`` is the model's value, ``measured`` what the instrument
+    reads). ``parameters`` holds each animal's varied parameters.
+    """
+
+    study: Study
+    animals: pd.DataFrame
+    parameters: pd.DataFrame
+    instruments: dict[str, Instrument | None]
+    variations: list[Variation]
+    units: dict[str, str]
+    labels: dict[str, str]
+    decomposition_table: pd.DataFrame | None = None
+    engine: str = "batch"
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    version: str = neurobone.__version__
+
+    # ------------------------------------------------------------------ tables
+    @property
+    def arms(self) -> list[str]:
+        return self.study.arm_names
+
+    @property
+    def outputs(self) -> list[str]:
+        return self.study.output_names
+
+    @property
+    def primary(self) -> str:
+        return self.study.primary
+
+    @property
+    def last_day(self) -> float:
+        return float(self.animals["day"].max())
+
+    def summary(self, value: str = "measured") -> pd.DataFrame:
+        """Per arm, day and output: n, mean, SD, SEM, 95 % CI of the mean."""
+        return stats.summarize(self.animals, value, self.arms)
+
+    def final(self, value: str = "measured") -> pd.DataFrame:
+        """:meth:`summary` on the last measurement day."""
+        s = self.summary(value)
+        return s[np.isclose(s["day"], self.last_day)].reset_index(drop=True)
+
+    def comparisons(self, day: float | None = None, outputs: list[str] | None = None,
+                    value: str = "measured") -> pd.DataFrame:
+        """The study's comparisons (Welch difference, 95 % CI, p, Holm p) on ``day``
+        (default: the last measurement day), every output unless ``outputs``."""
+        return stats.compare(self.animals, self.study.comparison_pairs, day=day,
+                             outputs=outputs or self.outputs, value=value)
+
+    def anova(self, day: float | None = None, value: str = "measured") -> pd.DataFrame:
+        """One-way ANOVA across arms per output on ``day`` (default: the last)."""
+        return stats.anova(self.animals, day=day, outputs=self.outputs, value=value)
+
+    def decomposition(self) -> pd.DataFrame:
+        """Neural / mechanical / interaction shares of the decomposition arm's exercise
+        effect (mean subject; :func:`neurobone.scenario.run.decompose`)."""
+        if self.decomposition_table is None:
+            return pd.DataFrame(columns=["arm", "output", "effect", "neural_share",
+                                         "mechanical_share", "interaction_share"])
+        return self.decomposition_table
+
+    def instrument_table(self) -> pd.DataFrame:
+        return instrument_table(self.instruments)
+
+    def variation_table(self) -> pd.DataFrame:
+        """The parameters that vary between animals: name, CV, unit, source."""
+        return pd.DataFrame([dict(parameter=v.name, cv=v.cv, unit=v.unit, source=v.source)
+                             for v in self.variations],
+                            columns=["parameter", "cv", "unit", "source"])
+
+    def label(self, output: str, unit: bool = True) -> str:
+        """Axis label of an output (with its unit unless dimensionless)."""
+        text = self.labels.get(output, output)
+        u = self.units.get(output, "")
+        return f"{text} ({u})" if unit and u and u != "1" else text
+
+    # ------------------------------------------------------------------ figures
+    def plot_timecourse(self, output: str | None = None, value: str = "measured", ax=None):
+        """Mean ± SD of ``output`` (default: the primary outcome) over time, by arm."""
+        from neurobone.study import plots
+
+        return plots.timecourse(self, output or self.primary, value=value, ax=ax)
+
+    def plot_final(self, output: str | None = None, value: str = "measured", ax=None):
+        """Every animal's value on the last day, with each arm's mean and 95 % CI."""
+        from neurobone.study import plots
+
+        return plots.final(self, output or self.primary, value=value, ax=ax)
+
+    def plot_decomposition(self, ax=None):
+        """Stacked bars: neural, mechanical and interaction shares of the exercise effect."""
+        from neurobone.study import plots
+
+        return plots.decomposition(self, ax=ax)
+
+    def write_report(self, out: str | Path) -> Path:
+        """Write the report folder (figures, CSV tables, index.html); returns its path."""
+        from neurobone.report import write_report
+
+        return write_report(self, out)
+
+    # ------------------------------------------------------------------ display
+    def __repr__(self) -> str:
+        s = self.study
+        f = self.final()
+        f = f[f["output"] == self.primary]
+        lines = [f"<StudyResult {s.name!r}: {len(self.arms)} arms x {s.n_per_arm} "
+                 f"{'mice' if s.species == 'mouse' else 'subjects'}, {s.duration_days:g} days, "
+                 f"hypothesis {s.hypothesis!r}, seed {s.seed}>",
+                 f"  {self.primary} on day {self.last_day:g} (measured, mean ± SD):"]
+        w = max(len(a) for a in self.arms)
+        for r in f.itertuples():
+            lines.append(f"    {r.arm:<{w}}  {r.mean:.4g} ± {r.sd:.2g}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        from neurobone.report.html import result_fragment
+
+        return result_fragment(self)
+
+
+# ----------------------------------------------------------------------------- running
+def _located(study: Study, arm: str, exc: InputError) -> InputError:
+    return InputError(f"{study._source}: arm {arm!r}: {exc}")
+
+
+def run_study(study: Study | dict | str | Path | None = None, *,
+              progress: Progress | None = None, engine: str = "batch",
+              decompose_paths: bool = True) -> StudyResult:
+    """Run ``study`` (a :class:`Study`, a mapping, a YAML path, or None for the
+    article's mouse study) and return its :class:`StudyResult`.
+
+    ``progress(done, total, stage)`` is called as the work advances. ``engine`` is
+    ``"batch"`` (default) or ``"single"`` (every animal with the single-subject engine).
+    """
+    from neurobone.scenario.compile import compile_scenario
+
+    if engine not in ("batch", "single"):
+        raise InputError(f"engine must be 'batch' or 'single', got {engine!r}")
+    study = as_study(study)
+    arms, n = study.arm_names, study.n_per_arm
+    n_animals = len(arms) * n
+    dec_arm = study.decomposition_arm_name if decompose_paths else None
+    total = len(arms) + n_animals + (DECOMPOSITION_UNITS if dec_arm else 0)
+    done = 0
+    timings: dict[str, float] = {}
+    notes: list[str] = []
+
+    def tick(k: int, stage: str) -> None:
+        nonlocal done
+        done += k
+        if progress is not None:
+            progress(done, total, stage)
+
+    # 1. plans
+    t0 = time.perf_counter()
+    plans = {}
+    for a in arms:
+        try:
+            plans[a] = compile_scenario(study.scenario(a))
+        except InputError as exc:
+            raise _located(study, a, exc) from None
+        tick(1, f"compiled arm {a}")
+    timings["compile"] = time.perf_counter() - t0
+    first = plans[arms[0]]
+    cm, model = first.cm, first.cm.model
+    for a in arms:
+        notes.extend(f"arm {a!r}: {x}" for x in plans[a].notes)
+
+    # 2. animals
+    P = np.vstack([draw_parameters(plans[a].parameters, model, study.seed, a, n) for a in arms])
+    Y0 = np.vstack([np.tile(plans[a].initial, (n, 1)) for a in arms])
+    schedules = [plans[a].overrides for a in arms for _ in range(n)]
+    vs = variations(model)
+    if not vs:
+        notes.append("the model declares no between-animal variability (no parameter has "
+                     "cv > 0): the spread within an arm is measurement error only")
+
+    # 3. integrate
+    days = np.array(study.days, float)
+    outputs = study.output_names
+    t0 = time.perf_counter()
+    if engine == "batch":
+        finished = [0]
+
+        def animals_done(k: int, _total: int) -> None:
+            tick(k - finished[0], "animals")
+            finished[0] = k
+
+        values = _run_batch(cm, study, P, Y0, schedules, days, outputs, n, animals_done, notes)
+    else:
+        values = np.empty((n_animals, len(days), len(outputs)))
+        for i in range(n_animals):
+            values[i] = _run_single(cm, study.duration_days, P[i], Y0[i], schedules[i], days, outputs)
+            tick(1, "animals")
+        notes.append("every animal was integrated with the single-subject engine (BDF)")
+    timings["animals"] = time.perf_counter() - t0
+
+    # 4. measure
+    instruments = instruments_for(outputs, study.measurement)
+    arm_col = np.repeat(arms, n * len(days))
+    animal_col = np.tile(np.repeat(np.arange(1, n + 1), len(days)), len(arms))
+    day_col = np.tile(days, n_animals)
+    frames = []
+    for j, out in enumerate(outputs):
+        true = values[:, :, j]
+        meas = true.copy()
+        inst = instruments[out]
+        if inst is not None:
+            for ai, a in enumerate(arms):
+                for k in range(n):
+                    rng = stream(study.seed, key(a), k, MEASUREMENT, key(out))
+                    i = ai * n + k
+                    meas[i] = inst.measure(true[i], rng)
+        frames.append(pd.DataFrame({"arm": arm_col, "animal": animal_col, "day": day_col,
+                                    "output": out, "true": true.reshape(-1),
+                                    "measured": meas.reshape(-1)}))
+    animals = pd.concat(frames, ignore_index=True)
+    failed = animals.groupby(["arm", "animal"])["true"].apply(lambda s: s.isna().any())
+    if failed.any():
+        notes.append(f"{int(failed.sum())} animal(s) could not be integrated; their values are NaN")
+
+    # 5. decomposition of the mean subject
+    dec = None
+    if dec_arm:
+        t0 = time.perf_counter()
+        dec = _decomposition(study, dec_arm, outputs)
+        timings["decomposition"] = time.perf_counter() - t0
+        tick(DECOMPOSITION_UNITS, "path decomposition")
+
+    params = pd.concat([parameter_table(P[i * n:(i + 1) * n], model, a) for i, a in enumerate(arms)],
+                       ignore_index=True)
+    units, labels = _units_labels(model, outputs)
+    return StudyResult(study, animals, params, instruments, vs, units, labels, dec,
+                       engine=engine, notes=notes, timings=timings)
+
+
+def _run_batch(cm, study: Study, P, Y0, schedules, days, outputs, n, progress, notes) -> np.ndarray:
+    from neurobone.engine.batch import BatchSchedule, simulate_batch
+
+    N = len(P)
+    sched = BatchSchedule.from_overrides(cm, schedules)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = simulate_batch(cm, study.duration_days, P, Y0, sched, save_days=days,
+                             outputs=outputs, progress=progress, chunk_size=n,
+                             threads=1 if N < PARALLEL_FROM else None, on_failure="ignore")
+    values = np.array(res.values)
+    bad = np.nonzero(res.status != 0)[0]
+    if len(bad):
+        for i in bad:
+            values[i] = _run_single(cm, study.duration_days, P[i], Y0[i], schedules[i], days, outputs)
+        notes.append(f"{len(bad)} animal(s) the batched engine could not finish were "
+                     "integrated with the single-subject engine")
+    return values
+
+
+def _run_single(cm, duration, p, y0, overrides, days, outputs) -> np.ndarray:
+    """One animal with the single-subject engine, at the measurement days."""
+    from neurobone.engine.solve import simulate
+    from neurobone.errors import SolverError
+
+    try:
+        res = simulate(cm, duration, parameters=p, initial=y0, overrides=overrides, dt=1.0)
+    except SolverError:
+        return np.full((len(days), len(outputs)), np.nan)
+    return np.column_stack([np.interp(days, res.t, res[o]) for o in outputs])
+
+
+def _decomposition(study: Study, arm: str, outputs: list[str]) -> pd.DataFrame:
+    from neurobone.scenario.run import decompose
+
+    outs = [o for o in outputs if o != "connectivity"] or outputs
+    df = decompose(study.scenario(arm), outputs=outs)
+    df.insert(0, "arm", arm)
+    return df
+
+
+def _units_labels(model, outputs: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    units, labels = {}, {}
+    things = {e.name: e for e in model.expressions}
+    things.update({s.name: s for s in model.states})
+    for o in outputs:
+        t = things.get(model.outputs.get(o, o))
+        units[o] = t.unit if t is not None else ""
+        labels[o] = LABELS.get(o, t.description if t is not None else o)
+    return units, labels
+
+
+#: short axis labels of the usual outputs (others use the model's description)
+LABELS = {
+    "bv_tv": "trabecular BV/TV",
+    "connectivity": "circuit connectivity (× sedentary baseline)",
+    "sympathetic_tone": "sympathetic tone to bone (× young adult)",
+    "p1np": "serum P1NP",
+    "ctx": "serum CTX",
+    "abmd_ls": "lumbar spine aBMD",
+    "abmd_th": "total hip aBMD",
+    "abmd_fn": "femoral neck aBMD",
+    "t_score": "femoral neck T-score",
+}
