@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 from neurobone.errors import ModelError
 from neurobone.model.definition import Model
