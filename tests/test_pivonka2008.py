@@ -21,8 +21,8 @@ from neurobone.model.definition import Component, Expression, Parameter, compose
 from neurobone.model.pivonka2008 import COMPONENT, MODEL, STEADY_STATE
 
 # Steady state (pM) of the authors' code parameter set: OBp, OBa, OCa. Secondary source:
-# bone_models (Modiz 2025), Pivonka_Model initial state; agrees with Pivonka 2008 Figs. 3-5
-# baselines as far as they can be read (order 1e-3 pM), see docs.
+# bone_models (Modiz 2025, github.com/cmodiz/Bone-Models), Pivonka_Model initial state
+# (the paper's own steady-state numbers were not available to us, see docs).
 REFERENCE_SS = dict(STEADY_STATE)
 
 HOOKS = ("mod_OBu_diff", "mod_OBp_diff", "mod_OBa_apop", "mod_OCp_diff", "mod_OCa_apop",

@@ -15,9 +15,10 @@ capacity per cell R1_RANKL (on OBp) and R2_RANKL (on OBa), OPG production per ce
 beta1_OPG (OBp) and beta2_OPG (OBa). The default is the paper's reference structure,
 RANKL on precursors and OPG on active osteoblasts (R2_RANKL = beta1_OPG = 0).
 
-Parameter values: several values printed in the paper's Table 2 do not reproduce the
-paper's own simulations; the values of the authors' code do. We use the code values (see
-each parameter's ``source`` and docs/published-models.md, "Value choices"). With them the
+Parameter values: published reproductions note that several values printed in the
+paper's Table 2 differ from the authors' code (beta_RANKL, the OBp differentiation rate
+with its factor f0, the OPG production rate). We use the code values (see each
+parameter's ``source`` and docs/published-models.md, "Value choices"). With them the
 steady state is OBp = 6.19639e-4, OBa = 5.58393e-4, OCa = 8.06964e-4 pM.
 
 Neutral coupling hooks. Expressions ``mod_*`` are the constant 1 here; the brain-bone
@@ -36,10 +37,8 @@ CITATION = (
 )
 
 T2 = "Pivonka et al. 2008, Bone 43:249, Table 2"
-CODE = (
-    "value of the authors' code, which reproduces the paper's simulations "
-    "(as implemented in the bone_models reproduction, Modiz 2025, github.com/cmodiz/Bone-Models)"
-)
+BM = "bone_models reproduction (Modiz 2025, github.com/cmodiz/Bone-Models)"
+CODE = f"unrounded value of the authors' code as used by the {BM}"
 
 #: reference steady state (pM) of the authors' code parameter set (the initial state of the
 #: bone_models reproduction, github.com/cmodiz/Bone-Models, models/pivonka_model.py); the
@@ -71,8 +70,8 @@ PARAMETERS = (
     _p("D_OBu", 7.0e-4, "pM/day",
        "differentiation flux of uncommitted osteoblasts (OBu constant, absorbed)"),
     _p("D_OBp", 2.674077909527713e-1, "1/day", "differentiation rate of osteoblast precursors",
-       f"{T2} lists 5.348 1/day; the authors' code multiplies it by f0 = 0.05 "
-       f"(Lemaire 2004) giving 0.2674; unrounded {CODE}"),
+       f"{T2} as reported by the {BM}: printed 5.348 1/day, while the authors' code "
+       "multiplies it by f0 = 0.05 (Lemaire 2004); 0.2674077909527713 is the code value"),
     _p("A_OBa", 1.89e-1, "1/day", "apoptosis rate of active osteoblasts"),
     _p("D_OCp", 2.1e-3, "pM/day",
        "differentiation flux of osteoclast precursors (OCp constant, absorbed)"),
@@ -80,18 +79,18 @@ PARAMETERS = (
     # --- TGF-beta (released from resorbed matrix)
     _p("K_D1_TGFb", 4.545454545454545e-3, "pM",
        "activation coefficient of TGF-beta on OBu differentiation",
-       f"{T2} (4.545e-3); unrounded {CODE}"),
+       f"{T2} symbol K_D1,TGFb; {CODE}"),
     _p("K_D2_TGFb", 1.415624253823446e-3, "pM",
        "repression coefficient of TGF-beta on OBp differentiation",
-       f"{T2} (1.416e-3); unrounded {CODE}"),
+       f"{T2} symbol K_D2,TGFb; {CODE}"),
     _p("K_D3_TGFb", 4.545454545454545e-3, "pM",
        "activation coefficient of TGF-beta on OCa apoptosis",
-       f"{T2} (4.545e-3); unrounded {CODE}"),
+       f"{T2} symbol K_D3,TGFb; {CODE}"),
     _p("alpha", ALPHA, "pM/%",
        "TGF-beta stored in the bone matrix per percent of bone volume resorbed",
        "chosen so that alpha*k_res = 1/day, the authors' code value of alpha*k_res "
        "(alpha = 1, k_res = 1 there); rescaled because k_res here sets BV in percent"),
-    _p("D_TGFb", 1.0, "1/day", "degradation rate of TGF-beta", f"{CODE}"),
+    _p("D_TGFb", 1.0, "1/day", "degradation rate of TGF-beta", f"{T2}; {CODE}"),
     # --- PTH
     _p("beta_PTH", 250.0, "pM/day", "intrinsic (systemic) production of PTH",
        f"{T2} (S_P of Lemaire 2004)"),
@@ -100,30 +99,32 @@ PARAMETERS = (
     _p("K_D5_PTH", 1.5e2, "pM", "activation coefficient of PTH on RANKL expression by OBa"),
     _p("K_D6_PTH", 2.225814277099542e-1, "pM",
        "repression coefficient of PTH on OPG production by OBp",
-       f"{T2} (2.226e-1); unrounded {CODE}"),
+       f"{T2} symbol K_D6,PTH; {CODE}"),
     _p("K_D7_PTH", 2.225814277099542e-1, "pM",
        "repression coefficient of PTH on OPG production by OBa",
-       f"{T2} (2.226e-1); unrounded {CODE}"),
+       f"{T2} symbol K_D7,PTH; {CODE}"),
     # --- OPG
     _p("beta1_OPG", 0.0, "1/day",
        "OPG production per OBp (0: OPG expressed on OBa only, the paper's reference structure)",
        f"{T2} model structure (Table 1): OPG on active osteoblasts"),
     _p("beta2_OPG", 1.624900337835679e8, "1/day", "OPG production per OBa",
-       f"{CODE}; the reproduction notes Table 2 prints a different value"),
+       f"{CODE}; that reproduction notes Table 2 prints a different value"),
     _p("OPG_max", 2.0e8, "pM", "maximum OPG concentration"),
     _p("D_OPG", 3.5e-1, "1/day", "degradation rate of OPG", f"{T2} (k_O of Lemaire 2004)"),
     # --- RANKL
     _p("R1_RANKL", 2.703476379131062e6, "1",
        "maximum RANKL per OBp (RANKL on precursors: the paper's reference structure)",
-       f"{CODE}; Table 2 prints 3e6 (K_LP of Lemaire 2004), which shifts the steady "
-       "state by 1.5%"),
+       f"{T2} symbol R^RANKL; the {BM} lists 3e6 (K_LP of Lemaire 2004) for Pivonka "
+       "and 2.703476379131062e6 for the same code's Scheiner 2013 model; only the latter "
+       "reproduces the reference steady state (3e6 shifts it by 1.5%)"),
     _p("R2_RANKL", 0.0, "1",
        "maximum RANKL per OBa (0: RANKL expressed on OBp only)",
        f"{T2} model structure (Table 1): RANKL on osteoblast precursors"),
     _p("beta_RANKL", 1.684195714712206e2, "pM/day", "intrinsic production rate of RANKL",
-       f"{CODE}; Table 2 prints 1.684e4, which does not reproduce the paper's steady state"),
+       f"{CODE}; that reproduction notes Table 2 prints 1.684e4, which doubles OCa at "
+       "steady state"),
     _p("D_RANKL", 1.0132471014805027e1, "1/day", "degradation rate of RANKL",
-       f"{T2} (1.013e1); unrounded {CODE}"),
+       f"{T2} symbol D_RANKL; {CODE}"),
     _p("K_A1_RANKL", 1.0e-3, "1/pM", "association constant of RANKL-OPG binding",
        f"{T2} (k1/k2 of Lemaire 2004)"),
     _p("K_A2_RANKL", 3.411764705882353e-2, "1/pM", "association constant of RANKL-RANK binding",
@@ -131,15 +132,17 @@ PARAMETERS = (
     _p("RANK", 10.0, "pM", "RANK concentration on osteoclast precursors (constant)"),
     _p("K_D8_RANKL", 1.3064947870014189e1, "pM",
        "activation coefficient of RANKL on OCp differentiation",
-       f"{T2} (1.306e1); unrounded {CODE} (4.457452802710724 pM on the RANKL-RANK complex "
-       "= K_D8_RANKL*K_A2_RANKL*RANK)"),
+       f"{T2} symbol K_D8,RANKL, paper form RANKL/(K_D8 + RANKL) (also the Physiome CellML "
+       f"encoding); the {BM} lists 13.06 pM and, earlier, 4.457452802710724 pM acting on the "
+       "RANKL-RANK complex: the same activation when K_D8 = 4.457452802710724/(K_A2*RANK)"),
     # --- bone volume
     _p("k_res", K_RES, "%/(pM*day)", "bone volume resorbed per active osteoclast",
-       "Scheiner, Pivonka & Hellmich 2013, CMAME 254:181 (k_res = 200 %/pM/day); "
-       "BV in percent of the initial volume"),
+       "Scheiner, Pivonka & Hellmich 2013, CMAME 254:181 (k_res = 200 %/(pM day), as in "
+       f"the {BM}); BV in percent of the initial volume"),
     _p("k_form", K_FORM, "%/(pM*day)", "bone volume formed per active osteoblast",
-       "balance at the steady state: k_form = k_res*OCa*/OBa* (Pivonka et al. 2010, "
-       "J Theor Biol 262:306, write dBV/dt relative to the steady state)"),
+       "balance at the reference steady state: k_form = k_res*OCa*/OBa*; the Physiome "
+       "CellML encoding of Pivonka 2008 writes dBV/dt = k_form*(OBa - OBa*) - "
+       "k_res*(OCa - OCa*), the same balance"),
     # --- administrations
     _p("I_P", 0.0, "pM/day", "rate of PTH administration (P_PTH,d)"),
     _p("I_O", 0.0, "pM/day", "rate of OPG administration (P_OPG,d)"),
