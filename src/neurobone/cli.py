@@ -156,6 +156,43 @@ def steady_state_cmd(
         typer.echo(f"{k}\t{v:.6e}\t{units[k]}")
 
 
+@app.command("run")
+def run_cmd(
+    study: Optional[Path] = typer.Argument(
+        None, help="study YAML file (docs/studies.md); default: the article's mouse study"
+    ),
+    out: Path = typer.Option(Path("neurobone-report"), "--out", "-o",
+                             help="report folder (default: ./neurobone-report)"),
+    n: Optional[int] = typer.Option(None, "--n", help="animals per arm (default: the study's n_per_arm)"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="random seed (default: the study's)"),
+    hypothesis: Optional[str] = typer.Option(
+        None, "--hypothesis", help="mechanism hypothesis: article, interoceptive or mechanical"
+    ),
+) -> None:
+    """Run an in-silico study: print mean ± SD per arm and the comparisons, write a report."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from neurobone.report import prepare_folder, write_report
+    from neurobone.report.console import print_results
+    from neurobone.study import article_study, load_study, run_study
+
+    spec = load_study(study) if study is not None else article_study()
+    spec = spec.with_options(n_per_arm=n, seed=seed, hypothesis=hypothesis)
+    folder = prepare_folder(out)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(spec.name, total=None)
+
+        def progress(done: int, total: int, stage: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"{spec.name}: {stage}")
+
+        result = run_study(spec, progress=progress)
+    wide = console if console.is_terminal else Console(width=140)
+    print_results(result, wide)
+    index = write_report(result, folder)
+    wide.print(f"report: {index}", highlight=False)
+
+
 def _write_csv(df, out: Optional[Path]) -> None:
     if out is None:
         df.to_csv(sys.stdout, index=False)

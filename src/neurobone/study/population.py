@@ -75,6 +75,31 @@ def variations(model: Model) -> list[Variation]:
     return sorted(out, key=lambda v: v.name)
 
 
+def draw_factors(model: Model, seed: int, arm: str, n: int, first: int = 0) -> np.ndarray:
+    """Log-normal factors (median 1, CV ``cv``) of subjects ``first .. first+n-1`` of
+    ``arm``: shape ``(n, len(variations(model)))``, columns in :func:`variations` order."""
+    vs = variations(model)
+    sig = np.array([v.sigma for v in vs])
+    a = key(arm)
+    out = np.ones((n, len(vs)))
+    if not vs:
+        return out
+    for row in range(n):
+        z = stream(seed, a, first + row, PHYSIOLOGY).standard_normal(len(vs))
+        out[row] = np.exp(sig * z)
+    return out
+
+
+def apply_factors(base: np.ndarray, model: Model, factors: np.ndarray) -> np.ndarray:
+    """One parameter vector per row of ``factors``: ``base`` with every varied
+    parameter multiplied by its factor."""
+    P = np.tile(np.asarray(base, float), (len(factors), 1))
+    idx = [v.index for v in variations(model)]
+    if idx:
+        P[:, idx] *= factors
+    return P
+
+
 def draw_parameters(base: np.ndarray, model: Model, seed: int, arm: str, n: int,
                     first: int = 0) -> np.ndarray:
     """Parameter vectors of subjects ``first .. first+n-1`` of ``arm`` (shape ``(n, len(base))``).
@@ -82,17 +107,7 @@ def draw_parameters(base: np.ndarray, model: Model, seed: int, arm: str, n: int,
     Each row is ``base`` with every varied parameter multiplied by its own log-normal
     factor (median 1, coefficient of variation ``cv``).
     """
-    vs = variations(model)
-    P = np.tile(np.asarray(base, float), (n, 1))
-    if not vs:
-        return P
-    idx = np.array([v.index for v in vs])
-    sig = np.array([v.sigma for v in vs])
-    a = key(arm)
-    for row in range(n):
-        z = stream(seed, a, first + row, PHYSIOLOGY).standard_normal(len(vs))
-        P[row, idx] = P[row, idx] * np.exp(sig * z)
-    return P
+    return apply_factors(base, model, draw_factors(model, seed, arm, n, first))
 
 
 def parameter_table(P: np.ndarray, model: Model, arm: str) -> pd.DataFrame:

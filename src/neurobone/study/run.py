@@ -15,10 +15,13 @@
 5. split the exercise effect of the decomposition arm's mean subject into its neural and
    mechanical paths (:func:`~neurobone.scenario.run.decompose`).
 
-Animals start from their arm's plan initial state (the mean subject's state at the start
-of the study). For subjects at the reference age (12-week-old mice) that is exact: the
-varied parameters leave the young-adult homeostasis unchanged. For older subjects the
-differences the animals would have accumulated before the study are not simulated.
+Where each animal starts: the varied parameters leave the young-adult homeostasis
+unchanged, so an animal at the reference age (a 12-week-old mouse) starts from its arm's
+plan state. An older subject (an aged mouse, a 65-year-old woman) first lives its own
+life history, from the young-adult reference to its age at the start, with its own
+parameters (:func:`neurobone.scenario.compile.subject_history`, batched); its
+baseline (bone volume, DXA anchors) is then set from where that history left it, so
+subjects differ at the start as they would in a real cohort.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from neurobone.study import stats
 from neurobone.study.design import Study, article_study, load_study, parse_study
 from neurobone.study.measurement import Instrument, instrument_table, instruments_for
 from neurobone.study.population import (
-    MEASUREMENT, Variation, draw_parameters, key, parameter_table, stream, variations,
+    MEASUREMENT, Variation, apply_factors, draw_factors, key, parameter_table, stream, variations,
 )
 
 #: progress callback: ``progress(done, total, stage)``
@@ -82,6 +85,7 @@ class StudyResult:
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     version: str = neurobone.__version__
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ tables
     @property
@@ -102,7 +106,10 @@ class StudyResult:
 
     def summary(self, value: str = "measured") -> pd.DataFrame:
         """Per arm, day and output: n, mean, SD, SEM, 95 % CI of the mean."""
-        return stats.summarize(self.animals, value, self.arms)
+        key_ = ("summary", value)
+        if key_ not in self._cache:
+            self._cache[key_] = stats.summarize(self.animals, value, self.arms)
+        return self._cache[key_].copy()
 
     def final(self, value: str = "measured") -> pd.DataFrame:
         """:meth:`summary` on the last measurement day."""
@@ -113,12 +120,18 @@ class StudyResult:
                     value: str = "measured") -> pd.DataFrame:
         """The study's comparisons (Welch difference, 95 % CI, p, Holm p) on ``day``
         (default: the last measurement day), every output unless ``outputs``."""
-        return stats.compare(self.animals, self.study.comparison_pairs, day=day,
-                             outputs=outputs or self.outputs, value=value)
+        key_ = ("compare", day, tuple(outputs or self.outputs), value)
+        if key_ not in self._cache:
+            self._cache[key_] = stats.compare(self.animals, self.study.comparison_pairs, day=day,
+                                              outputs=list(key_[2]), value=value)
+        return self._cache[key_].copy()
 
     def anova(self, day: float | None = None, value: str = "measured") -> pd.DataFrame:
         """One-way ANOVA across arms per output on ``day`` (default: the last)."""
-        return stats.anova(self.animals, day=day, outputs=self.outputs, value=value)
+        key_ = ("anova", day, value)
+        if key_ not in self._cache:
+            self._cache[key_] = stats.anova(self.animals, day=day, outputs=self.outputs, value=value)
+        return self._cache[key_].copy()
 
     def decomposition(self) -> pd.DataFrame:
         """Neural / mechanical / interaction shares of the decomposition arm's exercise
@@ -225,6 +238,7 @@ def run_study(study: Study | dict | str | Path | None = None, *,
     t0 = time.perf_counter()
     plans = {}
     for a in arms:
+        tick(0, f"compiling arm {a}")
         try:
             plans[a] = compile_scenario(study.scenario(a))
         except InputError as exc:
@@ -237,10 +251,12 @@ def run_study(study: Study | dict | str | Path | None = None, *,
         notes.extend(f"arm {a!r}: {x}" for x in plans[a].notes)
 
     # 2. animals
-    P = np.vstack([draw_parameters(plans[a].parameters, model, study.seed, a, n) for a in arms])
-    Y0 = np.vstack([np.tile(plans[a].initial, (n, 1)) for a in arms])
-    schedules = [plans[a].overrides for a in arms for _ in range(n)]
     vs = variations(model)
+    factors = np.vstack([draw_factors(model, study.seed, a, n) for a in arms])
+    t0 = time.perf_counter()
+    P, Y0 = _starts(cm, study.scenario(arms[0]), plans, arms, n, factors, notes)
+    timings["history"] = time.perf_counter() - t0
+    schedules = [plans[a].overrides for a in arms for _ in range(n)]
     if not vs:
         notes.append("the model declares no between-animal variability (no parameter has "
                      "cv > 0): the spread within an arm is measurement error only")
@@ -249,11 +265,12 @@ def run_study(study: Study | dict | str | Path | None = None, *,
     days = np.array(study.days, float)
     outputs = study.output_names
     t0 = time.perf_counter()
+    tick(0, f"integrating {n_animals} animals")
     if engine == "batch":
         finished = [0]
 
         def animals_done(k: int, _total: int) -> None:
-            tick(k - finished[0], "animals")
+            tick(k - finished[0], f"integrating {n_animals} animals")
             finished[0] = k
 
         values = _run_batch(cm, study, P, Y0, schedules, days, outputs, n, animals_done, notes)
@@ -261,7 +278,7 @@ def run_study(study: Study | dict | str | Path | None = None, *,
         values = np.empty((n_animals, len(days), len(outputs)))
         for i in range(n_animals):
             values[i] = _run_single(cm, study.duration_days, P[i], Y0[i], schedules[i], days, outputs)
-            tick(1, "animals")
+            tick(1, f"integrating {n_animals} animals")
         notes.append("every animal was integrated with the single-subject engine (BDF)")
     timings["animals"] = time.perf_counter() - t0
 
@@ -292,6 +309,7 @@ def run_study(study: Study | dict | str | Path | None = None, *,
     # 5. decomposition of the mean subject
     dec = None
     if dec_arm:
+        tick(0, "path decomposition")
         t0 = time.perf_counter()
         dec = _decomposition(study, dec_arm, outputs)
         timings["decomposition"] = time.perf_counter() - t0
@@ -302,6 +320,51 @@ def run_study(study: Study | dict | str | Path | None = None, *,
     units, labels = _units_labels(model, outputs)
     return StudyResult(study, animals, params, instruments, vs, units, labels, dec,
                        engine=engine, notes=notes, timings=timings)
+
+
+def _starts(cm, scn, plans, arms, n, factors, notes) -> tuple[np.ndarray, np.ndarray]:
+    """Parameter vectors and initial states of every animal (arm-major order)."""
+    from neurobone.engine.batch import simulate_batch
+    from neurobone.scenario.compile import (
+        anchor_baseline, reference_homeostasis, subject_age_days, subject_history,
+    )
+
+    model = cm.model
+    P = np.vstack([apply_factors(plans[a].parameters, model, factors[i * n:(i + 1) * n])
+                   for i, a in enumerate(arms)])
+    Y0 = np.vstack([np.tile(plans[a].initial, (n, 1)) for a in arms])
+    if not variations(model):
+        return P, Y0
+    base = cm.parameter_vector()
+    for k, v in scn.parameters.items():
+        base[cm.param_index(k)] = float(v)
+    y_ref, p_ref = reference_homeostasis(cm, base)
+    age = subject_age_days(scn, p_ref[cm.param_index("age_ref")])
+    span, history, _ = subject_history(cm, p_ref, scn.species, scn.subject, age)
+    if span <= 0:
+        return P, Y0
+    # every animal lives its own history from the young-adult reference to its age
+    Ph = apply_factors(p_ref, model, factors)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = simulate_batch(cm, span, Ph, y_ref, [history] * len(Ph), save_days=[span],
+                             outputs=model.state_names, threads=1 if len(Ph) < PARALLEL_FROM else None,
+                             on_failure="ignore")
+    ok = res.status == 0
+    Y0 = np.where(ok[:, None], res.values[:, -1, :], Y0)
+    for o in history:  # the subject's hormonal status persists through the study
+        Ph[:, cm.param_index(o.name)] = o.value
+    bv = model.state_names.index("BV")
+    for i in range(len(Ph)):
+        if ok[i]:
+            anchor_baseline(cm, Ph[i], Y0[i, bv], scn.subject)
+    P = np.where(ok[:, None], Ph, P)
+    notes.append(f"each subject lived its own {span / 365.25:.3g}-year history from the "
+                 "young-adult reference to its age at the start, with its own parameters")
+    if not ok.all():
+        notes.append(f"{int((~ok).sum())} subject(s) whose history failed start from the "
+                     "mean subject's state")
+    return P, Y0
 
 
 def _run_batch(cm, study: Study, P, Y0, schedules, days, outputs, n, progress, notes) -> np.ndarray:
@@ -340,7 +403,9 @@ def _decomposition(study: Study, arm: str, outputs: list[str]) -> pd.DataFrame:
     from neurobone.scenario.run import decompose
 
     outs = [o for o in outputs if o != "connectivity"] or outputs
-    df = decompose(study.scenario(arm), outputs=outs)
+    with warnings.catch_warnings():  # the solver's step-size chatter; failures raise
+        warnings.simplefilter("ignore", RuntimeWarning)
+        df = decompose(study.scenario(arm), outputs=outs)
     df.insert(0, "arm", arm)
     return df
 
@@ -351,7 +416,7 @@ def _units_labels(model, outputs: list[str]) -> tuple[dict[str, str], dict[str, 
     things.update({s.name: s for s in model.states})
     for o in outputs:
         t = things.get(model.outputs.get(o, o))
-        units[o] = t.unit if t is not None else ""
+        units[o] = (t.unit if t is not None else "").replace("ug/", "µg/")
         labels[o] = LABELS.get(o, t.description if t is not None else o)
     return units, labels
 

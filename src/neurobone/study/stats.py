@@ -83,14 +83,20 @@ def welch(x: np.ndarray, y: np.ndarray, level: float = LEVEL) -> dict:
 
 
 def holm(p: np.ndarray) -> np.ndarray:
-    """Holm-adjusted p-values (NaN stays NaN)."""
-    from statsmodels.stats.multitest import multipletests
+    """Holm's step-down adjusted p-values (NaN stays NaN and is not counted).
 
+    With the m finite p-values sorted ascending, the j-th (1-based) becomes
+    ``max over i <= j of min(1, (m - i + 1) * p_(i))`` (Holm 1979, Scand J Stat 6:65);
+    the same as ``statsmodels.stats.multitest.multipletests(method="holm")``.
+    """
     p = np.asarray(p, float)
     out = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    if ok.any():
-        out[ok] = multipletests(p[ok], method="holm")[1]
+    ok = np.nonzero(np.isfinite(p))[0]
+    m = len(ok)
+    if m:
+        order = ok[np.argsort(p[ok], kind="stable")]
+        adj = np.minimum(1.0, (m - np.arange(m)) * p[order])
+        out[order] = np.maximum.accumulate(adj)
     return out
 
 
@@ -151,10 +157,16 @@ def anova(animals: pd.DataFrame, *, day: float | None = None, outputs: list[str]
     return pd.DataFrame(rows)
 
 
-def format_p(p: float) -> str:
-    """``p = 0.012``, ``p < 0.001``; NaN gives ``p = n/a``."""
+def p_value(p: float) -> str:
+    """A p-value for a table: ``0.012``, ``0.34``, ``< 0.001``; NaN gives ``n/a``."""
     if p is None or not np.isfinite(p):
-        return "p = n/a"
+        return "n/a"
     if p < 0.001:
-        return "p < 0.001"
-    return f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
+        return "< 0.001"
+    return f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
+
+
+def format_p(p: float) -> str:
+    """A p-value for a sentence: ``p = 0.012``, ``p < 0.001``, ``p = n/a``."""
+    v = p_value(p)
+    return f"p {v}" if v.startswith("<") else f"p = {v}"

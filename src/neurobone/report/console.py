@@ -1,0 +1,80 @@
+"""The study results as Rich tables for the terminal (used by ``neurobone run``)."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from neurobone.report.html import fmt
+from neurobone.report.text import _share
+from neurobone.study.stats import format_p, p_value
+
+
+def short_label(result, output: str) -> str:
+    """Column header: the output name with its unit."""
+    unit = result.units.get(output, "")
+    return f"{output} ({unit})" if unit and unit != "1" else output
+
+
+def results_table(result, value: str = "measured") -> Table:
+    """Mean ± SD per arm (rows) and output (columns) on the last measurement day."""
+    f = result.final(value)
+    t = Table(title=f"{result.study.name}: day {result.last_day:g}, {value}, mean ± SD "
+                    f"(n = {result.study.n_per_arm} per arm)", title_justify="left")
+    t.add_column("arm")
+    for o in result.outputs:
+        t.add_column(short_label(result, o), justify="right")
+    for a in result.arms:
+        cells = []
+        for o in result.outputs:
+            r = f[(f["arm"] == a) & (f["output"] == o)]
+            cells.append(f"{fmt(r['mean'].iloc[0])} ± {fmt(r['sd'].iloc[0], 2)}" if len(r) else "")
+        t.add_row(a, *cells)
+    return t
+
+
+def comparisons_table(result, output: str | None = None) -> Table:
+    """The comparisons of one output (default: the primary outcome)."""
+    output = output or result.primary
+    c = result.comparisons(outputs=[output])
+    unit = result.units.get(output, "")
+    t = Table(title=f"Comparisons of {short_label(result, output)} on day {result.last_day:g} "
+                    "(Welch; Holm across comparisons)", title_justify="left")
+    for col, just in [("arm", "left"), ("vs", "left"), ("difference", "right"),
+                      ("95 % CI", "right"), ("% diff", "right"), ("% 95 % CI", "right"),
+                      ("p", "right"), ("p Holm", "right")]:
+        t.add_column(col, justify=just)
+    for r in c.itertuples():
+        pct_ci = (f"{r.pct_ci_low:+.1f} to {r.pct_ci_high:+.1f}" if np.isfinite(r.pct_ci_low) else "n/a")
+        t.add_row(r.arm, r.reference, f"{r.diff:+.3g}",
+                  f"{r.ci_low:+.3g} to {r.ci_high:+.3g}" if np.isfinite(r.ci_low) else "n/a",
+                  f"{r.pct_diff:+.1f} %" if np.isfinite(r.pct_diff) else "n/a", pct_ci,
+                  p_value(r.p), p_value(r.p_holm))
+    if unit and unit != "1":
+        t.caption = f"differences in {'percentage points' if unit == '%' else unit}"
+    return t
+
+
+def print_results(result, console: Console | None = None) -> None:
+    """Print the results table, the primary comparisons, the ANOVA and the notes."""
+    console = console or Console()
+    console.print(results_table(result))
+    console.print(comparisons_table(result))
+    an = result.anova()
+    row = an[an["output"] == result.primary]
+    if len(row) and np.isfinite(row["F"].iloc[0]):
+        r = row.iloc[0]
+        console.print(f"One-way ANOVA of {short_label(result, result.primary)} across arms: "
+                      f"F({r['df_between']:g}, {r['df_within']:g}) = {r['F']:.4g}, {format_p(r['p'])}",
+                      highlight=False)
+    dec = result.decomposition()
+    drow = dec[dec["output"] == result.primary] if len(dec) else dec
+    if len(drow) and np.isfinite(drow["neural_share"].iloc[0]):
+        r = drow.iloc[0]
+        console.print(f"Exercise effect on {short_label(result, result.primary)} in arm {r['arm']!r} by "
+                      f"path (mean animal): neural {_share(r['neural_share'])}, mechanical "
+                      f"{_share(r['mechanical_share'])}, interaction {_share(r['interaction_share'])}",
+                      highlight=False)
+    for n in result.notes:
+        console.print(f"note: {n}", style="yellow", highlight=False)

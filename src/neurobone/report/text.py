@@ -1,0 +1,140 @@
+"""Sentences generated from a study's numbers (never pre-written conclusions).
+
+Every figure in a sentence is read from the result: the comparisons table, the ANOVA,
+the path decomposition, the variability and instrument tables. The wording only follows
+the sign of a difference ("raised" / "lowered") and whether its 95 % confidence
+interval contains zero; it says nothing the numbers do not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurobone.study.stats import format_p
+
+#: what each mechanism hypothesis assumes (the model's definitions, docs/model.md)
+HYPOTHESES = {
+    "article": "the neural path (circuit plasticity lowering sympathetic tone) carries most "
+               "of the exercise benefit, as the article claims",
+    "interoceptive": "the neural path modulates the benefit; direct mechanical loading dominates",
+    "mechanical": "no neural path to bone: exercise acts through mechanical loading only",
+}
+
+
+def _num(x: float) -> str:
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    return f"{x:.3g}"
+
+
+def _signed(x: float) -> str:
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    return f"{x:+.3g}"
+
+
+def _units(result, output: str) -> tuple[str, str]:
+    """Unit suffixes for values and for differences (percentage points for % outputs)."""
+    unit = result.units.get(output, "")
+    if not unit or unit == "1":
+        return "", ""
+    if unit == "%":
+        return " %", " percentage points"
+    return f" {unit}", f" {unit}"
+
+
+def _pct(x: float) -> str:
+    return "0" if abs(x) < 0.05 else f"{x:.1f}"
+
+
+def comparison_sentence(result, row) -> str:
+    """One comparison as a sentence: direction, percent size with CI, p, then absolute values."""
+    label = result.label(row.output, unit=False)
+    u, du = _units(result, row.output)
+    head = f"{row.arm} vs {row.reference}: {label}"
+    if not np.isfinite(row.diff):
+        return f"{head} could not be compared (missing values)."
+    values = f"{_num(row.mean_arm)} vs {_num(row.mean_reference)}{u} on day {row.day:g}"
+    if row.diff == 0:
+        return f"{head} the same in both arms ({values})."
+    word = "higher" if row.diff > 0 else "lower"
+    size = f" {_pct(abs(row.pct_diff))} %" if np.isfinite(row.pct_diff) else ""
+    if not np.isfinite(row.ci_low):
+        return (f"{head}{size} {word} ({values}, a difference of {_signed(row.diff)}{du}; no "
+                "interval or p-value: no spread within the arms).")
+    pct_ci = (f"95 % CI {row.pct_ci_low:+.1f} to {row.pct_ci_high:+.1f} %; "
+              if np.isfinite(row.pct_ci_low) else "")
+    contains = "contains" if row.ci_low <= 0 <= row.ci_high else "excludes"
+    return (f"{head}{size} {word} ({pct_ci}Welch {format_p(row.p)}, Holm-adjusted "
+            f"{format_p(row.p_holm)}): {values}, a difference of {_signed(row.diff)}{du} "
+            f"(95 % CI {_signed(row.ci_low)} to {_signed(row.ci_high)}; the interval {contains} 0).")
+
+
+def anova_sentence(result, row) -> str:
+    label = result.label(row.output, unit=False)
+    if not np.isfinite(row.F):
+        return f"{label}: one-way ANOVA across arms not available."
+    F = f"{row.F:.1f}" if row.F >= 10 else f"{row.F:.3g}"
+    return (f"One-way ANOVA of {label} across the {row.n_arms} arms on day {row.day:g}: "
+            f"F({row.df_between:g}, {row.df_within:g}) = {F}, {format_p(row.p)}.")
+
+
+def decomposition_sentences(result) -> list[str]:
+    df = result.decomposition()
+    out = []
+    for r in df.itertuples():
+        label = result.label(r.output, unit=False)
+        u, du = _units(result, r.output)
+        if not np.isfinite(r.neural_share):
+            out.append(f"In the mean animal of arm {r.arm!r}, exercise did not change {label}; "
+                       "there is no effect to split into paths.")
+            continue
+        out.append(
+            f"In the mean animal of arm {r.arm!r}, exercise changed {label} by {_signed(r.effect)}{du} "
+            f"on day {r.day:g} ({_num(r.no_exercise)}{u} without exercise, {_num(r.full)}{u} with it). "
+            f"Switching off the neural path removes {_share(r.neural_share)} of that effect, "
+            f"switching off the mechanical path {_share(r.mechanical_share)}; the interaction "
+            f"of the two paths is {_share(r.interaction_share)}.")
+    return out
+
+
+def _share(x: float) -> str:
+    v = 100.0 * x
+    return "0 %" if abs(v) < 0.5 else f"{v:.0f} %"
+
+
+def variability_sentence(result) -> str:
+    vs = result.variations
+    if not vs:
+        return ("No model parameter varies between animals (the model declares no cv > 0), so "
+                "the spread within an arm is instrument error only.")
+    cvs = [100 * v.cv for v in vs]
+    rng = f"{min(cvs):.0f} %" if min(cvs) == max(cvs) else f"{min(cvs):.0f}-{max(cvs):.0f} %"
+    return (f"{len(vs)} model parameter(s) vary between animals (log-normal, CV {rng}: "
+            f"{', '.join(v.name for v in vs)}); each animal's outcomes are then measured with "
+            "instrument error.")
+
+
+def findings(result) -> dict[str, list[str]]:
+    """Generated sentences by section: ``primary``, ``secondary``, ``anova``, ``paths``,
+    ``variability``."""
+    primary = result.primary
+    comp = result.comparisons()
+    out: dict[str, list[str]] = {}
+    out["primary"] = [comparison_sentence(result, r)
+                      for r in comp[comp["output"] == primary].itertuples()]
+    secondary = []
+    pairs = result.study.comparison_pairs
+    if pairs:
+        first = pairs[0]
+        for o in result.outputs:
+            if o == primary:
+                continue
+            sel = comp[(comp["output"] == o) & (comp["arm"] == first[0]) & (comp["reference"] == first[1])]
+            secondary += [comparison_sentence(result, r) for r in sel.itertuples()]
+    out["secondary"] = secondary
+    an = result.anova()
+    out["anova"] = [anova_sentence(result, r) for r in an.itertuples()]
+    out["paths"] = decomposition_sentences(result)
+    out["variability"] = [variability_sentence(result)]
+    return out
