@@ -8,6 +8,7 @@ output, with :func:`neurobone.engine.solve.simulate` run at a tight tolerance.
 from __future__ import annotations
 
 import importlib.util  # noqa: F401 - registry.available() needs it loaded
+import functools
 import math
 
 import numpy as np
@@ -18,6 +19,7 @@ from neurobone.engine.schedule import Override
 from neurobone.engine.solve import resolve, simulate
 from neurobone.engine.steady import initialise
 from neurobone.errors import InputError, SolverError
+from neurobone.model.definition import Component, Expression, Parameter, State, compose
 from neurobone.model.registry import available
 
 #: agreement required between the engines (relative, on every output)
@@ -90,22 +92,82 @@ def mixed_cohort(name: str, seed: int = 1):
     return cm, P, Y, schedules, days
 
 
-@pytest.mark.parametrize("name", MODELS)
-def test_batch_agrees_with_single_engine_on_mixed_cohort(name):
+@functools.lru_cache(maxsize=None)
+def reference(name: str):
+    """The mixed cohort and its single-engine trajectories (tight tolerance)."""
     cm, P, Y, schedules, days = mixed_cohort(name)
-    res = simulate_batch(cm, days, parameters=P, initial=Y, schedules=schedules)
-    assert res.ok, res.failures()
-    assert res.values.shape == (len(P), int(days) + 1, len(res.names))
+    refs = [simulate(cm, days, parameters=dict(zip(cm.model.parameter_names, P[i])),
+                     initial=Y[i], overrides=ovs)
+            for i, ovs in enumerate(schedules)]
+    return cm, P, Y, schedules, days, refs
+
+
+def assert_agrees(name, res, refs):
     worst = {}
-    for i, ovs in enumerate(schedules):
-        ref = simulate(cm, days, parameters=dict(zip(cm.model.parameter_names, P[i])),
-                       initial=Y[i], overrides=ovs)
+    for i, ref in enumerate(refs):
         np.testing.assert_array_equal(res.t, ref.t)
         for j, out in enumerate(res.names):
-            err = relerr(res.values[i, :, j], ref[out])
-            worst[(i, out)] = err
+            worst[(i, out)] = relerr(res.values[i, :, j], ref[out])
     bad = {k: v for k, v in worst.items() if v > TOL}
     assert not bad, f"{name}: outputs differ by more than {TOL:g}: {bad}"
+    return max(worst.values())
+
+
+@pytest.mark.parametrize("method", ["auto", "rodas4"])
+@pytest.mark.parametrize("name", MODELS)
+def test_batch_agrees_with_single_engine_on_mixed_cohort(name, method):
+    cm, P, Y, schedules, days, refs = reference(name)
+    res = simulate_batch(cm, days, parameters=P, initial=Y, schedules=schedules, method=method)
+    assert res.ok, res.failures()
+    assert res.values.shape == (len(P), int(days) + 1, len(res.names))
+    assert_agrees(name, res, refs)
+    if method == "rodas4":
+        assert np.all(res.stiff_steps == res.steps)
+
+
+def test_dopri5_agrees_on_a_non_stiff_model():
+    cm, P, Y, schedules, days, refs = reference("lemaire2004")
+    res = simulate_batch(cm, days, P, Y, schedules, method="dopri5")
+    assert res.ok and np.all(res.stiff_steps == 0)
+    assert_agrees("lemaire2004", res, refs)
+
+
+# Robertson's chemical kinetics (Hairer & Wanner, Solving ODEs II, Sec. IV.1): the classic
+# stiff test problem, here with a weekly doubled first rate constant.
+ROBERTSON = compose(
+    "robertson",
+    [Component(
+        "robertson",
+        parameters=(
+            Parameter("k1", 0.04, "1/day", "slow reaction", "Robertson 1966"),
+            Parameter("k2", 3e7, "1/day", "very fast reaction", "Robertson 1966"),
+            Parameter("k3", 1e4, "1/day", "fast reaction", "Robertson 1966"),
+        ),
+        states=(
+            State("y1", 1.0, "1", "A", rate="-k1*y1 + k3*y2*y3", scale=1.0),
+            State("y2", 0.0, "1", "B", rate="k1*y1 - k3*y2*y3 - k2*y2**2", scale=1e-5),
+            State("y3", 0.0, "1", "C", rate="k2*y2**2", scale=1.0),
+        ),
+        expressions=(Expression("total", "y1 + y2 + y3", "1", "conserved sum"),),
+    )],
+    description="Robertson stiff test problem", citation="Robertson 1966",
+)
+
+
+def test_auto_method_detects_stiffness_and_agrees():
+    days = 40.0
+    schedules = [[], [Override("k1", 0.08, 3.0, 30.0, weekdays=(1, 3))], [Override("k3", 2e4, 0.5, 20.0)]]
+    res = simulate_batch(ROBERTSON, days, None, None, schedules, outputs=["y1", "y2", "y3", "total"],
+                         method="auto")
+    assert res.ok
+    # the explicit method hands over to RODAS: most accepted steps are stiff ones
+    assert np.all(res.stiff_steps > 0.5 * res.steps)
+    refs = [simulate(ROBERTSON, days, overrides=ovs) for ovs in schedules]
+    assert_agrees("robertson", res, refs)
+    # the explicit method alone needs many more steps for the same accuracy
+    explicit = simulate_batch(ROBERTSON, days, None, None, schedules, outputs=["y1"],
+                              method="dopri5")
+    assert np.all(explicit.steps > 5 * res.steps)
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -128,7 +190,7 @@ def test_analytic_jacobian_matches_finite_differences(name):
 
 
 def test_save_days_outputs_and_tidy_views():
-    cm, P, Y, schedules, days = mixed_cohort("lemaire2004")
+    cm, P, Y, schedules, days, _ = reference("lemaire2004")
     save = np.array([0.0, 0.5, 20.0, 20.25, 33.3, 80.0, days])
     outs = ["C", "RANKL", "pi_C", "I_P"]  # state, named output, expression, parameter
     res = simulate_batch(cm, days, P, Y, schedules, save_days=save, outputs=outs)

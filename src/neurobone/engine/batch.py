@@ -58,6 +58,9 @@ RTOL = 1e-6
 #: weekday mask with every day set
 ALL_DAYS = 0x7F
 
+#: integration methods (kernel codes)
+METHODS = {"rodas4": 0, "dopri5": 1, "auto": 2}
+
 #: status codes of :attr:`BatchResult.status`
 STATUS = {
     0: "ok",
@@ -279,7 +282,8 @@ class BatchResult:
 
     ``t`` are the saved days, ``names`` the outputs; ``status`` is 0 for subjects that
     finished (see :data:`STATUS` for the others), ``fail_day`` the day a failed subject
-    stopped (NaN otherwise); ``steps``/``rejected`` count accepted/rejected steps.
+    stopped (NaN otherwise); ``steps``/``rejected`` count accepted/rejected steps and
+    ``stiff_steps`` the accepted steps taken by the stiff (RODAS) method.
     """
 
     model: str
@@ -290,6 +294,7 @@ class BatchResult:
     fail_day: np.ndarray
     steps: np.ndarray
     rejected: np.ndarray
+    stiff_steps: np.ndarray
     meta: dict = field(default_factory=dict)
 
     @property
@@ -433,6 +438,44 @@ H33 = 16.43084320892478
 H34 = 24.76722511418386
 H35 = -6.594389125716872
 
+# Dormand & Prince 5(4) (Hairer, Norsett & Wanner, Solving ODEs I, 2nd ed., code dopri5.f)
+DC2 = 0.2
+DC3 = 0.3
+DC4 = 0.8
+DC5 = 8.0 / 9.0
+DA21 = 0.2
+DA31 = 3.0 / 40.0
+DA32 = 9.0 / 40.0
+DA41 = 44.0 / 45.0
+DA42 = -56.0 / 15.0
+DA43 = 32.0 / 9.0
+DA51 = 19372.0 / 6561.0
+DA52 = -25360.0 / 2187.0
+DA53 = 64448.0 / 6561.0
+DA54 = -212.0 / 729.0
+DA61 = 9017.0 / 3168.0
+DA62 = -355.0 / 33.0
+DA63 = 46732.0 / 5247.0
+DA64 = 49.0 / 176.0
+DA65 = -5103.0 / 18656.0
+DA71 = 35.0 / 384.0
+DA73 = 500.0 / 1113.0
+DA74 = 125.0 / 192.0
+DA75 = -2187.0 / 6784.0
+DA76 = 11.0 / 84.0
+DE1 = 71.0 / 57600.0
+DE3 = -71.0 / 16695.0
+DE4 = 71.0 / 1920.0
+DE5 = -17253.0 / 339200.0
+DE6 = 22.0 / 525.0
+DE7 = -1.0 / 40.0
+DD1 = -12715105075.0 / 11282082432.0
+DD3 = 87487479700.0 / 32700410799.0
+DD4 = -10690763975.0 / 1880347072.0
+DD5 = 701980252875.0 / 199316789632.0
+DD6 = -1453857185.0 / 822651844.0
+DD7 = 69997945.0 / 29380423.0
+
 FULL = 127
 
 _jit = njit(cache=True, nogil=True, error_model="numpy")
@@ -566,9 +609,144 @@ def _record(t, y, p, obuf, kind, idx, row):
 
 
 @_jit
+def _rodas_step(t, y, p, hs, f0, fx, J, E, piv, k1, k2, k3, k4, k5, k6, yt, yn, atol, rtol):
+    # one RODAS step from (t, y) with f0 = f(t, y) and J; returns the error norm
+    # (-1 when the Newton matrix is singular); yn = solution, k1..k5 for dense output
+    n = y.shape[0]
+    fac = 1.0 / (hs * GAM)
+    for i in range(n):
+        for j in range(n):
+            E[i, j] = -J[i, j]
+        E[i, i] += fac
+    if not _lu(E, piv):
+        return -1.0
+    hd1 = hs * D1
+    hd2 = hs * D2
+    hd3 = hs * D3
+    hd4 = hs * D4
+    ih = 1.0 / hs
+    for i in range(n):
+        k1[i] = f0[i] + hd1 * fx[i]
+    _solve(E, piv, k1)
+    for i in range(n):
+        yt[i] = y[i] + A21 * k1[i]
+    rhs(t + C2 * hs, yt, p, k2)
+    for i in range(n):
+        k2[i] += hd2 * fx[i] + ih * (C21 * k1[i])
+    _solve(E, piv, k2)
+    for i in range(n):
+        yt[i] = y[i] + A31 * k1[i] + A32 * k2[i]
+    rhs(t + C3 * hs, yt, p, k3)
+    for i in range(n):
+        k3[i] += hd3 * fx[i] + ih * (C31 * k1[i] + C32 * k2[i])
+    _solve(E, piv, k3)
+    for i in range(n):
+        yt[i] = y[i] + A41 * k1[i] + A42 * k2[i] + A43 * k3[i]
+    rhs(t + C4 * hs, yt, p, k4)
+    for i in range(n):
+        k4[i] += hd4 * fx[i] + ih * (C41 * k1[i] + C42 * k2[i] + C43 * k3[i])
+    _solve(E, piv, k4)
+    for i in range(n):
+        yt[i] = y[i] + A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i]
+    rhs(t + hs, yt, p, k5)
+    for i in range(n):
+        k5[i] += ih * (C51 * k1[i] + C52 * k2[i] + C53 * k3[i] + C54 * k4[i])
+    _solve(E, piv, k5)
+    for i in range(n):
+        yt[i] += k5[i]
+    rhs(t + hs, yt, p, k6)
+    for i in range(n):
+        k6[i] += ih * (C61 * k1[i] + C62 * k2[i] + C63 * k3[i] + C64 * k4[i] + C65 * k5[i])
+    _solve(E, piv, k6)
+    err = 0.0
+    for i in range(n):
+        yn[i] = yt[i] + k6[i]
+        sk = atol[i] + rtol * max(abs(y[i]), abs(yn[i]))
+        r = k6[i] / sk
+        err += r * r
+    return math.sqrt(err / n)
+
+
+@_jit
+def _rodas_dense(y, yn, k1, k2, k3, k4, k5, th, out):
+    th1 = 1.0 - th
+    for i in range(y.shape[0]):
+        d1 = H21 * k1[i] + H22 * k2[i] + H23 * k3[i] + H24 * k4[i] + H25 * k5[i]
+        d2 = H31 * k1[i] + H32 * k2[i] + H33 * k3[i] + H34 * k4[i] + H35 * k5[i]
+        out[i] = th1 * y[i] + th * (yn[i] + th1 * (d1 + th * d2))
+
+
+@_jit
+def _dp5_step(t, y, p, hs, k1, k2, k3, k4, k5, k6, k7, yt, yn, atol, rtol, stiff):
+    # one Dormand-Prince 5(4) step with k1 = f(t, y); k7 = f(t+h, yn) (FSAL); returns
+    # the error norm and writes h*|lambda| (Hairer's stiffness estimate) to stiff[0]
+    n = y.shape[0]
+    for i in range(n):
+        yt[i] = y[i] + hs * (DA21 * k1[i])
+    rhs(t + DC2 * hs, yt, p, k2)
+    for i in range(n):
+        yt[i] = y[i] + hs * (DA31 * k1[i] + DA32 * k2[i])
+    rhs(t + DC3 * hs, yt, p, k3)
+    for i in range(n):
+        yt[i] = y[i] + hs * (DA41 * k1[i] + DA42 * k2[i] + DA43 * k3[i])
+    rhs(t + DC4 * hs, yt, p, k4)
+    for i in range(n):
+        yt[i] = y[i] + hs * (DA51 * k1[i] + DA52 * k2[i] + DA53 * k3[i] + DA54 * k4[i])
+    rhs(t + DC5 * hs, yt, p, k5)
+    for i in range(n):
+        yt[i] = y[i] + hs * (DA61 * k1[i] + DA62 * k2[i] + DA63 * k3[i] + DA64 * k4[i] + DA65 * k5[i])
+    rhs(t + hs, yt, p, k6)
+    for i in range(n):
+        yn[i] = y[i] + hs * (DA71 * k1[i] + DA73 * k3[i] + DA74 * k4[i] + DA75 * k5[i] + DA76 * k6[i])
+    rhs(t + hs, yn, p, k7)
+    err = 0.0
+    stnum = 0.0
+    stden = 0.0
+    for i in range(n):
+        ei = hs * (DE1 * k1[i] + DE3 * k3[i] + DE4 * k4[i] + DE5 * k5[i] + DE6 * k6[i] + DE7 * k7[i])
+        sk = atol[i] + rtol * max(abs(y[i]), abs(yn[i]))
+        r = ei / sk
+        err += r * r
+        a = k7[i] - k6[i]
+        b = yn[i] - yt[i]
+        stnum += a * a
+        stden += b * b
+    stiff[0] = hs * math.sqrt(stnum / stden) if stden > 0.0 else 0.0
+    return math.sqrt(err / n)
+
+
+@_jit
+def _dp5_dense(y, yn, k1, k3, k4, k5, k6, k7, hs, th, out):
+    th1 = 1.0 - th
+    for i in range(y.shape[0]):
+        r2 = yn[i] - y[i]
+        r3 = hs * k1[i] - r2
+        r4 = r2 - hs * k7[i] - r3
+        r5 = hs * (DD1 * k1[i] + DD3 * k3[i] + DD4 * k4[i] + DD5 * k5[i] + DD6 * k6[i] + DD7 * k7[i])
+        out[i] = y[i] + th * (r2 + th1 * (r3 + th * (r4 + th1 * r5)))
+
+
+@_jit
+def _jnorm(J):
+    # infinity norm of J: an upper bound of its spectral radius
+    rho = 0.0
+    for i in range(J.shape[0]):
+        s = 0.0
+        for j in range(J.shape[1]):
+            s += abs(J[i, j])
+        rho = max(rho, s)
+    return rho
+
+
+@_jit
 def integrate_one(base, y0, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi,
-                  save_t, kind, idx, t_end, rtol, atol, h0, hmax, max_steps, n_expr, out):
-    """Integrate one subject; returns (status, fail_t, accepted, rejected)."""
+                  save_t, kind, idx, t_end, rtol, atol, h0, hmax, max_steps, n_expr, method, out):
+    """Integrate one subject.
+
+    method 0: RODAS only; 1: Dormand-Prince only; 2: automatic (Dormand-Prince, switching
+    to RODAS when stiffness is detected and back when it is gone). Returns (status,
+    fail_t, accepted, rejected, accepted RODAS steps).
+    """
     n = y0.shape[0]
     npar = base.shape[0]
     T = save_t.shape[0]
@@ -583,14 +761,14 @@ def integrate_one(base, y0, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi,
     k4 = np.empty(n)
     k5 = np.empty(n)
     k6 = np.empty(n)
-    dd1 = np.empty(n)
-    dd2 = np.empty(n)
+    k7 = np.empty(n)
     J = np.zeros((n, n))
     E = np.empty((n, n))
     piv = np.empty(n, np.int64)
     p = np.empty(npar)
     pn = np.empty(npar)
     obuf = np.empty(max(n_expr, 1))
+    stiff = np.zeros(1)
 
     t = 0.0
     _params_at(t, base, p, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi)
@@ -598,10 +776,17 @@ def integrate_one(base, y0, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi,
     ks = 0
     acc = 0
     rej = 0
+    nstiff = 0
     h_acc = 0.0
     err_acc = 0.0
+    facold = 1e-4
     first = True
-    uround = 2.220446049250313e-16
+    implicit = method == 0
+    n_hi = 0  # consecutive explicit steps with h*|lambda| beyond the stability bound
+    n_lo = 0  # consecutive steps without
+    n_ns = 0  # consecutive RODAS steps where the explicit method would be stable
+    need_ns = 20  # ... needed to switch back; grows x4 on every return (no ping-pong)
+    switched = 0
 
     while True:
         while ks < T and save_t[ks] <= t:
@@ -610,186 +795,166 @@ def integrate_one(base, y0, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi,
         if t >= t_end:
             break
         tb = _next_change(t, t_end, p, base, pn, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi)
-        need_jac = True
+        f_ok = False
+        j_ok = False
         while t < tb:
             if acc + rej >= max_steps:
-                return 2, t, acc, rej
+                return 2, t, acc, rej, nstiff
             clipped = False
             hs = h
             if t + 1.0001 * h >= tb:
                 hs = tb - t
                 clipped = True
             if hs < 1e-14 * max(1.0, abs(t)) * 64.0:
-                return 1, t, acc, rej
-            if need_jac:
+                return 1, t, acc, rej, nstiff
+            if not f_ok:
                 rhs(t, y, p, f0)
-                jac(t, y, p, J)
-                if HAS_T:
-                    dfdt(t, y, p, fx)
-                need_jac = False
-            # Newton matrix E = I/(h*gamma) - J
-            fac = 1.0 / (hs * GAM)
-            for i in range(n):
-                for j in range(n):
-                    E[i, j] = -J[i, j]
-                E[i, i] += fac
-            if not _lu(E, piv):
-                h = 0.25 * hs
-                rej += 1
-                continue
-            hd1 = hs * D1
-            hd2 = hs * D2
-            hd3 = hs * D3
-            hd4 = hs * D4
-            hc21 = C21 / hs
-            hc31 = C31 / hs
-            hc32 = C32 / hs
-            hc41 = C41 / hs
-            hc42 = C42 / hs
-            hc43 = C43 / hs
-            hc51 = C51 / hs
-            hc52 = C52 / hs
-            hc53 = C53 / hs
-            hc54 = C54 / hs
-            hc61 = C61 / hs
-            hc62 = C62 / hs
-            hc63 = C63 / hs
-            hc64 = C64 / hs
-            hc65 = C65 / hs
-            # stage 1
-            for i in range(n):
-                k1[i] = f0[i] + hd1 * fx[i]
-            _solve(E, piv, k1)
-            # stage 2
-            for i in range(n):
-                yt[i] = y[i] + A21 * k1[i]
-            rhs(t + C2 * hs, yt, p, k2)
-            for i in range(n):
-                k2[i] += hd2 * fx[i] + hc21 * k1[i]
-            _solve(E, piv, k2)
-            # stage 3
-            for i in range(n):
-                yt[i] = y[i] + A31 * k1[i] + A32 * k2[i]
-            rhs(t + C3 * hs, yt, p, k3)
-            for i in range(n):
-                k3[i] += hd3 * fx[i] + hc31 * k1[i] + hc32 * k2[i]
-            _solve(E, piv, k3)
-            # stage 4
-            for i in range(n):
-                yt[i] = y[i] + A41 * k1[i] + A42 * k2[i] + A43 * k3[i]
-            rhs(t + C4 * hs, yt, p, k4)
-            for i in range(n):
-                k4[i] += hd4 * fx[i] + hc41 * k1[i] + hc42 * k2[i] + hc43 * k3[i]
-            _solve(E, piv, k4)
-            # stage 5
-            for i in range(n):
-                yt[i] = y[i] + A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i]
-            rhs(t + hs, yt, p, k5)
-            for i in range(n):
-                k5[i] += hc51 * k1[i] + hc52 * k2[i] + hc53 * k3[i] + hc54 * k4[i]
-            _solve(E, piv, k5)
-            # stage 6 (embedded solution yt, error k6)
-            for i in range(n):
-                yt[i] += k5[i]
-            rhs(t + hs, yt, p, k6)
-            for i in range(n):
-                k6[i] += hc61 * k1[i] + hc62 * k2[i] + hc63 * k3[i] + hc64 * k4[i] + hc65 * k5[i]
-            _solve(E, piv, k6)
-            err = 0.0
-            for i in range(n):
-                yn[i] = yt[i] + k6[i]
-                sk = atol[i] + rtol * max(abs(y[i]), abs(yn[i]))
-                r = k6[i] / sk
-                err += r * r
-            err = math.sqrt(err / n)
+                f_ok = True
+            if implicit:
+                if not j_ok:
+                    jac(t, y, p, J)
+                    if HAS_T:
+                        dfdt(t, y, p, fx)
+                    j_ok = True
+                err = _rodas_step(t, y, p, hs, f0, fx, J, E, piv, k1, k2, k3, k4, k5, k6,
+                                  yt, yn, atol, rtol)
+                if err < 0.0:  # singular Newton matrix: smaller step
+                    h = 0.25 * hs
+                    rej += 1
+                    continue
+            else:
+                for i in range(n):
+                    k1[i] = f0[i]
+                err = _dp5_step(t, y, p, hs, k1, k2, k3, k4, k5, k6, k7, yt, yn, atol, rtol, stiff)
             if not (err <= 1e300):  # NaN or inf: shrink hard
                 h = 0.1 * hs
                 rej += 1
                 first = False
                 continue
             err = max(err, 1e-10)
-            # step-size proposal (Hairer's RODAS with Gustafsson's predictive control)
-            fac = max(1.0 / 6.0, min(5.0, err ** 0.25 / 0.9))
-            hnew = hs / fac
-            if err <= 1.0:
-                if acc > 0 and h_acc > 0.0:
+            if implicit:
+                # Hairer's RODAS controller with Gustafsson's predictive control
+                fac = max(1.0 / 6.0, min(5.0, err ** 0.25 / 0.9))
+                hnew = hs / fac
+                if err <= 1.0 and acc > 0 and h_acc > 0.0:
                     facg = (h_acc / hs) * (err * err / err_acc) ** 0.25 / 0.9
                     facg = max(1.0 / 6.0, min(5.0, facg))
                     fac = max(fac, facg)
                     hnew = hs / fac
+            else:
+                # Hairer's DOPRI5 controller (PI, beta = 0.04)
+                fac11 = err ** 0.17
+                if err <= 1.0:
+                    fac = max(0.1, min(5.0, fac11 / facold ** 0.04 / 0.9))
+                else:
+                    fac = min(5.0, fac11 / 0.9)
+                hnew = hs / fac
+            if err <= 1.0:
                 h_acc = hs
                 err_acc = max(1e-2, err)
+                facold = max(err, 1e-4)
                 acc += 1
                 first = False
                 t_new = tb if clipped else t + hs
-                # dense output for save points inside (t, t_new); a save point at the
+                # dense output for save points inside the step; a save point at the
                 # segment end is recorded after the parameters switch
-                if ks < T and (save_t[ks] < t_new or (not clipped and save_t[ks] <= t_new)):
-                    for i in range(n):
-                        dd1[i] = H21 * k1[i] + H22 * k2[i] + H23 * k3[i] + H24 * k4[i] + H25 * k5[i]
-                        dd2[i] = H31 * k1[i] + H32 * k2[i] + H33 * k3[i] + H34 * k4[i] + H35 * k5[i]
-                    while ks < T and (save_t[ks] < t_new or (not clipped and save_t[ks] <= t_new)):
-                        th = (save_t[ks] - t) / hs
-                        th1 = 1.0 - th
-                        for i in range(n):
-                            yt[i] = th1 * y[i] + th * (yn[i] + th1 * (dd1[i] + th * dd2[i]))
-                        _record(save_t[ks], yt, p, obuf, kind, idx, out[ks])
-                        ks += 1
+                while ks < T and (save_t[ks] < t_new or (not clipped and save_t[ks] <= t_new)):
+                    th = (save_t[ks] - t) / hs
+                    if implicit:
+                        _rodas_dense(y, yn, k1, k2, k3, k4, k5, th, yt)
+                    else:
+                        _dp5_dense(y, yn, k1, k3, k4, k5, k6, k7, hs, th, yt)
+                    _record(save_t[ks], yt, p, obuf, kind, idx, out[ks])
+                    ks += 1
                 for i in range(n):
                     y[i] = yn[i]
                 t = t_new
                 if clipped and hnew >= hs:
                     hnew = max(hnew, h)  # keep the step size across the change point
                 h = min(hnew, hmax)
-                need_jac = True
+                if implicit:
+                    nstiff += 1
+                    f_ok = False
+                    j_ok = False
+                    if method == 2:
+                        # back to the explicit method when it would be stable
+                        if h * _jnorm(J) <= 2.0:
+                            n_ns += 1
+                            if n_ns >= need_ns:
+                                implicit = False
+                                n_ns = 0
+                                n_hi = 0
+                                n_lo = 0
+                        else:
+                            n_ns = 0
+                else:
+                    for i in range(n):
+                        f0[i] = k7[i]
+                    if method == 2:
+                        # Hairer's stiffness detection (DOPRI5)
+                        if stiff[0] > 3.25:
+                            n_lo = 0
+                            n_hi += 1
+                            if n_hi >= 15:
+                                implicit = True
+                                j_ok = False
+                                if switched > 0:
+                                    need_ns = min(4 * need_ns, 1 << 30)
+                                switched += 1
+                                n_hi = 0
+                                n_ns = 0
+                        else:
+                            n_lo += 1
+                            if n_lo >= 6:
+                                n_hi = 0
             else:
                 if first:
                     h = 0.1 * hs
                 else:
-                    h = hnew
+                    h = min(hnew, hs)
                 rej += 1
         _params_at(t, base, p, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi)
-    return 0, np.nan, acc, rej
+    return 0, np.nan, acc, rej, nstiff
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def integrate_batch(P, Y0, sq, sv, ss, se, sm, offsets, q, v, s, e, m,
-                    save_t, kind, idx, t_end, rtol, atol, h0, hmax, max_steps, n_expr,
-                    out, status, fail_t, steps, rejected):
+                    save_t, kind, idx, t_end, rtol, atol, h0, hmax, max_steps, n_expr, method,
+                    out, status, fail_t, steps, rejected, stiff_steps):
     N = P.shape[0]
     for i in prange(N):
-        st, ft, a, r = integrate_one(P[i], Y0[i], sq, sv, ss, se, sm, q, v, s, e, m,
-                                     offsets[i], offsets[i + 1], save_t, kind, idx, t_end,
-                                     rtol, atol, h0, hmax, max_steps, n_expr, out[i])
-        status[i] = st
-        fail_t[i] = ft
-        steps[i] = a
-        rejected[i] = r
-        if st != 0:
-            for k in range(save_t.shape[0]):
-                if save_t[k] > ft:
-                    for j in range(out.shape[2]):
-                        out[i, k, j] = np.nan
+        _one(i, P, Y0, sq, sv, ss, se, sm, offsets, q, v, s, e, m, save_t, kind, idx, t_end,
+             rtol, atol, h0, hmax, max_steps, n_expr, method, out, status, fail_t, steps,
+             rejected, stiff_steps)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def integrate_serial(P, Y0, sq, sv, ss, se, sm, offsets, q, v, s, e, m,
-                     save_t, kind, idx, t_end, rtol, atol, h0, hmax, max_steps, n_expr,
-                     out, status, fail_t, steps, rejected):
-    N = P.shape[0]
-    for i in range(N):
-        st, ft, a, r = integrate_one(P[i], Y0[i], sq, sv, ss, se, sm, q, v, s, e, m,
+                     save_t, kind, idx, t_end, rtol, atol, h0, hmax, max_steps, n_expr, method,
+                     out, status, fail_t, steps, rejected, stiff_steps):
+    for i in range(P.shape[0]):
+        _one(i, P, Y0, sq, sv, ss, se, sm, offsets, q, v, s, e, m, save_t, kind, idx, t_end,
+             rtol, atol, h0, hmax, max_steps, n_expr, method, out, status, fail_t, steps,
+             rejected, stiff_steps)
+
+
+@_jit
+def _one(i, P, Y0, sq, sv, ss, se, sm, offsets, q, v, s, e, m, save_t, kind, idx, t_end,
+         rtol, atol, h0, hmax, max_steps, n_expr, method, out, status, fail_t, steps,
+         rejected, stiff_steps):
+    st, ft, a, r, ns = integrate_one(P[i], Y0[i], sq, sv, ss, se, sm, q, v, s, e, m,
                                      offsets[i], offsets[i + 1], save_t, kind, idx, t_end,
-                                     rtol, atol, h0, hmax, max_steps, n_expr, out[i])
-        status[i] = st
-        fail_t[i] = ft
-        steps[i] = a
-        rejected[i] = r
-        if st != 0:
-            for k in range(save_t.shape[0]):
-                if save_t[k] > ft:
-                    for j in range(out.shape[2]):
-                        out[i, k, j] = np.nan
+                                     rtol, atol, h0, hmax, max_steps, n_expr, method, out[i])
+    status[i] = st
+    fail_t[i] = ft
+    steps[i] = a
+    rejected[i] = r
+    stiff_steps[i] = ns
+    if st != 0:
+        for k in range(save_t.shape[0]):
+            if save_t[k] > ft:
+                for j in range(out.shape[2]):
+                    out[i, k, j] = np.nan
 '''
 
 _BATCH_LOADED: dict[str, ModuleType] = {}
@@ -915,6 +1080,7 @@ def simulate_batch(
     max_steps: int = 5_000_000,
     hmax: float | None = None,
     on_failure: str = "warn",
+    method: str = "auto",
 ) -> BatchResult:
     """Integrate N subjects from day 0 to ``days``.
 
@@ -938,6 +1104,9 @@ def simulate_batch(
     max_steps : per-subject limit of steps (accepted plus rejected).
     on_failure : ``"warn"`` (default), ``"raise"`` (:class:`SolverError`) or
         ``"ignore"``; the result's ``status``/``fail_day``/``failures()`` always tell.
+    method : ``"auto"`` (default: Dormand-Prince 5(4), switching per subject to RODAS4
+        when stiffness is detected and back when it is gone), ``"rodas4"`` (stiff
+        Rosenbrock method throughout) or ``"dopri5"`` (explicit throughout).
     """
     from neurobone.engine.solve import resolve
 
@@ -946,6 +1115,8 @@ def simulate_batch(
     if not isinstance(days, (int, float, np.integer, np.floating)) or not math.isfinite(days) or days <= 0:
         raise InputError(f"days must be a positive number, got {days!r}")
     days = float(days)
+    if method not in METHODS:
+        raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if on_failure not in ("warn", "raise", "ignore"):
         raise InputError(f"on_failure must be warn, raise or ignore, got {on_failure!r}")
 
@@ -1002,6 +1173,7 @@ def simulate_batch(
     fail_t = np.full(N, np.nan)
     steps = np.zeros(N, np.int64)
     rejected = np.zeros(N, np.int64)
+    stiff = np.zeros(N, np.int64)
 
     import numba
 
@@ -1020,16 +1192,16 @@ def simulate_batch(
                        sl.shared_start, sl.shared_end, sl.shared_mask, sl.offsets,
                        sl.pindex, sl.value, sl.start, sl.end, sl.mask,
                        save, kinds, idx, days, float(rtol), atol, 1e-4, hmax_, int(max_steps),
-                       len(m.expressions), values[done:hi], status[done:hi], fail_t[done:hi],
-                       steps[done:hi], rejected[done:hi])
+                       len(m.expressions), METHODS[method], values[done:hi], status[done:hi],
+                       fail_t[done:hi], steps[done:hi], rejected[done:hi], stiff[done:hi])
             done = hi
             if progress is not None:
                 progress(done, N)
     finally:
         numba.set_num_threads(prev_threads)
 
-    res = BatchResult(m.name, save, values, names, status, fail_t, steps, rejected,
-                      meta={"rtol": rtol, "atol_factor": atol_factor, "method": "RODAS4",
+    res = BatchResult(m.name, save, values, names, status, fail_t, steps, rejected, stiff,
+                      meta={"rtol": rtol, "atol_factor": atol_factor, "method": method,
                             "schedule_rows": sched.n_rows})
     if not res.ok:
         if on_failure == "raise":
