@@ -1,0 +1,362 @@
+"""In-silico studies: study files, variability, measurement, statistics, report, CLI."""
+
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from neurobone.errors import InputError
+from neurobone.study import article_study, default_comparisons, load_study, parse_study, run_study
+from neurobone.study import stats
+from neurobone.study.measurement import INSTRUMENTS, Instrument, instruments_for
+from neurobone.study.population import draw_factors, draw_parameters, variations
+
+ROOT = Path(__file__).resolve().parents[1]
+TREADMILL = {"modality": "treadmill", "speed_m_per_min": 12, "minutes": 45, "days_per_week": 5}
+
+
+def small(n=3, seed=7, **kw):
+    """A small two-arm mouse study (fast)."""
+    data = dict(name="small", species="mouse", subject={"sex": "female", "age_weeks": 12},
+                duration_days=28, n_per_arm=n, seed=seed,
+                arms=[{"name": "sedentary"}, {"name": "exercise", "exercise": [TREADMILL]}])
+    data.update(kw)
+    return parse_study(data)
+
+
+@pytest.fixture(scope="module")
+def article_small():
+    return run_study(article_study().with_options(n_per_arm=3))
+
+
+# ----------------------------------------------------------------------------- study files
+def test_article_study_file_validates():
+    s = article_study()
+    assert s.species == "mouse" and s.subject.sex == "female" and s.subject.age_weeks == 12
+    assert s.duration_days == 56 and s.n_per_arm == 10
+    assert s.arm_names == ["sedentary", "exercise", "exercise + circuit inhibition",
+                           "sedentary + circuit activation", "exercise + beta-blocker"]
+    assert s.arm("exercise + beta-blocker").interventions[0].drug == "propranolol"
+    assert s.days == [0, 7, 14, 21, 28, 35, 42, 49, 56]
+    assert s.primary == "bv_tv" and s.decomposition_arm_name == "exercise"
+    # the explicit comparisons are exactly what the default rule derives
+    assert s.comparison_pairs == default_comparisons(s.arms)
+    assert ("exercise + circuit inhibition", "exercise") in s.comparison_pairs
+
+
+def test_example_is_a_copy_of_the_packaged_study():
+    packaged = ROOT / "src/neurobone/data/studies/article_mouse.yaml"
+    example = ROOT / "examples/article_mouse_study.yaml"
+    assert not example.is_symlink()
+    assert example.read_text() == packaged.read_text()
+    assert load_study(example).model_dump() == article_study().model_dump()
+
+
+def test_default_measurement_days_include_the_end():
+    assert small(duration_days=30).days == [0, 7, 14, 21, 28, 30]
+    assert small(measurement_days=[28, 0, 14]).days == [0, 14, 28]
+
+
+GOOD = """\
+name: t
+species: mouse
+subject: {sex: female, age_weeks: 12}
+duration_days: 28
+n_per_arm: 3
+seed: 1
+arms:
+  - name: sedentary
+  - name: exercise
+    exercise:
+      - {modality: treadmill, speed_m_per_min: 12, minutes: 45, days_per_week: 5}
+"""
+
+
+@pytest.mark.parametrize("old, new, line, needle", [
+    ("seed: 1", "seed: 1\ncolour: red", 7, "colour: unknown field"),
+    ("n_per_arm: 3", "n_per_arm: 1", 5, "n_per_arm: Input should be greater than or equal to 2"),
+    ("name: exercise", "name: sedentary", 9, "arms.1.name: arm name 'sedentary' is used twice"),
+    ("seed: 1", "seed: 1\ncomparisons: [[exercise, nope]]", 7, "unknown arm 'nope'"),
+    ("modality: treadmill", "modality: rowing", 11, "arms.1.exercise"),
+    ("seed: 1", "seed: 1\noutputs: [bv_tv, bogus]", 7, "outputs.1: unknown output 'bogus'"),
+    ("seed: 1", "seed: 1\nmeasurement_days: [0, 99]", 7, "day 99 is outside the study"),
+    ("species: mouse", "species: fish", 2, "species: Input should be 'mouse' or 'human'"),
+    ("seed: 1", "seed: 1\ndecomposition_arm: sedentary", 7, "has no exercise to decompose"),
+])
+def test_bad_study_files_give_one_line_errors(tmp_path, old, new, line, needle):
+    path = tmp_path / "bad.yaml"
+    path.write_text(GOOD.replace(old, new, 1))
+    with pytest.raises(InputError) as exc:
+        load_study(path)
+    msg = str(exc.value)
+    assert "\n" not in msg
+    assert msg.startswith(f"{path}:{line}: "), msg
+    assert needle in msg, msg
+
+
+def test_missing_and_malformed_study_files(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        load_study(tmp_path / "nope.yaml")
+    p = tmp_path / "x.yaml"
+    p.write_text("name: [unclosed\n")
+    with pytest.raises(InputError, match="not valid YAML"):
+        load_study(p)
+    p.write_text("- a list\n")
+    with pytest.raises(InputError, match="must be a YAML mapping"):
+        load_study(p)
+
+
+def test_command_line_options_are_validated():
+    s = article_study()
+    assert s.with_options(n_per_arm=4, seed=3, hypothesis="mechanical").n_per_arm == 4
+    with pytest.raises(InputError, match="--n"):
+        s.with_options(n_per_arm=1)
+    with pytest.raises(InputError, match="--hypothesis"):
+        s.with_options(hypothesis="telepathy")
+
+
+def test_default_comparisons_rule():
+    s = small(arms=[{"name": "sed"}, {"name": "ex", "exercise": [TREADMILL]},
+                    {"name": "ex+bb", "exercise": [TREADMILL],
+                     "interventions": [{"kind": "beta_blocker"}]},
+                    {"name": "sed+bb", "interventions": [{"kind": "beta_blocker"}]}])
+    assert s.comparison_pairs == [("ex", "sed"), ("ex+bb", "sed"), ("sed+bb", "sed"), ("ex+bb", "ex")]
+
+
+# ----------------------------------------------------------------------------- variability
+def _with_cv(model, cvs):
+    params = tuple(dataclasses.replace(p, cv=cvs.get(p.name, 0.0)) for p in model.parameters)
+    return dataclasses.replace(model, parameters=params)
+
+
+def test_population_is_median_preserving_log_normal():
+    from neurobone.model import brainbone
+
+    m = _with_cv(brainbone.build("mouse"), {"turnover": 0.3})
+    base = np.array([p.value for p in m.parameters])
+    P = draw_parameters(base, m, seed=1, arm="a", n=20000)
+    i = m.parameter_names.index("turnover")
+    x = P[:, i] / base[i]
+    assert abs(np.median(x) - 1) < 0.01
+    assert abs(np.std(x) / np.mean(x) - 0.3) < 0.01
+    other = np.delete(P, i, axis=1)
+    assert np.all(other == np.delete(base, i))
+
+
+def test_animals_do_not_depend_on_arm_order_or_group_size():
+    from neurobone.model import brainbone
+
+    m = _with_cv(brainbone.build("mouse"), {"turnover": 0.2, "g_T": 0.2})
+    a = draw_factors(m, 5, "exercise", 10)
+    assert np.array_equal(draw_factors(m, 5, "exercise", 3), a[:3])
+    assert not np.array_equal(draw_factors(m, 5, "sedentary", 10), a)
+    assert not np.array_equal(draw_factors(m, 6, "exercise", 10), a)
+
+
+def test_same_seed_same_animals_different_seed_different():
+    a = run_study(small(), decompose_paths=False).animals
+    b = run_study(small(), decompose_paths=False).animals
+    pd.testing.assert_frame_equal(a, b)
+    c = run_study(small(seed=8), decompose_paths=False).animals
+    assert not np.allclose(a["measured"], c["measured"])
+    # reversing the arms gives each arm the same animals
+    d = run_study(small(arms=list(reversed(small().model_dump()["arms"]))),
+                  decompose_paths=False).animals
+    key = ["arm", "animal", "day", "output"]
+    pd.testing.assert_frame_equal(a.sort_values(key).reset_index(drop=True),
+                                  d.sort_values(key).reset_index(drop=True))
+
+
+def test_variability_comes_from_the_models_cv(monkeypatch):
+    from neurobone.model import brainbone
+
+    build = brainbone.build
+    monkeypatch.setattr(brainbone, "build",
+                        lambda species="mouse", hypothesis="article":
+                        _with_cv(build(species, hypothesis), {"turnover": 0.25}))
+    r = run_study(small(n=4), decompose_paths=False)
+    assert [v.name for v in r.variations] == ["turnover"]
+    t = r.animals[r.animals.output == "bv_tv"]
+    day0 = t[t.day == 0]["true"]
+    assert np.allclose(day0, day0.iloc[0])  # the varied parameter keeps the homeostasis
+    end = t[(t.day == 28) & (t.arm == "exercise")]["true"]
+    assert end.std() > 0  # but animals respond differently
+    assert r.parameters["turnover"].nunique() == 8
+
+
+def test_older_subjects_live_their_own_history(monkeypatch):
+    from neurobone.model import brainbone
+
+    build = brainbone.build
+    monkeypatch.setattr(brainbone, "build",
+                        lambda species="mouse", hypothesis="article":
+                        _with_cv(build(species, hypothesis), {"turnover": 0.25}))
+    s = parse_study(dict(name="old", species="human", subject={"sex": "female", "age_years": 60},
+                         duration_days=56, n_per_arm=3, seed=1, outputs=["abmd_ls", "bv_tv"],
+                         arms=[{"name": "control"}, {"name": "walking", "exercise": [
+                             {"modality": "walking", "minutes": 30, "days_per_week": 5}]}]))
+    r = run_study(s, decompose_paths=False)
+    day0 = r.animals[(r.animals.day == 0) & (r.animals.output == "bv_tv")]["true"]
+    assert day0.std() > 0  # the 30-year histories differ between subjects
+    assert any("history" in n for n in r.notes)
+
+
+def test_batch_and_single_engines_agree():
+    a = run_study(small(n=2), decompose_paths=False).animals
+    b = run_study(small(n=2), decompose_paths=False, engine="single").animals
+    assert np.allclose(a["true"], b["true"], rtol=1e-4)
+    # the same noise draws: measured/true is engine-independent (log-normal instruments)
+    ln = a["output"] != "connectivity"
+    assert np.allclose((a["measured"] / a["true"])[ln], (b["measured"] / b["true"])[ln], rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------- measurement
+def test_log_normal_instrument_has_its_cv_and_no_bias():
+    inst = Instrument("x", "x", "lognormal", 0.1, "CV", "test")
+    y = inst.measure(np.full(200_000, 5.0), np.random.default_rng(0))
+    assert abs(np.mean(y) / 5.0 - 1) < 0.002
+    assert abs(np.std(y) / np.mean(y) - 0.1) < 0.002
+
+
+def test_counting_instrument_is_poisson():
+    inst = INSTRUMENTS["connectivity"]
+    y = inst.measure(np.full(100_000, 2.0), np.random.default_rng(0))
+    counts = y * inst.value
+    assert np.allclose(counts, np.round(counts))
+    assert abs(np.mean(counts) - 2.0 * inst.value) < 0.5
+    assert abs(np.var(counts) / np.mean(counts) - 1) < 0.02
+
+
+def test_every_default_instrument_has_value_unit_and_source():
+    for inst in INSTRUMENTS.values():
+        assert inst.value > 0 and inst.unit and inst.source
+    assert INSTRUMENTS["abmd_ls"].value == 0.01  # DXA spine precision ~1 %
+    over = instruments_for(["bv_tv", "connectivity", "oba"], {"bv_tv": 0.03, "connectivity": 0.2, "oba": 0.05})
+    assert over["bv_tv"].value == 0.03
+    assert abs(over["connectivity"].cv - 0.2) < 1e-12
+    assert over["oba"].kind == "lognormal"
+
+
+# ----------------------------------------------------------------------------- statistics
+def _animals(groups: dict[str, list[float]], day=56.0, output="bv_tv") -> pd.DataFrame:
+    rows = [dict(arm=a, animal=i + 1, day=day, output=output, true=v, measured=v)
+            for a, vs in groups.items() for i, v in enumerate(vs)]
+    return pd.DataFrame(rows)
+
+
+GROUPS = {"ctl": [8.1, 9.4, 7.7, 8.8, 9.9, 8.3], "ex": [10.2, 12.5, 9.8, 11.9, 13.1],
+          "ex+inh": [8.9, 9.7, 10.4, 8.2, 9.1, 9.9, 10.8]}
+
+
+def test_summary_matches_numpy():
+    s = stats.summarize(_animals(GROUPS))
+    for a, v in GROUPS.items():
+        r = s[s.arm == a].iloc[0]
+        assert r["n"] == len(v)
+        assert r["mean"] == pytest.approx(np.mean(v))
+        assert r["sd"] == pytest.approx(np.std(v, ddof=1))
+        lo, hi = sps.t.interval(0.95, len(v) - 1, loc=np.mean(v), scale=sps.sem(v))
+        assert (r["ci_low"], r["ci_high"]) == pytest.approx((lo, hi))
+
+
+def test_comparisons_match_scipy_and_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+
+    pairs = [("ex", "ctl"), ("ex+inh", "ctl"), ("ex+inh", "ex")]
+    c = stats.compare(_animals(GROUPS), pairs)
+    for r, (a, b) in zip(c.itertuples(), pairs):
+        ref = sps.ttest_ind(GROUPS[a], GROUPS[b], equal_var=False)
+        ci = ref.confidence_interval(0.95)
+        assert r.diff == pytest.approx(np.mean(GROUPS[a]) - np.mean(GROUPS[b]))
+        assert (r.ci_low, r.ci_high) == pytest.approx((ci.low, ci.high))
+        assert r.p == pytest.approx(ref.pvalue)
+        assert r.df == pytest.approx(ref.df)
+        assert r.pct_diff == pytest.approx(100 * r.diff / np.mean(GROUPS[b]))
+        assert r.pct_ci_low == pytest.approx(100 * ci.low / np.mean(GROUPS[b]))
+    assert np.allclose(c["p_holm"], multipletests(c["p"], method="holm")[1])
+
+
+def test_holm_matches_statsmodels_and_keeps_nan():
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.array([0.01, 0.04, 0.03, 0.005, 0.2, np.nan])
+    out = stats.holm(p)
+    assert np.allclose(out[:5], multipletests(p[:5], method="holm")[1])
+    assert np.isnan(out[5])
+
+
+def test_anova_matches_scipy():
+    a = stats.anova(_animals(GROUPS)).iloc[0]
+    ref = sps.f_oneway(*GROUPS.values())
+    assert a["F"] == pytest.approx(ref.statistic)
+    assert a["p"] == pytest.approx(ref.pvalue)
+    assert (a["df_between"], a["df_within"]) == (2, sum(map(len, GROUPS.values())) - 3)
+
+
+# ----------------------------------------------------------------------------- result, report
+def test_result_tables_and_display(article_small):
+    r = article_small
+    assert set(r.animals.columns) == {"arm", "animal", "day", "output", "true", "measured"}
+    assert len(r.animals) == 5 * 3 * 9 * len(r.outputs)
+    f = r.final()
+    assert set(f["arm"]) == set(r.arms) and (f["n"] == 3).all()
+    c = r.comparisons(outputs=["bv_tv"])
+    assert len(c) == len(r.study.comparison_pairs)
+    d = r.decomposition()
+    row = d[d.output == "bv_tv"].iloc[0]
+    assert row.neural_share + row.mechanical_share + row.interaction_share == pytest.approx(1.0)
+    assert "article_mouse" in repr(r) and "sedentary" in repr(r)
+    assert "<table>" in r._repr_html_()
+
+
+def test_report_folder(article_small, tmp_path):
+    index = article_small.write_report(tmp_path / "rep")
+    folder = index.parent
+    for name in ["index.html", "bv_tv_timecourse.png", "connectivity_timecourse.png",
+                 "sympathetic_tone_timecourse.png", "bv_tv_final.png", "path_decomposition.png",
+                 "results.csv", "comparisons.csv", "animals.csv", "study.yaml"]:
+        assert (folder / name).stat().st_size > 0, name
+    assert (folder / "bv_tv_final.png").read_bytes()[:4] == b"\x89PNG"
+    html = index.read_text()
+    r = article_small
+    assert f"seed {r.study.seed}" in html and r.version in html and "article" in html
+    # the findings are generated from this run's numbers
+    c = r.comparisons(outputs=["bv_tv"]).iloc[0]
+    assert f"{abs(c['pct_diff']):.1f} % {'higher' if c['diff'] > 0 else 'lower'}" in html
+    animals = pd.read_csv(folder / "animals.csv")
+    assert len(animals) == len(r.animals)
+    assert load_study(folder / "study.yaml").n_per_arm == 3
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "neurobone.cli", *args], capture_output=True,
+                          text=True, cwd=cwd)
+
+
+def test_cli_run_small_study(tmp_path):
+    out = tmp_path / "tmp"
+    r = _cli("run", "--n", "3", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "mean ± SD" in r.stdout and "exercise + circuit inhibition" in r.stdout
+    assert "Comparisons" in r.stdout and "95 % CI" in r.stdout
+    assert (out / "index.html").exists() and (out / "bv_tv_timecourse.png").exists()
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["run", "nonexistent.yaml"], "does not exist"),
+    (["run", "--n", "1"], "--n"),
+    (["run", "--hypothesis", "telepathy"], "--hypothesis"),
+    (["run", "--n", "many"], "--n"),
+])
+def test_cli_run_bad_input_is_one_line_exit_2(tmp_path, args, needle):
+    r = _cli(*args, cwd=tmp_path)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert needle in lines[0]
+    assert "Traceback" not in r.stderr
