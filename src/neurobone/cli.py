@@ -156,6 +156,28 @@ def steady_state_cmd(
         typer.echo(f"{k}\t{v:.6e}\t{units[k]}")
 
 
+@app.command("export-sbml")
+def export_sbml_cmd(
+    model: str = typer.Option("lemaire2004", "--model", "-m", help="model name (see `neurobone models`)"),
+    set_: Optional[List[str]] = typer.Option(
+        None, "--set", "-s",
+        help="parameter NAME=VALUE, or NAME=VALUE@START:END for days START to END (an SBML event)",
+    ),
+    species: Optional[str] = typer.Option(None, "--species", help="species preset (mouse, human)"),
+    out: Path = typer.Option(..., "-o", "--out", help="SBML file to write"),
+) -> None:
+    """Write the model as SBML Level 3 (timed --set overrides become events)."""
+    from neurobone.engine.schedule import parse_set
+    from neurobone.io.sbml import write_sbml
+    from neurobone.model.registry import get_model
+
+    m = get_model(model)
+    overrides = [parse_set(s) for s in (set_ or [])]
+    check_writable(out)
+    write_sbml(out, m, overrides=overrides, species=species)
+    console.print(f"wrote {out} (SBML L3V2, model {model})", highlight=False)
+
+
 @app.command("run")
 def run_cmd(
     study: Optional[Path] = typer.Argument(

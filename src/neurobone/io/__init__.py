@@ -1,0 +1,1 @@
+"""Import and export: SBML (:mod:`neurobone.io.sbml`)."""

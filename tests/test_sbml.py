@@ -1,0 +1,178 @@
+"""SBML export: libSBML consistency and libRoadRunner reproducing the single engine."""
+
+from __future__ import annotations
+
+import importlib.util  # noqa: F401 - registry.available() needs it loaded
+import math
+import subprocess
+import sys
+from html import unescape
+
+import numpy as np
+import pytest
+
+from neurobone.engine.schedule import Override
+from neurobone.engine.solve import resolve, simulate
+from neurobone.engine.steady import initialise
+from neurobone.errors import SolverError
+from neurobone.io.sbml import check_sbml, split_overrides, to_sbml
+from neurobone.model.registry import available
+
+libsbml = pytest.importorskip("libsbml")
+
+TOL = 1e-4
+
+
+def relerr(a, b) -> float:
+    """``|a - b| / (|b| + 0.01 max|b|)``: relative, floored at a millionth of the peak
+    (see tests/test_batch.py)."""
+    peak = max(float(np.max(np.abs(b))), 1e-300)
+    return float(np.max(np.abs(a - b) / (np.abs(b) + 0.01 * peak)))
+
+
+def roadrunner_run(text: str, days: float, names: list[str]) -> np.ndarray:
+    roadrunner = pytest.importorskip("roadrunner")
+    rr = roadrunner.RoadRunner(text)
+    rr.integrator.relative_tolerance = 1e-10
+    rr.integrator.absolute_tolerance = 1e-16
+    n = int(round(days)) + 1
+    return rr.simulate(0, days, n, selections=["time", *names])
+
+
+def compare(cm, days, overrides, parameters=None, initial=None, species=None):
+    """Export, run in libRoadRunner and compare every state and output with simulate()."""
+    text = to_sbml(cm, parameters=parameters, overrides=overrides, initial=initial)
+    assert check_sbml(text) == []
+    pdict = None if parameters is None else dict(zip(cm.model.parameter_names, parameters))
+    ref = simulate(cm, days, parameters=pdict, initial=initial, overrides=overrides, rtol=1e-10)
+    names = list(dict.fromkeys(cm.model.state_names + list(cm.model.outputs)))
+    out = roadrunner_run(text, days, names)
+    np.testing.assert_allclose(out[:, 0], ref.t, atol=1e-9)
+    errs = {n: relerr(out[:, j + 1], ref[n]) for j, n in enumerate(names)}
+    bad = {k: v for k, v in errs.items() if v > TOL}
+    assert not bad, f"libRoadRunner differs from neurobone by more than {TOL:g}: {bad}"
+    return errs
+
+
+@pytest.mark.parametrize("name", available())
+def test_export_is_consistent_and_uses_project_names(name):
+    cm = resolve(name)
+    m = cm.model
+    ovs = [Override(m.parameter_names[-1], 1.0, 5.0, 50.0, weekdays=(1, 4))]
+    text = to_sbml(cm, overrides=ovs)
+    doc = libsbml.readSBMLFromString(text)
+    assert doc.getLevel() == 3
+    doc.checkConsistency()
+    errors = [doc.getError(i).getMessage() for i in range(doc.getNumErrors())
+              if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
+    assert errors == []
+    sm = doc.getModel()
+    for s in m.states:  # states: variables with rate rules, ids = state names
+        assert sm.getParameter(s.name) is not None and sm.getRateRule(s.name) is not None
+    for e in m.expressions:
+        assert sm.getAssignmentRule(e.name) is not None
+    for p in m.parameters:
+        pid = p.name if p.name != ovs[0].name else f"{p.name}_base"
+        prm = sm.getParameter(pid)
+        assert prm is not None and prm.getConstant() and prm.getValue() == pytest.approx(p.value)
+        assert p.source in unescape(libsbml.XMLNode.convertXMLNodeToString(prm.getNotes()))
+    assert sm.getNumEvents() >= 3  # start, end and the weekday clock
+    assert sm.getTimeUnits() == "u_day"
+
+
+def test_lemaire2004_pth_infusion_in_roadrunner():
+    cm = resolve("lemaire2004")
+    y0, _ = initialise(cm, cm.parameter_vector())
+    # Lemaire 2004 Fig. 4: continuous PTH infusion, plus a weekday OPG schedule and an
+    # overlapping override (the later one wins) to exercise the event translation
+    ovs = [Override("I_P", 1e3, 20.0, 80.0),
+           Override("I_O", 2e5, 10.5, 60.0, weekdays=(0, 2, 4)),
+           Override("I_P", 300.0, 50.0, 55.0)]
+    compare(cm, 140.0, ovs, initial=y0)
+
+
+@pytest.mark.skipif("pivonka2008" not in available(), reason="pivonka2008 not written yet")
+def test_pivonka2008_in_roadrunner():
+    cm = resolve("pivonka2008")
+    y0, p = initialise(cm, cm.parameter_vector())
+    ovs = [Override("I_P", 250.0, 10.0, 70.0), Override("I_O", 5e4, 30.0, 90.0, weekdays=(1, 3, 5))]
+    compare(cm, 150.0, ovs, parameters=p, initial=y0)
+
+
+@pytest.mark.skipif("neurobone" not in available(), reason="brain-bone model not written yet")
+def test_brain_bone_weekly_schedule_in_roadrunner():
+    cm = resolve("neurobone", "mouse")
+    p = cm.parameter_vector()
+    try:
+        y0, p = initialise(cm, p)
+    except SolverError:
+        y0 = cm.initial_vector()
+    # treadmill 5 days a week from day 7 to day 70, ovariectomy at day 30
+    ovs = [Override("ex_load", 1.5, 7.0, 70.0, weekdays=(0, 1, 2, 3, 4)),
+           Override("ex_central", 0.8, 7.0, 70.0, weekdays=(0, 1, 2, 3, 4)),
+           Override("E2_target", 0.1, 30.0)]
+    compare(cm, 120.0, ovs, parameters=p, initial=y0)
+
+
+@pytest.mark.skipif("neurobone" not in available(), reason="brain-bone model not written yet")
+def test_brain_bone_human_scenario_in_roadrunner():
+    # the benchmark workload's scenario (menopause, running 3 days a week), shortened
+    from neurobone.scenario.compile import compile_scenario
+    from neurobone.scenario.schema import parse_scenario
+
+    scn = parse_scenario(dict(
+        species="human", subject=dict(sex="female", age_years=50), duration_days=400,
+        exercise=[dict(modality="running", minutes=40, days_per_week=3, start_day=100.25,
+                       end_day=300)],
+        interventions=[dict(kind="menopause", start_day=0)]))
+    plan = compile_scenario(scn)
+    assert any(o.weekdays for o in plan.overrides)
+    compare(plan.cm, plan.duration, plan.overrides, parameters=plan.parameters,
+            initial=plan.initial)
+
+
+def test_whole_run_overrides_become_parameter_values():
+    ovs = [Override("I_P", 5.0, 10, 20), Override("I_P", 7.0), Override("I_O", 1.0, 3, 4),
+           Override("I_P", 9.0, 30, 40)]
+    constant, timed = split_overrides(ovs)
+    assert constant == {"I_P": 7.0}
+    assert timed == [Override("I_O", 1.0, 3, 4), Override("I_P", 9.0, 30, 40)]
+    text = to_sbml("lemaire2004", parameters=constant, overrides=timed)
+    sm = libsbml.readSBMLFromString(text).getModel()
+    assert sm.getParameter("I_P_base").getValue() == 7.0
+    assert not math.isnan(sm.getParameter("I_O_base").getValue())
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "neurobone.cli", *args], capture_output=True,
+                          text=True)
+
+
+def test_cli_export_sbml(tmp_path):
+    out = tmp_path / "lemaire.xml"
+    r = run_cli("export-sbml", "--model", "lemaire2004", "--set", "I_P=1000@20:80",
+                "--set", "k_B=0.2", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    assert check_sbml(text) == []
+    sm = libsbml.readSBMLFromString(text).getModel()
+    assert sm.getParameter("k_B").getValue() == 0.2
+    assert sm.getEvent("nb_start_0") is not None and sm.getEvent("nb_end_0") is not None
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--model", "nope"], "valid:"),
+    (["--model", "lemaire2004", "--set", "NOPE=1"], "unknown parameter"),
+    (["--model", "lemaire2004", "--set", "I_P=1@9:3"], "must be after"),
+    (["--model", "lemaire2004", "--species", "fish"], "species"),
+])
+def test_cli_export_sbml_bad_input(tmp_path, args, needle):
+    r = run_cli("export-sbml", *args, "-o", str(tmp_path / "x.xml"))
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in r.stderr
+
+
+def test_cli_export_sbml_unwritable_output():
+    r = run_cli("export-sbml", "--model", "lemaire2004", "-o", "/nonexistent/dir/x.xml")
+    assert r.returncode == 2 and "does not exist" in r.stderr
