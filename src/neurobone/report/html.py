@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from neurobone.report.text import HYPOTHESES, findings
-from neurobone.study.stats import format_p, p_value
+from neurobone.study.stats import p_value
 
 CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1040px;margin:2em auto;
@@ -38,6 +38,12 @@ def fmt(x, digits: int = 4) -> str:
     if isinstance(x, (int, np.integer)):
         return str(x)
     return f"{x:.{digits}g}"
+
+
+def signed(x, digits: int = 4) -> str:
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    return f"{x:+.{digits}g}"
 
 
 def table(df: pd.DataFrame, numeric: set[str] | None = None) -> str:
@@ -72,8 +78,8 @@ def comparison_table(result, outputs: list[str] | None = None) -> pd.DataFrame:
     return pd.DataFrame({
         "outcome": [result.label(o) for o in c["output"]],
         "arm": c["arm"], "vs": c["reference"],
-        "difference": [fmt(x) for x in c["diff"]],
-        "95 % CI": [f"{fmt(a)} to {fmt(b)}" for a, b in zip(c["ci_low"], c["ci_high"])],
+        "difference": [signed(x) for x in c["diff"]],
+        "95 % CI": [f"{signed(a)} to {signed(b)}" for a, b in zip(c["ci_low"], c["ci_high"])],
         "% difference": [f"{x:+.1f} %" if np.isfinite(x) else "n/a" for x in c["pct_diff"]],
         "% 95 % CI": [f"{a:+.1f} to {b:+.1f} %" if np.isfinite(a) else "n/a"
                       for a, b in zip(c["pct_ci_low"], c["pct_ci_high"])],

@@ -25,7 +25,6 @@ and the reason, as scenario errors do.
 from __future__ import annotations
 
 import math
-from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Optional
