@@ -302,6 +302,10 @@ def run_study(study: Study | dict | str | Path | None = None, *,
                                     "output": out, "true": true.reshape(-1),
                                     "measured": meas.reshape(-1)}))
     animals = pd.concat(frames, ignore_index=True)
+    first_day = animals[(animals["output"] == study.primary) & (animals["day"] == days[0])]["true"]
+    if len(first_day) > 1 and np.nanstd(first_day) <= 1e-9 * max(abs(np.nanmean(first_day)), 1e-300):
+        notes.append(f"every animal starts with the same true {study.primary} (no varied parameter "
+                     f"sets its baseline): the spread on day {days[0]:g} is instrument error only")
     failed = animals.groupby(["arm", "animal"])["true"].apply(lambda s: s.isna().any())
     if failed.any():
         notes.append(f"{int(failed.sum())} animal(s) could not be integrated; their values are NaN")
