@@ -24,6 +24,7 @@ from typing import Any, Literal, Optional
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from neurobone.cohort.population import Population
 from neurobone.errors import InputError
 
 INTERVENTION_KINDS = (
@@ -116,7 +117,7 @@ class Scenario(_Strict):
     exercise: list[Exercise] = []
     interventions: list[Intervention] = []
     outputs: list[str] = ["bv_tv", "connectivity", "sympathetic_tone"]
-    population: Optional[dict[str, Any]] = None
+    population: Optional[Population] = None  # virtual cohorts (docs/cohorts.md)
 
     @model_validator(mode="after")
     def _species_fields(self):
@@ -125,6 +126,8 @@ class Scenario(_Strict):
             raise ValueError("subject.age_years is for humans; mice use age_weeks")
         if self.species == "human" and s.age_weeks is not None:
             raise ValueError("subject.age_weeks is for mice; humans use age_years")
+        if self.population is not None:
+            self.population.check_species(self.species)
         return self
 
 
