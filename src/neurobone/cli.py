@@ -215,6 +215,63 @@ def run_cmd(
     wide.print(f"report: {index}", highlight=False)
 
 
+@app.command("cohort")
+def cohort_cmd(
+    scenario: Path = typer.Argument(..., help="scenario YAML file, optionally with a population: block (docs/cohorts.md)"),
+    n: int = typer.Option(..., "--n", help="number of virtual subjects"),
+    seed: int = typer.Option(0, "--seed", help="random seed (non-negative integer); the same seed gives the same cohort"),
+    out: Path = typer.Option(..., "--out", "-o", help="cohort directory (a rerun with the same arguments resumes)"),
+    chunk_size: int = typer.Option(1000, "--chunk-size", help="subjects per chunk (unit of work, memory and resumption)"),
+    dask: Optional[str] = typer.Option(None, "--dask", help="run chunks on a Dask cluster: scheduler ADDRESS, or local:N worker processes"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace a different cohort already in --out"),
+    trajectory_every: int = typer.Option(100, "--trajectory-every", help="keep trajectories of subjects whose index is divisible by K"),
+    trajectory_step: Optional[float] = typer.Option(None, "--trajectory-step", help="days between trajectory points (default: daily/weekly/monthly/quarterly, <= 160 points)"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="Numba threads per chunk (default: all cores)"),
+) -> None:
+    """Simulate a virtual cohort in chunks into partitioned Parquet (query it with `neurobone query`)."""
+    from neurobone.cohort.console import cohort_progress, dask_client, outcome_table
+    from neurobone.cohort.run import run_cohort
+    from neurobone.scenario.schema import load_scenario
+
+    scn = load_scenario(scenario)  # file errors before a cluster starts
+    if n <= 0:
+        raise InputError(f"--n must be a positive number of subjects, got {n}")
+    with dask_client(dask) as (client, task_threads):
+        with cohort_progress(scenario.stem) as progress:
+            result = run_cohort(scn, n, seed, out, chunk_size, client=client, progress=progress,
+                                overwrite=overwrite, trajectory_every=trajectory_every,
+                                trajectory_step=trajectory_step,
+                                threads=threads if threads is not None else task_threads)
+    m = result.manifest
+    rate = f" ({m['last_run_rate']:,.1f} subjects/s)" if m.get("last_run_rate") else ""
+    console.print(f"{result.n} subjects in {result.n_chunks} chunks at {result.out_dir}: "
+                  f"{m.get('last_run_subjects', 0)} simulated in {m.get('last_run_seconds', 0):.1f} s{rate}",
+                  highlight=False)
+    table = outcome_table(result)
+    if table is not None:
+        console.print(table)
+
+
+@app.command("query")
+def query_cmd(
+    directory: Path = typer.Argument(..., help="cohort directory written by `neurobone cohort`"),
+    sql: str = typer.Argument(..., help='SQL over the views summary and trajectories, e.g. "SELECT avg(abmd_ls_pct) FROM summary"'),
+    out: Optional[Path] = typer.Option(None, "-o", "--out", help="write the result as CSV instead of printing it"),
+    max_rows: int = typer.Option(50, "--max-rows", help="rows to print (the CSV gets all)"),
+) -> None:
+    """Query a cohort's Parquet store with DuckDB (views: summary, trajectories)."""
+    from neurobone.cohort.console import frame_table
+    from neurobone.cohort.store import query
+
+    if out is not None:
+        check_writable(out)
+    df = query(directory, sql)
+    if out is not None:
+        _write_csv(df, out)
+    else:
+        console.print(frame_table(df, max_rows))
+
+
 def _write_csv(df, out: Optional[Path]) -> None:
     if out is None:
         df.to_csv(sys.stdout, index=False)

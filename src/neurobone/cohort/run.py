@@ -176,9 +176,11 @@ _CACHE: dict[str, Prepared] = {}
 def prepare(spec: CohortSpec, refs: tuple[np.ndarray, np.ndarray] | None = None) -> Prepared:
     """Compile the scenario's model, resolve the population and the young-adult
     reference (or take ``refs`` = ``(y_ref, p_ref)`` computed by the parent process)."""
-    key = spec.key()
-    if key in _CACHE and refs is None:
-        return _CACHE[key]
+    key = f"{spec.key()}/{spec.threads}"
+    hit = _CACHE.get(key)
+    if hit is not None and (refs is None or (np.array_equal(hit.y_ref, refs[0])
+                                             and np.array_equal(hit.p_ref, refs[1]))):
+        return hit
     from neurobone.engine.batch import resolve_outputs
     from neurobone.model.codegen import compile_model
     from neurobone.scenario.compile import (
