@@ -7,7 +7,7 @@ measurement noise); the simulated figure must lie in the row's accepted range.
 import pandas as pd
 import pytest
 
-from neurobone.fit.targets import TARGETS, Runs
+from neurobone.fit.targets import EXTRA_ROWS, TARGETS, Runs
 
 from ..conftest import SHARED
 
@@ -32,3 +32,9 @@ def test_target_in_range(row, runs):
         f"{row['id']} ({row['measure']}): simulated {value:.3g}, "
         f"accepted [{row['low']}, {row['high']}], central {row['central']}"
     )
+
+
+@pytest.mark.parametrize("row", EXTRA_ROWS.to_dict("records"), ids=list(EXTRA_ROWS["id"]))
+def test_extra_target_in_range(row, runs):
+    value = TARGETS[row["id"]].measure(runs)
+    assert row["low"] <= value <= row["high"], (row["id"], value)

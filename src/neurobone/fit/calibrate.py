@@ -32,13 +32,15 @@ def objective(values: dict[str, float], ids: list[str], hypothesis: str | None =
 
 def calibrate(params: list[str], ids: list[str], *, species: str = "mouse",
               hypothesis: str = "article", start: dict[str, float] | None = None,
-              maxiter: int = 200) -> dict[str, float]:
+              fixed: dict[str, float] | None = None, maxiter: int = 200) -> dict[str, float]:
+    """Fit ``params`` to the central values of rows ``ids``; ``fixed`` values apply to
+    every run (e.g. parameters fitted in an earlier step)."""
     m = build(species, hypothesis)
     x0 = np.log([start[p] if start and p in start else m.parameter(p).value for p in params])
     table = load_targets()
 
     def f(x):
-        v = objective(dict(zip(params, np.exp(x))), ids, hypothesis, table)
+        v = objective({**(fixed or {}), **dict(zip(params, np.exp(x)))}, ids, hypothesis, table)
         return v
 
     res = minimize(f, x0, method="Nelder-Mead",

@@ -150,6 +150,30 @@ TARGETS: dict[str, Target] = {t.id: t for t in [
 ]}
 
 
+#: calibration rows beyond targets/calibration.csv, with their sources (docs/calibration.md)
+EXTRA_ROWS = pd.DataFrame([
+    dict(id="HU1", species="mouse", scenario="hindlimb unloading, 12-week-old female, 3 weeks",
+         measure="trabecular BV/TV", comparison="percent vs ground control at week 3",
+         low=-50.0, high=-15.0, central=-30.0,
+         source="adult C57BL/6 mice lose roughly a third of trabecular BV/TV in 2-3 weeks of "
+                "hindlimb unloading (e.g. Gupta et al. 2012, Am J Physiol Regul Integr Comp "
+                "Physiol 303:R159); range spans reported values"),
+    dict(id="HT1", species="human", scenario="untreated woman aged 65 (menopause at 51), no baseline given",
+         measure="femoral neck T-score", comparison="at the start (life history from age 30)",
+         low=-1.8, high=-0.6, central=-1.2,
+         source="mean femoral neck BMD of women aged 60-69 in NHANES 2005-2008 corresponds to a "
+                "T-score of about -1.2 (Looker et al. 2012, NCHS Data Brief 93); range spans 60-69 "
+                "year olds"),
+])
+
+TARGETS["HT1"] = Target("HT1", lambda r: float(r("human_age65")["t_score"][0]), ("human_age65",),
+                        "a_OB, a_E_L (human)")
+
+TARGETS["HU1"] = Target(
+    "HU1", lambda r: pct(_end(r("mouse_unloading_3w"), "bv_tv"), _end(r("mouse_ground_3w"), "bv_tv")),
+    ("mouse_unloading_3w", "mouse_ground_3w"), "L_hab, g_scl")
+
+
 @lru_cache(maxsize=1)
 def _csv_path() -> Path | None:
     here = Path(__file__).resolve()
@@ -160,12 +184,14 @@ def _csv_path() -> Path | None:
     return None
 
 
-def load_targets(path: str | Path | None = None) -> pd.DataFrame:
-    """The calibration table (../shared/targets/calibration.csv by default)."""
+def load_targets(path: str | Path | None = None, extra: bool = True) -> pd.DataFrame:
+    """The calibration table (../shared/targets/calibration.csv by default) plus, with
+    ``extra``, the project's additional rows (:data:`EXTRA_ROWS`)."""
     path = Path(path) if path else _csv_path()
     if path is None or not Path(path).exists():
         raise FileNotFoundError("targets/calibration.csv not found; pass its path")
-    return pd.read_csv(path)
+    table = pd.read_csv(path)
+    return pd.concat([table, EXTRA_ROWS], ignore_index=True) if extra else table
 
 
 def evaluate(table: pd.DataFrame | None = None, runs: Runs | None = None,

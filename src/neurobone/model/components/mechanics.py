@@ -1,15 +1,16 @@
 """Osteocyte mechanostat with an adapting set point, producing sclerostin.
 
 The daily mechanical stimulus is habitual loading (1, less under unloading) plus the
-exercise load. Osteocytes integrate it over about a day (sclerostin falls within 24 h
+exercise load relative to the habitual daily load index ``L_hab``. Osteocytes integrate it over about a day (sclerostin falls within 24 h
 of loading, Robling 2008). The set point drifts part of the way toward the habitual
 stimulus over weeks (cellular accommodation, Schriefer 2005; Turner 1998 rule 3). The
 strain a load produces falls as bone volume rises (Frost's mechanostat: the feedback
 that ends adaptation). Sclerostin falls when the strain error is positive and rises in
-disuse.
+disuse. Estrogen deficiency blunts the osteocytes' response to strain (bone adaptation
+to loading requires estrogen receptor alpha, Lee 2003).
 """
 
-from neurobone.model.components.refs import ASSUMED, FROST1987, ROBLING2008, SCHRIEFER2005, TURNER1998
+from neurobone.model.components.refs import ASSUMED, FROST1987, LEE2003, ROBLING2008, SCHRIEFER2005, TURNER1998
 from neurobone.model.definition import Component, Expression, Parameter, State
 
 COMPONENT = Component(
@@ -21,7 +22,9 @@ COMPONENT = Component(
         Parameter("tau_acc", 28.0, "day", "time constant of set-point accommodation", f"{SCHRIEFER2005}: accommodation over weeks", species="mouse"),
         Parameter("f_acc", 0.5, "1", "fraction of a sustained stimulus change the set point accommodates", f"{SCHRIEFER2005}; {TURNER1998} rule 3"),
         Parameter("n_BV", 1.0, "1", "exponent of strain on bone volume (strain ~ load / BV^n)", f"{FROST1987}; {ASSUMED} (n = 1: strain inversely proportional to bone volume)"),
-        Parameter("g_scl", 0.6, "1", "sensitivity of log sclerostin to the strain error", "calibrated: MC2, HC3, hindlimb unloading"),
+        Parameter("g_scl", 1.3, "1", "sensitivity of log sclerostin to the strain error", "calibrated: MC2, HC3", cv=0.2),
+        Parameter("k_ER", 0.7, "1", "exponent of osteocyte mechanosensitivity on estrogen action (ER-alpha)", f"calibrated: MC7 ({LEE2003})"),
+        Parameter("L_hab", 12.0, "1", "habitual daily osteogenic load index (same units as ex_load)", "calibrated: hindlimb unloading (HU1, docs/calibration.md), MC2", species="mouse"),
     ),
     states=(
         State("M", 1.0, "1", "osteocyte mechanical signal relative to habitual",
@@ -30,12 +33,14 @@ COMPONENT = Component(
               rate="(1 + f_acc*(M - 1) - S_set)/tau_acc", scale=1.0),
     ),
     expressions=(
-        Expression("mech_stimulus", "1 - unloading + load_signal", "1", "daily mechanical stimulus relative to habitual"),
-        Expression("strain_error", "M/S_set*BV**(-n_BV)", "1", "strain signal relative to the set point (1 at homeostasis)"),
+        Expression("mech_stimulus", "1 - unloading + load_signal/L_hab", "1", "daily mechanical stimulus relative to habitual"),
+        Expression("mechanosensitivity", "E2**k_ER", "1", "osteocyte mechanosensitivity (estrogen receptor alpha gates the response)"),
+        Expression("strain_error", "1 + mechanosensitivity*(M/S_set*BV**(-n_BV) - 1)", "1", "strain signal relative to the set point (1 at homeostasis)"),
         Expression("sclerostin_rel", "exp(-g_scl*(strain_error - 1))", "1", "sclerostin relative to homeostasis"),
     ),
 )
 
 HUMAN = (
+    Parameter("L_hab", 4.0, "1", "habitual daily osteogenic load index (same units as ex_load)", f"{ASSUMED}: as in mice (habitual loading of daily life); calibrated with HC3, HC4", species="human"),
     Parameter("tau_acc", 120.0, "day", "time constant of set-point accommodation", f"{SCHRIEFER2005} (rat, weeks) scaled to the slower human remodelling cycle; {ASSUMED}", species="human"),
 )

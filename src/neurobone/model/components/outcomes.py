@@ -22,11 +22,11 @@ COMPONENT = Component(
     name="outcomes",
     description="bone volume and measured outcomes",
     parameters=(
-        Parameter("turnover", 0.012, "1/day", "fraction of bone volume remodelled per day at homeostasis", f"calibrated: MC6, MC2 (mouse trabecular bone turns over in ~2-3 months; {GLATT2007})", species="mouse"),
+        Parameter("turnover", 0.02, "1/day", "fraction of bone volume remodelled per day at homeostasis", f"calibrated: MC6, MC2 (mouse trabecular bone turns over in ~2-3 months; {GLATT2007})", species="mouse", cv=0.2),
         Parameter("OBa_ref", 1.0, "pM", "active osteoblasts at young-adult homeostasis", "homeostatic reference: steady state of the young adult", reference_of="OBa"),
         Parameter("OCa_ref", 1.0, "pM", "active osteoclasts at young-adult homeostasis", "homeostatic reference: steady state of the young adult", reference_of="OCa"),
         Parameter("BV_start", 1.0, "1", "bone volume at the start of the scenario", SUBJECT),
-        Parameter("bv_tv_ref", 9.0, "%", "trabecular BV/TV of the young-adult reference (distal femur, female C57BL/6J)", f"{GLATT2007}; female C57BL/6J distal femur 12-16 weeks", species="mouse"),
+        Parameter("bv_tv_ref", 9.0, "%", "trabecular BV/TV of the young-adult reference (distal femur, female C57BL/6J)", f"{GLATT2007}; female C57BL/6J distal femur 12-16 weeks; between-animal CV ~15 %", species="mouse", cv=0.15),
         Parameter("abmd_ls_base", 1.0, "g/cm2", "lumbar spine aBMD at the start", SUBJECT),
         Parameter("abmd_th_base", 0.94, "g/cm2", "total hip aBMD at the start", SUBJECT),
         Parameter("abmd_fn_base", 0.858, "g/cm2", "femoral neck aBMD at the start", SUBJECT),
@@ -60,7 +60,7 @@ COMPONENT = Component(
 )
 
 HUMAN = (
-    Parameter("turnover", 0.0007, "1/day", "fraction of bone volume remodelled per day at homeostasis", f"calibrated: HC1, HC2 (adult trabecular turnover ~25 %/year: {PARFITT}; {HEALTHY_TURNOVER})", species="human"),
+    Parameter("turnover", 0.0007, "1/day", "fraction of bone volume remodelled per day at homeostasis", f"calibrated: HC1, HC2 (adult trabecular turnover ~25 %/year: {PARFITT}; {HEALTHY_TURNOVER})", species="human", cv=0.25),
     Parameter("bv_tv_ref", 15.0, "%", "trabecular BV/TV of the young-adult reference (lumbar vertebra)", "young-adult vertebral trabecular BV/TV ~15 % (Mosekilde 1988, Bone 9:247)", species="human"),
     Parameter("p1np_ref", 45.0, "ug/L", "serum P1NP at homeostasis", BTM_REF, species="human"),
 )

@@ -33,3 +33,4 @@ LI2008 = "Li et al. 2008, J Bone Miner Res 23:860 (sclerostin knockout: high bon
 HEALTHY_TURNOVER = "Recker et al. 2004, J Bone Miner Res 19:1628 (activation frequency, iliac biopsies)"
 BTM_REF = "Glover et al. 2009 / Eastell et al., IOF-IFCC reference intervals: P1NP ~45 ug/L, CTX ~0.3 ug/L in premenopausal women"
 ASSUMED = "model assumption, documented in docs/model.md"
+LEE2003 = "Lee et al. 2003, Nature 424:389 (bone adaptation requires oestrogen receptor-alpha)"
