@@ -23,7 +23,8 @@ _EXPORTS = {
     "sample_parameters": "neurobone.cohort.population",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["CohortResult", "CohortSpec", "Population", "open_cohort", "query", "run_cohort",
+           "sample_covariates", "sample_parameters"]
 
 
 def __getattr__(name: str):

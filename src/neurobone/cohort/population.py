@@ -39,7 +39,7 @@ from typing import Annotated, Literal, Optional, Union
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 #: the arm name under which cohort subjects draw their parameters from the study layer
 COHORT_ARM = "cohort"
@@ -210,8 +210,15 @@ Distribution = Annotated[
     Union[Uniform, Normal, TruncNormal, LogNormal, Histogram, NhanesTScore],
     Field(discriminator="dist"),
 ]
+def _kind(v) -> str:
+    return "distribution" if isinstance(v, (dict, BaseModel)) else "number"
+
+
 #: a covariate: a fixed number, a distribution, or None (not sampled)
-Covariate = Optional[Union[float, Distribution]]
+Covariate = Optional[Annotated[
+    Union[Annotated[float, Tag("number")], Annotated[Distribution, Tag("distribution")]],
+    Discriminator(_kind),
+]]
 
 
 def _truncnorm_ppf(u, mean, sd, low, high):

@@ -184,7 +184,10 @@ def prepare(spec: CohortSpec, refs: tuple[np.ndarray, np.ndarray] | None = None)
     from neurobone.engine.batch import resolve_outputs
     from neurobone.model.codegen import compile_model
     from neurobone.scenario.compile import (
-        exercise_overrides, intervention_overrides, model_for, reference_homeostasis,
+        exercise_overrides,
+        intervention_overrides,
+        model_for,
+        reference_homeostasis,
     )
     from neurobone.scenario.schema import parse_scenario
 
