@@ -301,7 +301,10 @@ def test_anova_matches_scipy():
 # ----------------------------------------------------------------------------- result, report
 def test_result_tables_and_display(article_small):
     r = article_small
-    assert set(r.animals.columns) == {"arm", "animal", "day", "output", "true", "measured"}
+    assert set(r.animals.columns) == {"arm", "animal", "day", "output", "true", "measured", "change_pct"}
+    first = r.animals[r.animals.day == 0].set_index(["arm", "animal", "output"])["measured"]
+    last = r.animals[r.animals.day == r.last_day].set_index(["arm", "animal", "output"])
+    np.testing.assert_allclose(last["change_pct"], 100 * (last["measured"] / first - 1))
     assert len(r.animals) == 5 * 3 * 9 * len(r.outputs)
     f = r.final()
     assert set(f["arm"]) == set(r.arms) and (f["n"] == 3).all()
@@ -327,7 +330,7 @@ def test_report_folder(article_small, tmp_path):
     assert f"seed {r.study.seed}" in html and r.version in html and "article" in html
     # the findings are generated from this run's numbers
     c = r.comparisons(outputs=["bv_tv"]).iloc[0]
-    assert f"{abs(c['pct_diff']):.1f} % {'higher' if c['diff'] > 0 else 'lower'}" in html
+    assert f"{abs(c['diff']):.1f} percentage points {'higher' if c['diff'] > 0 else 'lower'}" in html
     animals = pd.read_csv(folder / "animals.csv")
     assert len(animals) == len(r.animals)
     assert load_study(folder / "study.yaml").n_per_arm == 3

@@ -39,19 +39,25 @@ def comparisons_table(result, output: str | None = None) -> Table:
     output = output or result.primary
     c = result.comparisons(outputs=[output])
     unit = result.units.get(output, "")
-    t = Table(title=f"Comparisons of {short_label(result, output)} on day {result.last_day:g} "
+    what = ("change from baseline (%)" if result.analysis_value == "change_pct"
+            else f"day {result.last_day:g}")
+    t = Table(title=f"Comparisons of {short_label(result, output)}: {what} "
                     "(Welch; Holm across comparisons)", title_justify="left")
-    for col, just in [("arm", "left"), ("vs", "left"), ("difference", "right"),
-                      ("95 % CI", "right"), ("% diff", "right"), ("% 95 % CI", "right"),
-                      ("p", "right"), ("p Holm", "right")]:
+    relative = result.analysis_value != "change_pct"
+    cols = [("arm", "left"), ("vs", "left"), ("difference", "right"), ("95 % CI", "right")]
+    cols += [("% diff", "right"), ("% 95 % CI", "right")] if relative else []
+    for col, just in cols + [("p", "right"), ("p Holm", "right")]:
         t.add_column(col, justify=just)
     for r in c.itertuples():
         pct_ci = (f"{r.pct_ci_low:+.1f} to {r.pct_ci_high:+.1f}" if np.isfinite(r.pct_ci_low) else "n/a")
+        pct = [f"{r.pct_diff:+.1f} %" if np.isfinite(r.pct_diff) else "n/a", pct_ci] if relative else []
         t.add_row(r.arm, r.reference, f"{r.diff:+.3g}",
                   f"{r.ci_low:+.3g} to {r.ci_high:+.3g}" if np.isfinite(r.ci_low) else "n/a",
-                  f"{r.pct_diff:+.1f} %" if np.isfinite(r.pct_diff) else "n/a", pct_ci,
-                  p_value(r.p), p_value(r.p_holm))
-    if unit and unit != "1":
+                  *pct, p_value(r.p), p_value(r.p_holm))
+    if result.analysis_value == "change_pct":
+        t.caption = (f"differences in percentage points of each subject's change from day "
+                     f"{result.animals['day'].min():g} to day {result.last_day:g}")
+    elif unit and unit != "1":
         t.caption = f"differences in {'percentage points' if unit == '%' else unit}"
     return t
 

@@ -51,14 +51,22 @@ def comparison_sentence(result, row) -> str:
     """One comparison as a sentence: direction, percent size with CI, p, then absolute values."""
     label = result.label(row.output, unit=False)
     u, du = _units(result, row.output)
+    if result.analysis_value == "change_pct":
+        first = float(result.animals["day"].min())
+        label = f"the change in {label} from day {first:g}"
+        u, du = " %", " percentage points"
     head = f"{row.arm} vs {row.reference}: {label}"
     if not np.isfinite(row.diff):
         return f"{head} could not be compared (missing values)."
     values = f"{_num(row.mean_arm)} vs {_num(row.mean_reference)}{u} on day {row.day:g}"
+    if result.analysis_value == "change_pct":
+        values = f"mean change {_signed(row.mean_arm)} % vs {_signed(row.mean_reference)} % by day {row.day:g}"
     if row.diff == 0:
         return f"{head} the same in both arms ({values})."
     word = "higher" if row.diff > 0 else "lower"
     size = f" {_pct(abs(row.pct_diff))} %" if np.isfinite(row.pct_diff) else ""
+    if result.analysis_value == "change_pct":
+        size = f" {_pct(abs(row.diff))} percentage points"
     if not np.isfinite(row.ci_low):
         return (f"{head}{size} {word} ({values}, a difference of {_signed(row.diff)}{du}; no "
                 "interval or p-value: no spread within the arms).")

@@ -75,6 +75,9 @@ class Study(_Strict):
     parameters: dict[str, float] = {}
     measurement_days: Optional[list[float]] = None
     primary_outcome: Optional[str] = None
+    analysis: Literal["change", "endpoint"] = Field(
+        "change", description="change: compare each subject's percent change from its own first "
+        "measurement (longitudinal in vivo micro-CT or DXA); endpoint: compare last-day values")
     outputs: Optional[list[str]] = None
     measurement: dict[str, float] = Field(
         default_factory=dict,

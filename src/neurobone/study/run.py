@@ -116,18 +116,28 @@ class StudyResult:
         s = self.summary(value)
         return s[np.isclose(s["day"], self.last_day)].reset_index(drop=True)
 
+    @property
+    def analysis_value(self) -> str:
+        """Column compared by default: ``change_pct`` (change analysis) or ``measured``."""
+        return "change_pct" if self.study.analysis == "change" else "measured"
+
     def comparisons(self, day: float | None = None, outputs: list[str] | None = None,
-                    value: str = "measured") -> pd.DataFrame:
+                    value: str | None = None) -> pd.DataFrame:
         """The study's comparisons (Welch difference, 95 % CI, p, Holm p) on ``day``
-        (default: the last measurement day), every output unless ``outputs``."""
+        (default: the last measurement day), every output unless ``outputs``. ``value``
+        defaults to the study's analysis: percent change from each subject's first
+        measurement (``change_pct``) or the measured value (``measured``)."""
+        value = value or self.analysis_value
         key_ = ("compare", day, tuple(outputs or self.outputs), value)
         if key_ not in self._cache:
             self._cache[key_] = stats.compare(self.animals, self.study.comparison_pairs, day=day,
                                               outputs=list(key_[2]), value=value)
         return self._cache[key_].copy()
 
-    def anova(self, day: float | None = None, value: str = "measured") -> pd.DataFrame:
-        """One-way ANOVA across arms per output on ``day`` (default: the last)."""
+    def anova(self, day: float | None = None, value: str | None = None) -> pd.DataFrame:
+        """One-way ANOVA across arms per output on ``day`` (default: the last), on the
+        study's analysis value (see :meth:`comparisons`)."""
+        value = value or self.analysis_value
         key_ = ("anova", day, value)
         if key_ not in self._cache:
             self._cache[key_] = stats.anova(self.animals, day=day, outputs=self.outputs, value=value)
@@ -302,6 +312,9 @@ def run_study(study: Study | dict | str | Path | None = None, *,
                                     "output": out, "true": true.reshape(-1),
                                     "measured": meas.reshape(-1)}))
     animals = pd.concat(frames, ignore_index=True)
+    # each subject's percent change from its own first measurement (longitudinal analysis)
+    first = animals.groupby(["arm", "animal", "output"], sort=False)["measured"].transform("first")
+    animals["change_pct"] = 100.0 * (animals["measured"] / first - 1.0)
     first_day = animals[(animals["output"] == study.primary) & (animals["day"] == days[0])]["true"]
     if len(first_day) > 1 and np.nanstd(first_day) <= 1e-9 * max(abs(np.nanmean(first_day)), 1e-300):
         notes.append(f"every animal starts with the same true {study.primary} (no varied parameter "

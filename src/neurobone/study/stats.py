@@ -115,7 +115,8 @@ def compare(animals: pd.DataFrame, pairs: list[tuple[str, str]], *, day: float |
             x, y = vals.get(arm, np.array([])), vals.get(ref, np.array([]))
             w = welch(x, y)
             mref = float(np.nanmean(y)) if len(y) else np.nan
-            pct = (lambda v: 100.0 * v / mref) if mref not in (0.0,) and np.isfinite(mref) else (lambda v: np.nan)
+            relative = value != "change_pct" and mref != 0.0 and np.isfinite(mref)
+            pct = (lambda v: 100.0 * v / mref) if relative else (lambda v: np.nan)
             block.append(dict(
                 output=out, day=day, arm=arm, reference=ref,
                 n_arm=int(np.isfinite(x).sum()), n_reference=int(np.isfinite(y).sum()),
