@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -406,3 +407,19 @@ def test_cli_bad_sql_and_mismatched_resume_exit_2(tmp_path, capsys):
         code = cli(argv)
         err = capsys.readouterr().err.strip()
         assert code == 2 and needle in err and len(err.splitlines()) == 1
+
+
+def test_documented_and_example_scenarios_are_valid():
+    import re
+
+    from neurobone.scenario.schema import load_scenario
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "docs" / "cohorts.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 3
+    for block in blocks:
+        scn = parse_scenario(yaml.safe_load(block))
+        assert scn.population is not None
+    for path in sorted((root / "examples").glob("cohort*.yaml")):
+        assert load_scenario(path).population is not None

@@ -260,7 +260,7 @@ def query_cmd(
     max_rows: int = typer.Option(50, "--max-rows", help="rows to print (the CSV gets all)"),
 ) -> None:
     """Query a cohort's Parquet store with DuckDB (views: summary, trajectories)."""
-    from neurobone.cohort.console import frame_table
+    from neurobone.cohort.console import print_frame
     from neurobone.cohort.store import query
 
     if out is not None:
@@ -269,7 +269,7 @@ def query_cmd(
     if out is not None:
         _write_csv(df, out)
     else:
-        console.print(frame_table(df, max_rows))
+        print_frame(df, console, max_rows)
 
 
 def _write_csv(df, out: Optional[Path]) -> None:

@@ -74,6 +74,22 @@ def frame_table(df: pd.DataFrame, max_rows: int = 50, title: str | None = None) 
     return table
 
 
+def print_frame(df: pd.DataFrame, console: Console, max_rows: int = 50) -> None:
+    """Print ``df``: a Rich table when it fits the console, else pandas' text layout
+    (columns wrapped into blocks), so wide results (``SELECT *``) stay readable."""
+    head = df.head(max_rows)
+    cells = [[_cell(v) for v in row] for row in head.itertuples(index=False)]
+    widths = [max([len(str(c)), *(len(r[j]) for r in cells)]) for j, c in enumerate(df.columns)]
+    if sum(w + 3 for w in widths) + 1 <= console.width:
+        console.print(frame_table(df, max_rows))
+        return
+    text = head.to_string(index=False, line_width=max(console.width, 40), na_rep="")
+    console.print(text, highlight=False, markup=False, soft_wrap=True)
+    if len(df) > max_rows:
+        console.print(f"... {len(df) - max_rows} more rows (write them all with -o FILE.csv)",
+                      highlight=False)
+
+
 def _cell(v) -> str:
     if isinstance(v, (float, np.floating)):
         return "" if math.isnan(v) else f"{v:.6g}"
