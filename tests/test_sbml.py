@@ -27,7 +27,7 @@ def relerr(a, b) -> float:
     """``|a - b| / (|b| + 0.01 max|b|)``: relative, floored at a millionth of the peak
     (see tests/test_batch.py)."""
     peak = max(float(np.max(np.abs(b))), 1e-300)
-    return float(np.max(np.abs(a - b) / (np.abs(b) + 0.01 * peak)))
+    return float(np.max(np.abs(a - b) / (np.abs(b) + 0.01 * peak + 1e-12)))
 
 
 def roadrunner_run(text: str, days: float, names: list[str]) -> np.ndarray:

@@ -511,8 +511,12 @@ def _next_row(t, s, e, m):
 
 @_jit
 def _params_at(t, base, p, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi):
-    for j in range(base.shape[0]):
-        p[j] = base[j]
+    # parameters in force at t: only the entries that rows override are touched
+    # (p must already equal base elsewhere)
+    for r in range(sq.shape[0]):
+        p[sq[r]] = base[sq[r]]
+    for r in range(lo, hi):
+        p[q[r]] = base[q[r]]
     for r in range(sq.shape[0]):
         if _active(t, ss[r], se[r], sm[r]):
             p[sq[r]] = sv[r]
@@ -523,7 +527,8 @@ def _params_at(t, base, p, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi):
 
 @_jit
 def _next_change(t, t_end, p, base, pn, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi):
-    # the first time > t where the parameter vector differs from p (or t_end)
+    # the first time > t where the parameter vector differs from p (or t_end); pn is
+    # scratch equal to base outside the overridden entries
     tc = t
     while True:
         nxt = t_end
@@ -538,8 +543,11 @@ def _next_change(t, t_end, p, base, pn, sq, sv, ss, se, sm, q, v, s, e, m, lo, h
         if nxt >= t_end:
             return t_end
         _params_at(nxt, base, pn, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi)
-        for j in range(p.shape[0]):
-            if pn[j] != p[j]:
+        for r in range(sq.shape[0]):
+            if pn[sq[r]] != p[sq[r]]:
+                return nxt
+        for r in range(lo, hi):
+            if pn[q[r]] != p[q[r]]:
                 return nxt
         tc = nxt
 
@@ -771,6 +779,9 @@ def integrate_one(base, y0, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi,
     stiff = np.zeros(1)
 
     t = 0.0
+    for j in range(npar):
+        p[j] = base[j]
+        pn[j] = base[j]
     _params_at(t, base, p, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi)
     h = h0
     ks = 0

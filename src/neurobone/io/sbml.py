@@ -250,6 +250,11 @@ def to_sbml(
             if vec.shape != (len(m.states),):
                 raise InputError(f"initial state vector has shape {vec.shape}, expected ({len(m.states)},)")
             y0 = dict(zip(m.state_names, map(float, vec)))
+    # Newton residue (|y| < 1e-30 x scale, e.g. -7e-69 for a pool at 0) is written as 0:
+    # CVODE in libRoadRunner fails on such values once the state starts to move
+    for st in m.states:
+        if abs(y0[st.name]) < 1e-30 * st.scale:
+            y0[st.name] = 0.0
     ovs = list(overrides)
     for o in ovs:
         m.parameter(o.name)  # raises with the valid names
