@@ -22,7 +22,9 @@ STEPS = [
     (["age_plast50"], ["MC8"], "mouse"),
     (["g_T", "g_scl", "a_E_L", "k_ER", "act_drive", "L_hab"], ["MC2", "MC3", "MC4", "MC6", "MC7", "HU1"], "mouse"),
 ]
-HUMAN_STEP = (["turnover", "a_E_L", "a_OB", "L_hab"], ["HC1", "HC2", "HC3", "HT1"], "human")
+HUMAN_STEP = (["turnover", "a_E_L", "a_T", "L_hab"], ["HC1", "HC2", "HC3", "HT1"], "human")
+#: human values held fixed: age-related loss acts through sympathetic tone (a_T) and estrogen
+HUMAN_FIXED = {"a_OB": 0.0}
 #: parameters whose mouse value is also the human value
 SHARED = {"k_grow", "W_max", "k_cdec", "g_T", "g_scl", "k_ER"}
 #: for the non-default hypotheses: g_T is fixed (interoceptive: a modest neural gain;
@@ -44,11 +46,12 @@ def run(hypothesis: str = "article", start: dict[str, float] | None = None, log=
     params, rows, species = HUMAN_STEP
     s = {p: (start or {}).get("human_" + p) for p in params if (start or {}).get("human_" + p) is not None}
     human = calibrate(params, rows, species=species, hypothesis=hypothesis, start=s or None,
-                      fixed=shared, maxiter=150)
+                      fixed={**shared, **HUMAN_FIXED}, maxiter=150)
     out = {"hypothesis": hypothesis, "mouse": mouse, "human": human}
     res = evaluate(runs=Runs({**mouse}, hypothesis), ids=[r for _, rr, _ in STEPS for r in rr] + ["MC1"])
     out["mouse_targets"] = dict(zip(res.id, res.simulated))
-    res = evaluate(runs=Runs({**shared, **human}, hypothesis), ids=["HC1", "HC2", "HC3", "HC4", "HC5", "HT1"])
+    res = evaluate(runs=Runs({**shared, **HUMAN_FIXED, **human}, hypothesis),
+                   ids=["HC1", "HC2", "HC3", "HC4", "HC5", "HT1"])
     out["human_targets"] = dict(zip(res.id, res.simulated))
     return out
 

@@ -39,7 +39,7 @@ COMPONENT = Component(
 )
 
 HUMAN = (
-    Parameter("a_E_L", 1.0, "1", "rise in RANKL supply per unit estrogen deficiency", f"calibrated: HC1, HT1 ({EGHBALI2003}); smaller than in young ovariectomised mice, whose trabecular bone responds faster and more completely", species="human", cv=0.25),
+    Parameter("a_E_L", 0.2328, "1", "rise in RANKL supply per unit estrogen deficiency", f"calibrated: HC1, HT1 ({EGHBALI2003}); smaller than in young ovariectomised mice, whose trabecular bone responds faster and more completely", species="human", cv=0.25),
     Parameter("age_ref", 30 * 365.25, "day", "reference age (young adult, peak bone mass)", "30-year-old woman (peak bone mass; Looker 1998 reference 20-29 y)", species="human"),
-    Parameter("a_OB", 2.0e-5, "1/day", "fall in log osteoblast precursor supply per day of age", f"calibrated: HC2 ({GREENDALE2012} for the menopausal part)", species="human", cv=0.3),
+    Parameter("a_OB", 0.0, "1/day", "fall in log osteoblast precursor supply per day of age", "held at 0 in the calibration: age-related loss in women is carried by sympathetic tone (a_T) and estrogen (HC2, HT1)", species="human"),
 )
