@@ -126,27 +126,27 @@ TARGETS: dict[str, Target] = {t.id: t for t in [
     Target("MC1", lambda r: pct(_end(r("mouse_sedentary"), "bv_tv"), r("mouse_sedentary")["bv_tv"][0]),
            ("mouse_sedentary",), "none (homeostasis by construction)"),
     Target("MC2", lambda r: pct(_end(r("mouse_running"), "bv_tv"), _end(r("mouse_sedentary"), "bv_tv")),
-           ("mouse_running", "mouse_sedentary"), "g_scl, g_T (with MC3)"),
-    Target("MC3", _mc3, ("mouse_running", "mouse_running_inhibition", "mouse_sedentary"), "g_T"),
+           ("mouse_running", "mouse_sedentary"), "g_T, g_scl, L_hab, k_ER, a_E_L, act_drive (joint mouse fit)"),
+    Target("MC3", _mc3, ("mouse_running", "mouse_running_inhibition", "mouse_sedentary"), "joint mouse fit (identifies g_T)"),
     Target("MC4", lambda r: pct(_end(r("mouse_activation"), "bv_tv"), _end(r("mouse_sedentary"), "bv_tv")),
-           ("mouse_activation", "mouse_sedentary"), "act_drive"),
-    Target("MC5a", lambda r: connectivity_plateau(r("mouse_running")), ("mouse_running",), "W_max, k_grow"),
-    Target("MC5b", lambda r: rise_half_time(r("mouse_running")), ("mouse_running",), "k_grow, k_cons"),
+           ("mouse_activation", "mouse_sedentary"), "joint mouse fit (identifies act_drive)"),
+    Target("MC5a", lambda r: connectivity_plateau(r("mouse_running")), ("mouse_running",), "k_grow, W_max, k_cdec"),
+    Target("MC5b", lambda r: rise_half_time(r("mouse_running")), ("mouse_running",), "k_grow, W_max, k_cdec"),
     Target("MC5c", lambda r: decay_half_time(r("mouse_detraining")) / rise_half_time(r("mouse_running")),
-           ("mouse_detraining", "mouse_running"), "k_cdec"),
+           ("mouse_detraining", "mouse_running"), "k_grow, W_max, k_cdec"),
     Target("MC6", lambda r: pct(_end(r("mouse_ovx_6w"), "bv_tv"), _end(r("mouse_sham_6w"), "bv_tv")),
-           ("mouse_ovx_6w", "mouse_sham_6w"), "turnover (mouse), a_E_L"),
-    Target("MC7", _mc7, ("mouse_ovx_running_6w", "mouse_ovx_6w", "mouse_sham_6w"), "none (prediction of MC2 + MC6)"),
+           ("mouse_ovx_6w", "mouse_sham_6w"), "joint mouse fit (identifies a_E_L)"),
+    Target("MC7", _mc7, ("mouse_ovx_running_6w", "mouse_ovx_6w", "mouse_sham_6w"), "joint mouse fit (identifies k_ER)"),
     Target("MC8", _mc8, ("mouse_running_aged", "mouse_running"), "age_plast50"),
     Target("HC1", lambda r: _rate(r("human_menopause"), "abmd_ls", 1, 5), ("human_menopause",),
-           "turnover (human)"),
-    Target("HC2", lambda r: _rate(r("human_age70"), "abmd_th", 0, 3), ("human_age70",), "a_OB (human)"),
+           "turnover, a_E_L, a_T, L_hab (joint human fit)"),
+    Target("HC2", lambda r: _rate(r("human_age70"), "abmd_th", 0, 3), ("human_age70",), "joint human fit (identifies a_T)"),
     Target("HC3", lambda r: _pp(r, "human_liftmor", "human_lowbmd_control"),
-           ("human_liftmor", "human_lowbmd_control"), "tau_acc (human)"),
+           ("human_liftmor", "human_lowbmd_control"), "joint human fit (identifies L_hab)"),
     Target("HC4", lambda r: _pp(r, "human_walking", "human_postmeno_control"),
            ("human_walking", "human_postmeno_control"), "none (prediction from the modality table)"),
     Target("HC5", lambda r: _pp(r, "human_swimming", "human_postmeno_control"),
-           ("human_swimming", "human_postmeno_control"), "w_aff"),
+           ("human_swimming", "human_postmeno_control"), "none (w_aff set by hand with it in view)"),
 ]}
 
 
@@ -167,11 +167,11 @@ EXTRA_ROWS = pd.DataFrame([
 ])
 
 TARGETS["HT1"] = Target("HT1", lambda r: float(r("human_age65")["t_score"][0]), ("human_age65",),
-                        "a_OB, a_E_L (human)")
+                        "joint human fit")
 
 TARGETS["HU1"] = Target(
     "HU1", lambda r: pct(_end(r("mouse_unloading_3w"), "bv_tv"), _end(r("mouse_ground_3w"), "bv_tv")),
-    ("mouse_unloading_3w", "mouse_ground_3w"), "L_hab, g_scl")
+    ("mouse_unloading_3w", "mouse_ground_3w"), "joint mouse fit (identifies g_scl)")
 
 
 @lru_cache(maxsize=1)

@@ -17,7 +17,7 @@ COMPONENT = Component(
     name="autonomic",
     description="sympathetic outflow to bone and beta-adrenergic receptors",
     parameters=(
-        Parameter("g_T", 0.3745, "1", "fall in log sympathetic tone per unit circuit connectivity above baseline", f"calibrated: MC2, MC3, MC4 ({CHEN2019})", cv=0.2),
+        Parameter("g_T", 0.3745, "1", "fall in log sympathetic tone per unit circuit connectivity above baseline", f"calibrated: MC2, MC3, MC4, MC6, MC7, HU1 (joint mouse fit; MC3 identifies it); {CHEN2019}", cv=0.2),
         Parameter("a_T", 0.0, "1/day", "rise in log sympathetic tone per day of age above the reference age", f"{NG1993}; mouse: {ASSUMED}", species="mouse"),
         Parameter("occ_b1", 0.0, "1", "beta1-adrenergic receptor occupancy by a blocker", INPUT),
         Parameter("occ_b2", 0.0, "1", "beta2-adrenergic receptor occupancy by a blocker", INPUT),

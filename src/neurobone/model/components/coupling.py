@@ -19,10 +19,10 @@ COMPONENT = Component(
     name="coupling",
     description="modifiers of the Pivonka core from mechanics, SNS and estrogen",
     parameters=(
-        Parameter("gamma_W", 1.0, "1", "exponent of precursor supply on 1/sclerostin (Wnt)", f"calibrated: MC2, HC3 ({LI2008})"),
-        Parameter("gamma_SL", 0.5, "1", "exponent of RANKL supply on sclerostin", f"calibrated: hindlimb unloading ({WIJENAYAKA2011})"),
-        Parameter("gamma_AP", 1.0, "1", "exponent of precursor supply on 1/adrenergic signal", f"calibrated: MC2, MC3, MC4 ({TAKEDA2002})"),
-        Parameter("gamma_AL", 1.0, "1", "exponent of RANKL supply on the adrenergic signal", f"calibrated: MC2, MC3, MC4 ({ELEFTERIOU2005})"),
+        Parameter("gamma_W", 1.0, "1", "exponent of precursor supply on 1/sclerostin (Wnt)", f"{ASSUMED}: 1 (the gain g_scl carries the calibration); {LI2008}"),
+        Parameter("gamma_SL", 0.5, "1", "exponent of RANKL supply on sclerostin", f"{ASSUMED}: 0.5, half the Wnt exponent; {WIJENAYAKA2011}"),
+        Parameter("gamma_AP", 1.0, "1", "exponent of precursor supply on 1/adrenergic signal", f"{ASSUMED}: 1 (the gain g_T carries the calibration); {TAKEDA2002}"),
+        Parameter("gamma_AL", 1.0, "1", "exponent of RANKL supply on the adrenergic signal", f"{ASSUMED}: 1; {ELEFTERIOU2005}"),
         Parameter("K_adr", 1.0, "1", "adrenergic signal at which its action is half-saturated (bounds the effect of full beta blockade)", f"{ASSUMED}: receptor signalling saturates; full blockade at most doubles precursor supply"),
     ),
     expressions=(

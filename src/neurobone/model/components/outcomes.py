@@ -22,7 +22,7 @@ COMPONENT = Component(
     name="outcomes",
     description="bone volume and measured outcomes",
     parameters=(
-        Parameter("turnover", 0.02, "1/day", "fraction of bone volume remodelled per day at homeostasis", f"calibrated: MC6, MC2 (mouse trabecular bone turns over in ~2-3 months; {GLATT2007})", species="mouse", cv=0.2),
+        Parameter("turnover", 0.02, "1/day", "fraction of bone volume remodelled per day at homeostasis", "set to 2 %/day (not fitted): cancellous bone formation rate per bone volume of young female C57BL/6J mice is ~1-2 %/day (BFR/BS x BS/BV); MC6 and HU1 constrain it with the estrogen and load gains", species="mouse", cv=0.2),
         Parameter("OBa_ref", 1.0, "pM", "active osteoblasts at young-adult homeostasis", "homeostatic reference: steady state of the young adult", reference_of="OBa"),
         Parameter("OCa_ref", 1.0, "pM", "active osteoclasts at young-adult homeostasis", "homeostatic reference: steady state of the young adult", reference_of="OCa"),
         Parameter("BV_start", 1.0, "1", "bone volume at the start of the scenario", SUBJECT),
