@@ -68,8 +68,13 @@ def timecourse(result, output: str, value: str = "measured", ax=None):
     return fig
 
 
-def final(result, output: str, value: str = "measured", ax=None, comparisons: bool = True):
-    """Dots for every animal on the last day, each arm's mean and 95 % CI, comparisons."""
+def final(result, output: str, value: str | None = None, ax=None, comparisons: bool = True):
+    """Dots for every animal on the last day, each arm's mean and 95 % CI, comparisons.
+
+    ``value`` defaults to the study's analysis: each animal's percent change from its
+    first measurement (``change_pct``) or the measured value, so that the brackets'
+    p-values test what the dots show."""
+    value = value or result.analysis_value
     day = result.last_day
     a = result.animals
     a = a[(a["output"] == output) & np.isclose(a["day"], day)]
@@ -91,9 +96,15 @@ def final(result, output: str, value: str = "measured", ax=None, comparisons: bo
     ax.set_xticks(range(len(arms)))
     ax.set_xticklabels([_wrap(x) for x in arms], fontsize=8.5)
     ax.set_xlim(-0.6, len(arms) - 0.4)
-    ax.set_ylabel(result.label(output))
-    ax.set_title(f"{result.label(output, unit=False)} on day {day:g} "
-                 f"(dots: animals; bar: mean and 95 % CI)", fontsize=10.5, loc="left")
+    if value == "change_pct":
+        first = float(result.animals["day"].min())
+        ax.set_ylabel(f"change in {result.label(output, unit=False)} (%)")
+        ax.axhline(0.0, color="0.6", linewidth=0.8, zorder=1)
+        title = f"change in {result.label(output, unit=False)} from day {first:g} to day {day:g}"
+    else:
+        ax.set_ylabel(result.label(output))
+        title = f"{result.label(output, unit=False)} on day {day:g}"
+    ax.set_title(f"{title} (dots: animals; bar: mean and 95 % CI)", fontsize=10.5, loc="left")
     _style(ax)
     if comparisons:
         _brackets(ax, result, output, arms, a[value].to_numpy(float))

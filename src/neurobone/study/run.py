@@ -173,8 +173,9 @@ class StudyResult:
 
         return plots.timecourse(self, output or self.primary, value=value, ax=ax)
 
-    def plot_final(self, output: str | None = None, value: str = "measured", ax=None):
-        """Every animal's value on the last day, with each arm's mean and 95 % CI."""
+    def plot_final(self, output: str | None = None, value: str | None = None, ax=None):
+        """Every animal's value on the last day (default: its change from baseline when the
+        study's analysis is ``change``), with each arm's mean and 95 % CI."""
         from neurobone.study import plots
 
         return plots.final(self, output or self.primary, value=value, ax=ax)
