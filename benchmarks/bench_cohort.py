@@ -41,6 +41,7 @@ reports wall time, throughput and peak RSS.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util  # noqa: F401 - neurobone.model.registry needs it loaded
 import json
 import math
@@ -86,15 +87,7 @@ def build_workload(model: str, n: int, years: float, seed: int, offset: int = 0)
     days = years * DAYS_PER_YEAR
     y1, y6 = DAYS_PER_YEAR, min(6 * DAYS_PER_YEAR, days)
     if model == "neurobone":
-        from neurobone.scenario.compile import compile_scenario
-        from neurobone.scenario.schema import parse_scenario
-
-        scn = parse_scenario(dict(
-            species="human", subject=dict(sex="female", age_years=50), duration_days=days,
-            exercise=[dict(modality="running", minutes=40, days_per_week=3, start_day=y1,
-                           end_day=y6)],
-            interventions=[dict(kind="menopause", start_day=0)]))
-        plan = compile_scenario(scn)
+        plan = _human_plan(days, y1, y6)
         cm, base, y0, ovs = plan.cm, plan.parameters, plan.initial, plan.overrides
         desc = ("women aged 50, menopause from day 0, running 40 min 3 days/week from year 1 "
                 f"to year 6, {years:g} years")
@@ -117,6 +110,20 @@ def build_workload(model: str, n: int, years: float, seed: int, offset: int = 0)
         P[:, cm.param_index(q)] *= np.exp(sigma * z - 0.5 * sigma * sigma)
     save = np.arange(0.0, days + 1e-9, DAYS_PER_YEAR)
     return Workload(cm, P, y0, ovs, days, save, varied, desc)
+
+
+@functools.lru_cache(maxsize=4)
+def _human_plan(days: float, y1: float, y6: float):
+    """The brain-bone scenario compiled once (subject initialisation included)."""
+    from neurobone.scenario.compile import compile_scenario
+    from neurobone.scenario.schema import parse_scenario
+
+    scn = parse_scenario(dict(
+        species="human", subject=dict(sex="female", age_years=50), duration_days=days,
+        exercise=[dict(modality="running", minutes=40, days_per_week=3, start_day=y1,
+                       end_day=y6)],
+        interventions=[dict(kind="menopause", start_day=0)]))
+    return compile_scenario(scn)
 
 
 def _normals(seed: int, j: int, offset: int, n: int) -> np.ndarray:
@@ -323,13 +330,13 @@ class _Jax:
                      "segments": self.n_seg}
 
 
+#: tolerances tried, loosest first (the same 1-2-5 ladder for every engine)
+RTOLS = (1e-4, 5e-5, 2e-5, 1e-5, 5e-6, 2e-6, 1e-6, 5e-7, 2e-7, 1e-7, 5e-8, 2e-8, 1e-8)
 LADDERS = {
-    "batch": [dict(method=m, rtol=r) for m in ("auto", "rodas4")
-              for r in (1e-4, 3e-5, 1e-5, 3e-6, 1e-6, 3e-7)],
-    "roadrunner": [dict(stiff=s, rtol=r) for s in (True, False)
-                   for r in (1e-5, 3e-6, 1e-6, 3e-7, 1e-7, 3e-8, 1e-8, 1e-9)],
-    "scipy": [dict(method=m, rtol=r) for m in ("LSODA", "BDF") for r in (1e-5, 1e-6, 1e-7, 1e-8)],
-    "jax": [dict(solver="Tsit5", rtol=r) for r in (1e-4, 3e-5, 1e-5, 3e-6, 1e-6, 3e-7, 1e-7)],
+    "batch": [dict(method=m, rtol=r) for m in ("auto", "rodas4") for r in RTOLS],
+    "roadrunner": [dict(stiff=s, rtol=r) for s in (False, True) for r in RTOLS],
+    "scipy": [dict(method=m, rtol=r) for m in ("LSODA", "BDF") for r in RTOLS],
+    "jax": [dict(solver="Tsit5", rtol=r) for r in RTOLS],
 }
 
 
@@ -439,6 +446,7 @@ def million(args) -> None:
     simulate_batch(w0.cm, w0.days, w0.parameters, w0.initial, [w0.overrides], save_days=w0.save_days,
                    outputs=keep, rtol=rtol, method=args.method)
     t_start = time.perf_counter()
+    c_start = time.process_time()
     while done < total:
         n = min(chunk, total - done)
         w = build_workload(args.model, n, args.years, args.seed, offset=done)
@@ -452,13 +460,17 @@ def million(args) -> None:
         status[done:done + n] = res.status
         done += n
         el = time.perf_counter() - t_start
+        cpu = time.process_time() - c_start
         print(f"  {done:>9,d}/{total:,d} subjects  {el:7.1f} s  {done / el:7.1f} subj/s  "
-              f"ETA {(total - done) * el / done:7.0f} s  peak RSS {peak_rss_mb():.0f} MB", flush=True)
+              f"CPU {1e3 * cpu / done:.2f} ms/subject  ETA {(total - done) * el / done:7.0f} s  "
+              f"peak RSS {peak_rss_mb():.0f} MB  load {os.getloadavg()[0]:.1f}", flush=True)
     wall = time.perf_counter() - t_start
+    cpu = time.process_time() - c_start
     fin = kept[:, -1, 0]
     print(json.dumps(dict(mode="million", model=args.model, subjects=total, years=args.years,
                           chunk=chunk, rtol=rtol, method=args.method, wall_s=wall,
-                          integration_s=sim_s, subjects_per_s=total / wall,
+                          integration_s=sim_s, cpu_s=cpu, subjects_per_s=total / wall,
+                          cpu_ms_per_subject=1e3 * cpu / total,
                           peak_rss_mb=peak_rss_mb(), failed=int(np.sum(status != 0)),
                           kept_outputs=keep, kept_mb=kept.nbytes / 1e6,
                           final_mean=float(np.nanmean(fin)), final_sd=float(np.nanstd(fin)))))
@@ -473,13 +485,14 @@ def main() -> None:
     ap.add_argument("--n-jax", type=int, default=256, help="subjects for JAX/diffrax (one vmap)")
     ap.add_argument("--years", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=2024)
-    ap.add_argument("--validate", type=int, default=3, help="subjects used to match accuracy")
+    ap.add_argument("--validate", type=int, default=4, help="subjects used to match accuracy")
     ap.add_argument("--threads", type=int, default=None, help="threads of the batched engine")
     ap.add_argument("--engines", default="batch,roadrunner,scipy,jax")
     ap.add_argument("--million", action="store_true", help="1e6 subjects in chunks (batched engine)")
     ap.add_argument("--total", type=int, default=1_000_000)
     ap.add_argument("--chunk", type=int, default=20_000)
-    ap.add_argument("--rtol", type=float, default=1e-5, help="--million: tolerance")
+    ap.add_argument("--rtol", type=float, default=5e-5,
+                    help="--million: tolerance (default: what matched 1e-4 in the side-by-side run)")
     ap.add_argument("--method", default="auto", help="--million: batched engine method")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--reference", help=argparse.SUPPRESS)
