@@ -14,7 +14,7 @@ from neurobone.errors import InputError
 from neurobone.study import article_study, default_comparisons, load_study, parse_study, run_study
 from neurobone.study import stats
 from neurobone.study.measurement import INSTRUMENTS, Instrument, instruments_for
-from neurobone.study.population import draw_factors, draw_parameters, variations
+from neurobone.study.population import draw_factors, draw_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 TREADMILL = {"modality": "treadmill", "speed_m_per_min": 12, "minutes": 45, "days_per_week": 5}

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from neurobone.cohort.population import Population
 from neurobone.errors import InputError
+from neurobone.yamlfile import read_yaml, validation_error
 
 INTERVENTION_KINDS = (
     "circuit_inhibition",
@@ -131,29 +132,6 @@ class Scenario(_Strict):
         return self
 
 
-def _line_of(root: yaml.Node | None, loc: tuple) -> int | None:
-    """Line (1-based) of the YAML node at a Pydantic error location."""
-    node, line = root, None
-    for key in loc:
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            nxt = None
-            for k, v in node.value:
-                if k.value == key:
-                    nxt = v
-                    line = k.start_mark.line + 1
-            node = nxt
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-        else:
-            break
-    if node is not None:
-        line = node.start_mark.line + 1
-    return line
-
-
 def parse_scenario(data: dict, *, source: str = "<scenario>", root: yaml.Node | None = None) -> Scenario:
     """Validate a scenario mapping; errors name the file, line, field and reason."""
     if not isinstance(data, dict):
@@ -161,31 +139,10 @@ def parse_scenario(data: dict, *, source: str = "<scenario>", root: yaml.Node | 
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        field = ".".join(str(x) for x in loc) or "(top level)"
-        line = _line_of(root, loc)
-        where = f"{source}:{line}" if line else source
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field"
-        elif err["type"] == "literal_error":
-            msg = f"{msg} (got {err.get('input')!r})"
-        extra = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        raise InputError(f"{where}: {field}: {msg}{extra}") from None
+        raise validation_error(exc, source, root) from None
 
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML file."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"scenario file {str(path)!r} does not exist")
-    text = path.read_text()
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise InputError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    data, root = read_yaml(path, "scenario")
     return parse_scenario(data, source=str(path), root=root)

@@ -33,7 +33,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from neurobone.errors import InputError
-from neurobone.scenario.schema import Exercise, Intervention, Scenario, Subject, _line_of
+from neurobone.scenario.schema import Exercise, Intervention, Scenario, Subject
+from neurobone.yamlfile import located_error, message, read_yaml, validation_error
 
 #: outputs kept by default (the primary outcome is always added)
 DEFAULT_OUTPUTS = {
@@ -172,7 +173,7 @@ class Study(_Strict):
         except ValidationError as exc:
             err = exc.errors()[0]
             field = str(err["loc"][0]) if err["loc"] else "(top level)"
-            raise InputError(f"{names.get(field, field)}: {_message(err)}") from None
+            raise InputError(f"{names.get(field, field)}: {message(err)}") from None
         out._source = self._source
         return out
 
@@ -271,22 +272,6 @@ def _semantic_errors(study: Study) -> list[tuple[tuple, str]]:
     return errs
 
 
-def _message(err: dict) -> str:
-    msg = err["msg"]
-    if err["type"] == "extra_forbidden":
-        msg = "unknown field"
-    elif err["type"] == "literal_error":
-        msg = f"{msg} (got {err.get('input')!r})"
-    elif msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
-    return msg
-
-
-def _where(source: str, root: yaml.Node | None, loc: tuple) -> str:
-    line = _line_of(root, loc)
-    return f"{source}:{line}" if line else source
-
-
 def parse_study(data: Any, *, source: str = "<study>", root: yaml.Node | None = None) -> Study:
     """Validate a study mapping; errors name the file, line, field and reason."""
     if not isinstance(data, dict):
@@ -294,37 +279,17 @@ def parse_study(data: Any, *, source: str = "<study>", root: yaml.Node | None = 
     try:
         study = Study.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
-        err = errors[0]
-        loc = tuple(err["loc"])
-        field = ".".join(str(x) for x in loc) or "(top level)"
-        extra = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise InputError(f"{_where(source, root, loc)}: {field}: {_message(err)}{extra}") from None
+        raise validation_error(exc, source, root) from None
     errs = _semantic_errors(study)
     if errs:
-        loc, msg = errs[0]
-        field = ".".join(str(x) for x in loc)
-        extra = f" (and {len(errs) - 1} more)" if len(errs) > 1 else ""
-        raise InputError(f"{_where(source, root, loc)}: {field}: {msg}{extra}")
+        raise located_error(errs, source, root)
     study._source = source
     return study
 
 
 def load_study(path: str | Path) -> Study:
     """Read and validate a study YAML file."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"study file {str(path)!r} does not exist")
-    if path.is_dir():
-        raise InputError(f"study file {str(path)!r} is a directory")
-    text = path.read_text()
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise InputError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    data, root = read_yaml(path, "study")
     return parse_study(data, source=str(path), root=root)
 
 

@@ -7,7 +7,7 @@ lengthens osteoclast life (Nakamura 2007). Age advances one day per day; it lowe
 osteoblast precursor supply (human) and raises sympathetic tone (autonomic).
 """
 
-from neurobone.model.components.refs import ASSUMED, EGHBALI2003, GREENDALE2012, HOFBAUER1999, NAKAMURA2007, RIGGS2002, SOWERS2013
+from neurobone.model.components.refs import ASSUMED, EGHBALI2003, HOFBAUER1999, NAKAMURA2007, RIGGS2002, SOWERS2013
 from neurobone.model.definition import Component, Expression, Parameter, State
 
 INPUT = "input: set by interventions (ovariectomy, menopause, estradiol)"
