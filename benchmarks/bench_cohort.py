@@ -380,7 +380,8 @@ def worker(args) -> dict:
                 skip_family.add(family)  # looser is faster: the first pass of a family wins
         passing = [r for r in tried if r["ok"]]
         if not passing:
-            return dict(engine=args.worker, error="no configuration reached the accuracy", tried=tried)
+            return dict(engine=args.worker, error="no configuration reached the accuracy",
+                        tried=tried)
         chosen = min(passing, key=lambda r: r["seconds_per_subject"])["cfg"]
     idx = np.arange(args.n)
     eng(w, idx[: min(len(idx), 64)] if args.worker in ("batch", "jax") else idx[:1], chosen,
@@ -443,8 +444,8 @@ def million(args) -> None:
     sim_s = 0.0
     done = 0
     # warm-up (kernel load) outside the timing
-    simulate_batch(w0.cm, w0.days, w0.parameters, w0.initial, [w0.overrides], save_days=w0.save_days,
-                   outputs=keep, rtol=rtol, method=args.method)
+    simulate_batch(w0.cm, w0.days, w0.parameters, w0.initial, [w0.overrides],
+                   save_days=w0.save_days, outputs=keep, rtol=rtol, method=args.method)
     t_start = time.perf_counter()
     c_start = time.process_time()
     while done < total:
@@ -488,11 +489,12 @@ def main() -> None:
     ap.add_argument("--validate", type=int, default=4, help="subjects used to match accuracy")
     ap.add_argument("--threads", type=int, default=None, help="threads of the batched engine")
     ap.add_argument("--engines", default="batch,roadrunner,scipy,jax")
-    ap.add_argument("--million", action="store_true", help="1e6 subjects in chunks (batched engine)")
+    ap.add_argument("--million", action="store_true",
+                    help="1e6 subjects in chunks (batched engine)")
     ap.add_argument("--total", type=int, default=1_000_000)
     ap.add_argument("--chunk", type=int, default=20_000)
     ap.add_argument("--rtol", type=float, default=5e-5,
-                    help="--million: tolerance (default: what matched 1e-4 in the side-by-side run)")
+                    help="--million: tolerance (default: matched 1e-4 in the side-by-side run)")
     ap.add_argument("--method", default="auto", help="--million: batched engine method")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--reference", help=argparse.SUPPRESS)
@@ -548,7 +550,8 @@ def main() -> None:
     base = next((r for r in results if r["engine"] == "batch" and "error" not in r), None)
     print()
     print(f"{'engine':<11} {'subjects':>8} {'config':<30} {'max err':>8} {'wall s':>7} "
-          f"{'subj/s':>8} {'CPU ms/subj':>11} {'batch × wall':>12} {'batch × CPU':>11} {'peak MB':>8}")
+          f"{'subj/s':>8} {'CPU ms/subj':>11} {'batch × wall':>12} {'batch × CPU':>11} "
+          f"{'peak MB':>8}")
     for r in results:
         if "error" in r:
             print(f"{r['engine']:<11} failed: {r['error']}")
@@ -564,16 +567,18 @@ def main() -> None:
     if base:
         i = base["info"]
         us = base["cpu_s"] / (base["n"] * (i["steps"] + i["rejected"])) * 1e6
-        print(f"\nbatched engine: {i['steps']:.0f} accepted + {i['rejected']:.0f} rejected steps per "
-              f"subject ({i['stiff_steps']:.0f} by RODAS), {us:.2f} µs CPU per step; 2-core "
-              f"throughput from CPU time: {2e3 / base['cpu_ms_per_subject']:.0f} subjects/s")
+        print(f"\nbatched engine: {i['steps']:.0f} accepted + {i['rejected']:.0f} rejected "
+              f"steps per subject ({i['stiff_steps']:.0f} by RODAS), {us:.2f} µs CPU per step; "
+              f"2-core throughput from CPU time: {2e3 / base['cpu_ms_per_subject']:.0f} "
+              "subjects/s")
         rhs_share = 6 * i["rhs_us"] / us if base["config"]["method"] != "rodas4" else float("nan")
         print(f"one right-hand side evaluation: {i['rhs_us']:.3f} µs; Dormand-Prince evaluates it "
               f"6 times per step: {100 * rhs_share:.0f} % of the CPU time is the model's equations")
     for r in results:
         if r.get("engine") == "jax" and "info" in r:
             print(f"jax: {r['info']['segments']} segments per subject, "
-                  f"{r['info']['steps']:.0f} steps per subject, compile {r['info']['compile_s']:.1f} s")
+                  f"{r['info']['steps']:.0f} steps per subject, "
+                  f"compile {r['info']['compile_s']:.1f} s")
         if r.get("engine") == "roadrunner" and "info" in r:
             print(f"roadrunner: SBML load {r['info']['sbml_load_s']:.2f} s (excluded)")
     print(f"load average at end {os.getloadavg()[0]:.2f}")

@@ -7,8 +7,8 @@ output, with :func:`neurobone.engine.solve.simulate` run at a tight tolerance.
 
 from __future__ import annotations
 
-import importlib.util  # noqa: F401 - registry.available() needs it loaded
 import functools
+import importlib.util  # noqa: F401 - registry.available() needs it loaded
 import math
 
 import numpy as np
@@ -68,9 +68,11 @@ def mixed_cohort(name: str, seed: int = 1):
         [],
         [Override(a, va, 20.0, 80.0)],
         [Override(a, va, 10.5, 120.0, weekdays=(0, 2, 4))],
-        [Override(b, vb, 5.0, 60.0), Override(b, 0.5 * vb, 30.0, 90.0), Override(c, vc, 40.0, 41.5)],
+        [Override(b, vb, 5.0, 60.0), Override(b, 0.5 * vb, 30.0, 90.0),
+         Override(c, vc, 40.0, 41.5)],
         [Override(c, vc, 0.0, math.inf), Override(a, va, 3.0, 100.0, weekdays=(1, 2, 3, 4, 5))],
-        [Override(a, va, 7.0, 9.0), Override(b, vb, 12.25, 12.75), Override(a, 0.3 * va, 50.0, days)],
+        [Override(a, va, 7.0, 9.0), Override(b, vb, 12.25, 12.75),
+         Override(a, 0.3 * va, 50.0, days)],
     ]
     n = len(schedules)
     P = np.empty((n, cm.n_params))
@@ -157,9 +159,10 @@ ROBERTSON = compose(
 
 def test_auto_method_detects_stiffness_and_agrees():
     days = 40.0
-    schedules = [[], [Override("k1", 0.08, 3.0, 30.0, weekdays=(1, 3))], [Override("k3", 2e4, 0.5, 20.0)]]
-    res = simulate_batch(ROBERTSON, days, None, None, schedules, outputs=["y1", "y2", "y3", "total"],
-                         method="auto")
+    schedules = [[], [Override("k1", 0.08, 3.0, 30.0, weekdays=(1, 3))],
+                 [Override("k3", 2e4, 0.5, 20.0)]]
+    res = simulate_batch(ROBERTSON, days, None, None, schedules,
+                         outputs=["y1", "y2", "y3", "total"], method="auto")
     assert res.ok
     # the explicit method hands over to RODAS: most accepted steps are stiff ones
     assert np.all(res.stiff_steps > 0.5 * res.steps)
@@ -178,14 +181,17 @@ def test_analytic_jacobian_matches_finite_differences(name):
     rng = np.random.default_rng(0)
     n = cm.n_states
     for i in range(len(P)):
-        y = Y[i] * (1 + 0.3 * rng.uniform(-1, 1, n)) + 1e-3 * np.array([s.scale for s in cm.model.states])
+        scales = np.array([s.scale for s in cm.model.states])
+        y = Y[i] * (1 + 0.3 * rng.uniform(-1, 1, n)) + 1e-3 * scales
         J = cm.jac(0.0, y, P[i], np.zeros((n, n)))
         Jn = np.zeros((n, n))
         for j in range(n):
             h = 1e-6 * max(abs(y[j]), cm.model.states[j].scale)
             e = np.zeros(n)
             e[j] = h
-            Jn[:, j] = (cm.rhs(0.0, y + e, P[i], np.zeros(n)) - cm.rhs(0.0, y - e, P[i], np.zeros(n))) / (2 * h)
+            up = cm.rhs(0.0, y + e, P[i], np.zeros(n))
+            down = cm.rhs(0.0, y - e, P[i], np.zeros(n))
+            Jn[:, j] = (up - down) / (2 * h)
         scale = np.maximum(np.abs(Jn), 1e-8 * np.max(np.abs(Jn)))
         assert np.max(np.abs(J - Jn) / scale) < 1e-4
 
@@ -247,7 +253,8 @@ def test_shared_and_array_built_schedules_match_override_lists():
         mask=[weekday_mask((1, 3, 5))] + [127] * n,
     )
     a = simulate_batch(cm, days, P, Y, sch, outputs=["R", "B", "C"])
-    b = simulate_batch(cm, days, P, Y, [[shared, own[i]] for i in range(n)], outputs=["R", "B", "C"])
+    both = [[shared, own[i]] for i in range(n)]
+    b = simulate_batch(cm, days, P, Y, both, outputs=["R", "B", "C"])
     np.testing.assert_allclose(a.values, b.values, rtol=1e-12)
     # the shared weekly schedule does change the trajectory
     c = simulate_batch(cm, days, P, Y, [[own[i]] for i in range(n)], outputs=["R", "B", "C"])
@@ -293,3 +300,18 @@ def test_bad_input_is_an_input_error():
         simulate_batch(cm, -1, P)
     with pytest.raises(InputError, match="save_days"):
         simulate_batch(cm, 10, P, save_days=[0, 20])
+
+
+def test_docs_example_runs():
+    # the runnable example of docs/engine.md
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "engine.md").read_text()
+    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    ns: dict = {}
+    exec(compile(code, "docs/engine.md", "exec"), ns)
+    res = ns["res"]
+    assert res.ok and res.values.shape == (1000, 21, 3)
+    head = "<BatchResult model='lemaire2004' subjects=1000 days=0..140 points=21"
+    assert repr(res).startswith(head)

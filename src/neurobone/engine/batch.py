@@ -311,7 +311,8 @@ class BatchResult:
         try:
             return self.values[:, :, self.names.index(name)]
         except ValueError:
-            raise InputError(f"output {name!r} was not kept; kept: {', '.join(self.names)}") from None
+            kept = ", ".join(self.names)
+            raise InputError(f"output {name!r} was not kept; kept: {kept}") from None
 
     def failures(self) -> pd.DataFrame:
         """One row per failed subject: subject, day, status, reason."""
@@ -702,16 +703,19 @@ def _dp5_step(t, y, p, hs, k1, k2, k3, k4, k5, k6, k7, yt, yn, atol, rtol, stiff
         yt[i] = y[i] + hs * (DA51 * k1[i] + DA52 * k2[i] + DA53 * k3[i] + DA54 * k4[i])
     rhs(t + DC5 * hs, yt, p, k5)
     for i in range(n):
-        yt[i] = y[i] + hs * (DA61 * k1[i] + DA62 * k2[i] + DA63 * k3[i] + DA64 * k4[i] + DA65 * k5[i])
+        yt[i] = y[i] + hs * (DA61 * k1[i] + DA62 * k2[i] + DA63 * k3[i] + DA64 * k4[i]
+                             + DA65 * k5[i])
     rhs(t + hs, yt, p, k6)
     for i in range(n):
-        yn[i] = y[i] + hs * (DA71 * k1[i] + DA73 * k3[i] + DA74 * k4[i] + DA75 * k5[i] + DA76 * k6[i])
+        yn[i] = y[i] + hs * (DA71 * k1[i] + DA73 * k3[i] + DA74 * k4[i] + DA75 * k5[i]
+                             + DA76 * k6[i])
     rhs(t + hs, yn, p, k7)
     err = 0.0
     stnum = 0.0
     stden = 0.0
     for i in range(n):
-        ei = hs * (DE1 * k1[i] + DE3 * k3[i] + DE4 * k4[i] + DE5 * k5[i] + DE6 * k6[i] + DE7 * k7[i])
+        ei = hs * (DE1 * k1[i] + DE3 * k3[i] + DE4 * k4[i] + DE5 * k5[i] + DE6 * k6[i]
+                   + DE7 * k7[i])
         sk = atol[i] + rtol * max(abs(y[i]), abs(yn[i]))
         r = ei / sk
         err += r * r
@@ -730,7 +734,8 @@ def _dp5_dense(y, yn, k1, k3, k4, k5, k6, k7, hs, th, out):
         r2 = yn[i] - y[i]
         r3 = hs * k1[i] - r2
         r4 = r2 - hs * k7[i] - r3
-        r5 = hs * (DD1 * k1[i] + DD3 * k3[i] + DD4 * k4[i] + DD5 * k5[i] + DD6 * k6[i] + DD7 * k7[i])
+        r5 = hs * (DD1 * k1[i] + DD3 * k3[i] + DD4 * k4[i] + DD5 * k5[i] + DD6 * k6[i]
+                   + DD7 * k7[i])
         out[i] = y[i] + th * (r2 + th1 * (r3 + th * (r4 + th1 * r5)))
 
 
@@ -1015,7 +1020,9 @@ def batch_kernels(model: Model | CompiledModel) -> ModuleType:
 
 
 # ----------------------------------------------------------------------------- API
-def resolve_outputs(model: Model, outputs: Sequence[str] | None) -> tuple[list[str], np.ndarray, np.ndarray]:
+def resolve_outputs(
+    model: Model, outputs: Sequence[str] | None
+) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Names, kinds (0 state, 1 expression, 2 parameter) and indices of ``outputs``.
 
     Default: every state, then every named output that is not a state.
@@ -1036,8 +1043,9 @@ def resolve_outputs(model: Model, outputs: Sequence[str] | None) -> tuple[list[s
             kinds.append(2)
             idx.append(model.parameter_names.index(target))
         else:
-            valid = sorted(set(model.state_names) | set(model.expression_names) | set(model.outputs))
-            raise InputError(f"unknown output {name!r} for model {model.name!r}; valid: {', '.join(valid)}")
+            valid = ", ".join(sorted(set(model.state_names) | set(model.expression_names)
+                                     | set(model.outputs)))
+            raise InputError(f"unknown output {name!r} for model {model.name!r}; valid: {valid}")
     return names, np.array(kinds, np.int32), np.array(idx, np.int64)
 
 
@@ -1050,7 +1058,8 @@ def parameter_matrix(cm: CompiledModel, parameters, n: int | None = None) -> np.
     base = cm.parameter_vector()
     if parameters is None:
         if n is None:
-            raise InputError("simulate_batch needs parameters (N x n_params) or initial states to know N")
+            raise InputError(
+                "simulate_batch needs parameters (N x n_params) or initial states to know N")
         return np.tile(base, (n, 1))
     if isinstance(parameters, pd.DataFrame):
         P = np.tile(base, (len(parameters), 1))
@@ -1123,7 +1132,8 @@ def simulate_batch(
 
     cm = resolve(model, species)
     m = cm.model
-    if not isinstance(days, (int, float, np.integer, np.floating)) or not math.isfinite(days) or days <= 0:
+    numeric = isinstance(days, (int, float, np.integer, np.floating))
+    if not numeric or not math.isfinite(days) or days <= 0:
         raise InputError(f"days must be a positive number, got {days!r}")
     days = float(days)
     if method not in METHODS:

@@ -196,7 +196,8 @@ def _check(rc: int, what: str) -> None:
     import libsbml
 
     if rc != libsbml.LIBSBML_OPERATION_SUCCESS:
-        raise ModelError(f"SBML export: {what} failed ({libsbml.OperationReturnValue_toString(rc)})")
+        why = libsbml.OperationReturnValue_toString(rc)
+        raise ModelError(f"SBML export: {what} failed ({why})")
 
 
 def to_sbml(
@@ -236,7 +237,8 @@ def to_sbml(
         else:
             vec = np.asarray(parameters, float)
             if vec.shape != (len(pnames),):
-                raise InputError(f"parameter vector has shape {vec.shape}, expected ({len(pnames)},)")
+                raise InputError(
+                    f"parameter vector has shape {vec.shape}, expected ({len(pnames)},)")
             values = dict(zip(pnames, map(float, vec)))
     y0 = {s.name: float(s.initial) for s in m.states}
     if initial is not None:
@@ -248,7 +250,8 @@ def to_sbml(
         else:
             vec = np.asarray(initial, float)
             if vec.shape != (len(m.states),):
-                raise InputError(f"initial state vector has shape {vec.shape}, expected ({len(m.states)},)")
+                raise InputError(
+                    f"initial state vector has shape {vec.shape}, expected ({len(m.states)},)")
             y0 = dict(zip(m.state_names, map(float, vec)))
     # Newton residue (|y| < 1e-30 x scale, e.g. -7e-69 for a pool at 0) is written as 0:
     # CVODE in libRoadRunner fails on such values once the state starts to move
@@ -316,7 +319,8 @@ def to_sbml(
             p.setUnits(u)
         _check(p.setNotes(_notes(prm.description, f"unit: {prm.unit}", f"species: {prm.species}",
                                  f"source: {prm.source}",
-                                 f"homeostatic reference of {prm.reference_of}" if prm.reference_of else "")),
+                                 f"homeostatic reference of {prm.reference_of}"
+                                 if prm.reference_of else "")),
                f"notes of {prm.name}")
     # states (variables with rate rules)
     for st, rate in zip(m.states, sym.rates):
@@ -429,7 +433,8 @@ def _schedule_events(sm, ovs: Sequence[Override], ids: set[str], day: str) -> No
             new_param(f"nb_day_{k}", 1.0 if wd0 in ovs[k].weekdays else 0.0, False,
                       f"override {k}: 1 on weekdays {sorted(set(ovs[k].weekdays))}")
         new_param("nb_next_day", float(first), False, "next whole day of the weekday clock", day)
-        new_param("nb_weekday", float(wd0), False, "weekday of the current day (day 0 is weekday 0)")
+        new_param("nb_weekday", float(wd0), False,
+                  "weekday of the current day (day 0 is weekday 0)")
         assigns = [("nb_next_day", f"nb_next_day + 1 {day}"),
                    ("nb_weekday", "piecewise(0, nb_weekday >= 6, nb_weekday + 1)")]
         for k in weekly:
@@ -505,7 +510,8 @@ def split_overrides(overrides: Iterable[Override]) -> tuple[dict[str, float], li
     constant: dict[str, float] = {}
     timed: list[Override] = []
     for o in overrides:
-        if o.start <= 0.0 and math.isinf(o.end) and (o.weekdays is None or len(set(o.weekdays)) == 7):
+        every_day = o.weekdays is None or len(set(o.weekdays)) == 7
+        if o.start <= 0.0 and math.isinf(o.end) and every_day:
             constant[o.name] = float(o.value)
             timed = [x for x in timed if x.name != o.name]
         else:
