@@ -62,6 +62,13 @@ class Subject(_Strict):
     abmd_th: Optional[float] = Field(None, gt=0, description="baseline total hip aBMD, g/cm2")
     t_score: Optional[float] = Field(None, ge=-6, le=4, description="baseline femoral neck T-score")
 
+    def check_species(self, species: str) -> None:
+        """Raise ValueError when an age field belongs to the other species."""
+        if species == "mouse" and self.age_years is not None:
+            raise ValueError("subject.age_years is for humans; mice use age_weeks")
+        if species == "human" and self.age_weeks is not None:
+            raise ValueError("subject.age_weeks is for mice; humans use age_years")
+
 
 class Exercise(BaseModel):
     """One exercise block; intensity fields depend on the modality (docs/scenarios.md)."""
@@ -122,11 +129,7 @@ class Scenario(_Strict):
 
     @model_validator(mode="after")
     def _species_fields(self):
-        s = self.subject
-        if self.species == "mouse" and s.age_years is not None:
-            raise ValueError("subject.age_years is for humans; mice use age_weeks")
-        if self.species == "human" and s.age_weeks is not None:
-            raise ValueError("subject.age_weeks is for mice; humans use age_years")
+        self.subject.check_species(self.species)
         if self.population is not None:
             self.population.check_species(self.species)
         return self

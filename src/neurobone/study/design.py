@@ -89,11 +89,7 @@ class Study(_Strict):
 
     @model_validator(mode="after")
     def _species_fields(self):
-        s = self.subject
-        if self.species == "mouse" and s.age_years is not None:
-            raise ValueError("subject.age_years is for humans; mice use age_weeks")
-        if self.species == "human" and s.age_weeks is not None:
-            raise ValueError("subject.age_weeks is for mice; humans use age_years")
+        self.subject.check_species(self.species)
         return self
 
     # ------------------------------------------------------------------ resolved design
