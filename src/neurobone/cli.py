@@ -8,6 +8,7 @@ turns it (and Click's usage errors) into one line on stderr and exit code 2.
 from __future__ import annotations
 
 import math
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -158,7 +159,10 @@ def steady_state_cmd(
 
 @app.command("export-sbml")
 def export_sbml_cmd(
-    model: str = typer.Option("lemaire2004", "--model", "-m", help="model name (see `neurobone models`)"),
+    model: Optional[str] = typer.Option(None, "--model", "-m",
+                                        help="model name (see `neurobone models`; default lemaire2004)"),
+    scenario: Optional[Path] = typer.Option(
+        None, "--scenario", help="scenario YAML: its subject, parameters and schedule (as events)"),
     set_: Optional[List[str]] = typer.Option(
         None, "--set", "-s",
         help="parameter NAME=VALUE, or NAME=VALUE@START:END for days START to END (an SBML event)",
@@ -166,16 +170,32 @@ def export_sbml_cmd(
     species: Optional[str] = typer.Option(None, "--species", help="species preset (mouse, human)"),
     out: Path = typer.Option(..., "-o", "--out", help="SBML file to write"),
 ) -> None:
-    """Write the model as SBML Level 3 (timed --set overrides become events)."""
+    """Write a model (or a scenario) as SBML Level 3; schedules become events."""
     from neurobone.engine.schedule import parse_set
     from neurobone.io.sbml import write_sbml
     from neurobone.model.registry import get_model
 
-    m = get_model(model)
     overrides = [parse_set(s) for s in (set_ or [])]
     check_writable(out)
+    if scenario is not None:
+        from neurobone.scenario.compile import compile_scenario
+        from neurobone.scenario.run import as_scenario
+
+        plan = compile_scenario(as_scenario(scenario))
+        if model is not None and model != plan.cm.model.name:
+            raise InputError(f"--model {model!r} differs from the scenario's model {plan.cm.model.name!r}")
+        if species is not None:
+            raise InputError("--species comes from the scenario file; leave it out with --scenario")
+        for o in overrides:
+            plan.cm.model.parameter(o.name)
+        write_sbml(out, plan.cm, parameters=dict(zip(plan.cm.model.parameter_names, plan.parameters)),
+                   overrides=plan.overrides + overrides, initial=plan.initial)
+        console.print(f"wrote {out} (SBML L3V2, scenario {scenario}, {len(plan.overrides)} timed "
+                      "overrides as events)", highlight=False)
+        return
+    m = get_model(model or "lemaire2004")
     write_sbml(out, m, overrides=overrides, species=species)
-    console.print(f"wrote {out} (SBML L3V2, model {model})", highlight=False)
+    console.print(f"wrote {out} (SBML L3V2, model {m.name})", highlight=False)
 
 
 @app.command("run")
@@ -303,6 +323,12 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("neurobone: interrupted", file=sys.stderr)
         sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - a bug, not bad input: one line unless debugging
+        if os.environ.get("NEUROBONE_DEBUG"):
+            raise
+        print(f"neurobone: internal error: {type(exc).__name__}: {exc} "
+              "(set NEUROBONE_DEBUG=1 for the traceback)", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
