@@ -155,8 +155,11 @@ def page(result, figures: dict[str, tuple[str, str]], files: list[str]) -> str:
         parts.append(f"<p>{esc(s.description)}</p>")
     for n in result.notes:
         parts.append(f"<p class='note'>{esc(n)}</p>")
+    what = ("each animal's measured percent change from its first measurement to the last "
+            "measurement day" if result.analysis_value == "change_pct"
+            else "measured values on the last measurement day")
     parts.append("<h2>Findings</h2><p class='meta'>Generated from the numbers below; "
-                 "differences are arm minus reference on the last measurement day, measured values.</p>")
+                 f"differences are arm minus reference in {what}.</p>")
     parts.append("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in f["primary"]) + "</ul>")
     if f["secondary"]:
         parts.append("<p>Other outcomes, first comparison:</p><ul>"
@@ -202,8 +205,11 @@ def page(result, figures: dict[str, tuple[str, str]], files: list[str]) -> str:
         "output": it["output"], "method": it["method"], "error model": it["kind"],
         "value": [fmt(v) for v in it["value"]], "unit": it["unit"],
         "CV": [f"{100 * c:.1f} %" for c in it["cv"]], "source": it["source"]})))
+    compared = ("of each animal's percent change from its first measurement"
+                if result.analysis_value == "change_pct" else "of last-day values")
     parts.append("<h3>Statistics</h3><p>Per arm and day: mean and SD of the measured values. "
-                 "Comparisons: Welch's unequal-variance t-test and interval (Satterthwaite degrees "
+                 f"Comparisons ({compared}): "
+                 "Welch's unequal-variance t-test and interval (Satterthwaite degrees "
                  "of freedom); the percent interval divides the difference interval by the reference "
                  "mean; Holm's step-down adjustment within each outcome; one-way ANOVA (statsmodels "
                  "OLS). The path decomposition uses four runs of the decomposition arm's mean "

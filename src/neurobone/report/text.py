@@ -53,7 +53,7 @@ def comparison_sentence(result, row) -> str:
     u, du = _units(result, row.output)
     if result.analysis_value == "change_pct":
         first = float(result.animals["day"].min())
-        label = f"the change in {label} from day {first:g}"
+        label = f"the change in {label} from day {first:g} was"
         u, du = " %", " percentage points"
     head = f"{row.arm} vs {row.reference}: {label}"
     if not np.isfinite(row.diff):
