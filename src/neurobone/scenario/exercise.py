@@ -5,11 +5,13 @@ weight or to habitual activity, loading cycles, central drive, sources). A sessi
 becomes:
 
 - an osteogenic load index after Turner & Robling (2003, Exerc Sport Sci Rev 31:45):
-  magnitude dominates (rule 1 of Turner 1998), cycles saturate within a bout:
+  magnitude dominates (rule 1 of Turner 1998) and cycles saturate within a bout
+  (rule 2: a few dozen cycles give most of the response; Rubin & Lanyon 1984, J Bone
+  Joint Surg Am 66:397; Umemura et al. 1997, J Bone Miner Res 12:1480):
 
-      ex_load = max((peak/habitual)^m - 1, 0) * ln(1 + cycles) / ln(1 + N_ref)
+      ex_load = max((peak/habitual)^m - 1, 0) * (1 - exp(-cycles / N_sat))
 
-  with m = 2 (strain-energy density grows with strain squared) and N_ref = 100 cycles;
+  with m = 2 (strain-energy density grows with strain squared) and N_sat = 40 cycles;
   loads at or below the habitual peak (ordinary walking) add nothing;
 - a central drive that saturates with minutes (the circuit stays active about an hour
   after a run, Kindel 2026, so a longer session adds little):
@@ -30,8 +32,9 @@ from neurobone.errors import InputError
 
 #: exponent of load magnitude (strain energy ~ strain^2)
 M_EXP = 2.0
-#: cycles at which the bout's cycle term is 1 (Rubin & Lanyon 1984: few cycles suffice)
-N_REF = 100.0
+#: cycles over which a bout's response saturates (Rubin & Lanyon 1984: 36 cycles a day
+#: maintain bone; Umemura 1997: 5 jumps a day gave most of the gain of 40)
+N_SAT = 40.0
 #: minutes over which a session's central drive saturates
 TAU_SESSION = 20.0
 
@@ -93,7 +96,7 @@ def session_dose(species: str, modality: str, minutes: float, intensity: float |
         cycles = float(r.cycles_per_min) * minutes
     rel = max(peak, 0.0) / float(r.habitual_load)
     magnitude = max(rel**M_EXP - 1.0, 0.0)
-    load = magnitude * math.log1p(cycles) / math.log1p(N_REF)
+    load = magnitude * (1.0 - math.exp(-cycles / N_SAT))
     drive = float(r.central_drive) + float(r.central_per_intensity) * (x - ref)
     central = min(max(drive, 0.0), 1.0) * (1.0 - math.exp(-minutes / TAU_SESSION))
     return SessionDose(load=load, central=central, peak=peak, cycles=cycles)

@@ -17,7 +17,7 @@ COMPONENT = Component(
     name="autonomic",
     description="sympathetic outflow to bone and beta-adrenergic receptors",
     parameters=(
-        Parameter("g_T", 0.3745, "1", "fall in log sympathetic tone per unit circuit connectivity above baseline", f"calibrated: MC2, MC3, MC4, MC6, MC7, HU1 (joint mouse fit; MC3 identifies it); {CHEN2019}", cv=0.2),
+        Parameter("g_T", 0.3834, "1", "fall in log sympathetic tone per unit circuit connectivity above baseline", f"calibrated: MC2, MC3, MC4, MC6, MC7, HU1 (joint mouse fit; MC3 identifies it); {CHEN2019}", cv=0.2),
         Parameter("a_T", 0.0, "1/day", "rise in log sympathetic tone per day of age above the reference age", f"{NG1993}; mouse: {ASSUMED}", species="mouse"),
         Parameter("occ_b1", 0.0, "1", "beta1-adrenergic receptor occupancy by a blocker", INPUT),
         Parameter("occ_b2", 0.0, "1", "beta2-adrenergic receptor occupancy by a blocker", INPUT),
@@ -32,6 +32,6 @@ COMPONENT = Component(
 
 #: human values (Khosla 2018: beta1-selective blockers acted on bone in women)
 HUMAN = (
-    Parameter("a_T", 1.77e-05, "1/day", "rise in log sympathetic tone per day of age", f"calibrated: HC2, HT1 (muscle sympathetic activity rises with age, {NG1993})", species="human", cv=0.25),
+    Parameter("a_T", 1.371e-05, "1/day", "rise in log sympathetic tone per day of age", f"calibrated: HC2, HT1 (muscle sympathetic activity rises with age, {NG1993})", species="human", cv=0.25),
     Parameter("w_b2", 0.0, "1", "share of the bone adrenergic effect carried by beta2 receptors", f"women: beta1-selective blockers lowered CTX, propranolol did not ({KHOSLA2018})", species="human"),
 )

@@ -21,13 +21,13 @@ COMPONENT = Component(
     parameters=(
         Parameter("circuit_inhibition", 0.0, "1", "fraction of circuit activity and output silenced (chemogenetic inhibition, lesion)", INPUT),
         Parameter("circuit_activation", 0.0, "1", "daily chemogenetic activation of the circuit, 0-1", INPUT),
-        Parameter("act_drive", 0.1323, "1", "circuit drive of a full chemogenetic activation (relative to exercise drive)", "calibrated: MC4", species="mouse"),
-        Parameter("k_grow", 0.5135, "1/day", "growth rate of labile connectivity per unit drive", "calibrated: MC5a, MC5b", species="mouse", cv=0.25),
-        Parameter("W_max", 2.032, "1", "capacity of new connectivity (fraction of baseline synapses)", "calibrated: MC5a", species="mouse", cv=0.2),
+        Parameter("act_drive", 0.1336, "1", "circuit drive of a full chemogenetic activation (relative to exercise drive)", "calibrated: MC4", species="mouse"),
+        Parameter("k_grow", 0.5298, "1/day", "growth rate of labile connectivity per unit drive", "calibrated: MC5a, MC5b", species="mouse", cv=0.25),
+        Parameter("W_max", 1.935, "1", "capacity of new connectivity (fraction of baseline synapses)", "calibrated: MC5a", species="mouse", cv=0.2),
         Parameter("k_cons", 0.3, "1/day", "consolidation rate of labile connectivity", f"set to 0.3/day (not fitted): consolidation within days ({KINDEL2026})", species="mouse"),
         Parameter("k_lab", 0.35, "1/day", "decay rate of labile connectivity (half-life ~2 days)", f"{ASSUMED}: labile potentiation fades in days; {KINDEL2026} (activity lasts ~1 h after each run)", species="mouse"),
-        Parameter("k_cdec", 0.03301, "1/day", "decay rate of consolidated connectivity", f"calibrated: MC5c; BDNF back to baseline 3-4 weeks after stopping ({BERCHTOLD2010})", species="mouse"),
-        Parameter("age_plast50", 661.6, "day", "age at which plasticity is halved", f"calibrated: MC8 ({VANPRAAG2005})", species="mouse"),
+        Parameter("k_cdec", 0.033, "1/day", "decay rate of consolidated connectivity", f"calibrated: MC5c; BDNF back to baseline 3-4 weeks after stopping ({BERCHTOLD2010})", species="mouse"),
+        Parameter("age_plast50", 659.5, "day", "age at which plasticity is halved", f"calibrated: MC8 ({VANPRAAG2005})", species="mouse"),
         Parameter("n_plast", 3.0, "1", "steepness of the age decline of plasticity", f"{ASSUMED} (with age_plast50 fitted to MC8)", species="mouse"),
     ),
     states=(

@@ -22,7 +22,7 @@ COMPONENT = Component(
         Parameter("ex_central", 0.0, "1", "central (motor/aerobic) drive of the day's exercise, 0-1", INPUT),
         Parameter("neural_path", 1.0, "1", "1: exercise drives the circuit; 0: counterfactual with the neural path off", "switch for path decomposition"),
         Parameter("mech_path", 1.0, "1", "1: exercise load reaches osteocytes; 0: counterfactual with the mechanical path off", "switch for path decomposition"),
-        Parameter("K_aff", 3.0, "1", "load index giving half-maximal afferent (PGE2/EP4) drive", f"{ASSUMED}; saturating afferent form after {CHEN2019}; {GAO2024}"),
+        Parameter("K_aff", 1.5, "1", "load index giving half-maximal afferent (PGE2/EP4) drive", f"{ASSUMED}; saturating afferent form after {CHEN2019}; {GAO2024}"),
         Parameter("n_aff", 2.0, "1", "Hill coefficient of the afferent drive on load (a threshold-like sensory response)", f"{ASSUMED}: 2, set by hand with HC4 in view (walking does little for the spine)"),
         Parameter("w_aff", 0.95, "1", "share of the exercise drive that is afferent (interoceptive) rather than central", "set by hand (not fitted) with HC5 in view: non-weight-bearing exercise does little for bone"),
     ),

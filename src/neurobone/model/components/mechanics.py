@@ -23,8 +23,8 @@ COMPONENT = Component(
         Parameter("f_acc", 0.5, "1", "fraction of a sustained stimulus change the set point accommodates", f"{SCHRIEFER2005}; {TURNER1998} rule 3"),
         Parameter("n_BV", 1.0, "1", "exponent of strain on bone volume (strain ~ load / BV^n)", f"{FROST1987}; {ASSUMED} (n = 1: strain inversely proportional to bone volume)"),
         Parameter("g_scl", 1.314, "1", "sensitivity of log sclerostin to the strain error", "calibrated: MC2, MC3, MC4, MC6, MC7, HU1 (joint mouse fit); shared by humans", cv=0.2),
-        Parameter("k_ER", 0.7081, "1", "exponent of osteocyte mechanosensitivity on estrogen action (ER-alpha)", f"calibrated: MC7 ({LEE2003})"),
-        Parameter("L_hab", 12.04, "1", "habitual daily osteogenic load index (same units as ex_load)", "calibrated: MC2, MC3, MC4, MC6, MC7, HU1 (joint mouse fit)", species="mouse"),
+        Parameter("k_ER", 0.708, "1", "exponent of osteocyte mechanosensitivity on estrogen action (ER-alpha)", f"calibrated: MC7 ({LEE2003})"),
+        Parameter("L_hab", 6.072, "1", "habitual daily osteogenic load index (same units as ex_load)", "calibrated: MC2, MC3, MC4, MC6, MC7, HU1 (joint mouse fit)", species="mouse"),
     ),
     states=(
         State("M", 1.0, "1", "osteocyte mechanical signal relative to habitual",
@@ -41,6 +41,6 @@ COMPONENT = Component(
 )
 
 HUMAN = (
-    Parameter("L_hab", 2.611, "1", "habitual daily osteogenic load index (same units as ex_load)", "calibrated: HC3 (HC4 walking a check)", species="human"),
+    Parameter("L_hab", 1.922, "1", "habitual daily osteogenic load index (same units as ex_load)", "calibrated: HC3 (HC4 walking a check)", species="human"),
     Parameter("tau_acc", 120.0, "day", "time constant of set-point accommodation", f"{SCHRIEFER2005} (rat, weeks) scaled to the slower human remodelling cycle; {ASSUMED}", species="human"),
 )

@@ -21,7 +21,7 @@ COMPONENT = Component(
         Parameter("E2_floor", 0.1, "1", "residual estrogen action after ovariectomy or menopause", f"{RIGGS2002}: postmenopausal estradiol ~10-20 % of premenopausal"),
         Parameter("tau_E_surgical", 3.0, "day", "estrogen time constant after ovariectomy", f"{RIGGS2002}: serum estradiol falls within days of surgery"),
         Parameter("tau_E_natural", 365.0, "day", "estrogen time constant over the menopausal transition", f"{SOWERS2013}: estradiol falls mostly within ~2 years around the final menses"),
-        Parameter("a_E_L", 6.785, "1", "rise in RANKL supply per unit estrogen deficiency", f"calibrated: MC6 ({EGHBALI2003})", species="mouse", cv=0.25),
+        Parameter("a_E_L", 6.783, "1", "rise in RANKL supply per unit estrogen deficiency", f"calibrated: MC6 ({EGHBALI2003})", species="mouse", cv=0.25),
         Parameter("a_E_O", 0.5, "1", "fall in OPG production per unit estrogen deficiency", f"{ASSUMED}: 0.5 (a_E_L carries the calibration); {HOFBAUER1999}"),
         Parameter("a_E_A", 0.5, "1", "fall in osteoclast apoptosis per unit estrogen deficiency", f"{ASSUMED}: 0.5 (a_E_L carries the calibration); {NAKAMURA2007}"),
         Parameter("age_ref", 84.0, "day", "reference age (young adult) where age effects are 1", "12-week-old young adult C57BL/6J (MC1)", species="mouse"),
@@ -39,7 +39,7 @@ COMPONENT = Component(
 )
 
 HUMAN = (
-    Parameter("a_E_L", 0.2328, "1", "rise in RANKL supply per unit estrogen deficiency", f"calibrated: HC1, HC2, HC3, HT1 (joint human fit; {EGHBALI2003}); smaller than in young ovariectomised mice, whose trabecular bone responds faster and more completely", species="human", cv=0.25),
+    Parameter("a_E_L", 1.058, "1", "rise in RANKL supply per unit estrogen deficiency", f"calibrated: HC1, HC2, HC3, HT1 (joint human fit; {EGHBALI2003}); smaller than in young ovariectomised mice, whose trabecular bone responds faster and more completely", species="human", cv=0.25),
     Parameter("age_ref", 30 * 365.25, "day", "reference age (young adult, peak bone mass)", "30-year-old woman (peak bone mass; Looker 1998 reference 20-29 y)", species="human"),
     Parameter("a_OB", 0.0, "1/day", "fall in log osteoblast precursor supply per day of age", "held at 0 in the calibration: age-related loss in women is carried by sympathetic tone (a_T) and estrogen (HC2, HT1)", species="human"),
 )
