@@ -34,10 +34,7 @@ The compiled kernel is generated once per model into the neurobone cache directo
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import math
-import os
-import sys
 import warnings
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -49,7 +46,8 @@ import sympy as sp
 
 from neurobone.engine.schedule import Override
 from neurobone.errors import InputError, SolverError
-from neurobone.model.codegen import CompiledModel, _code, _unpack, cache_dir, compile_model
+from neurobone.model.codegen import (CompiledModel, _code, _unpack, cache_dir, compile_model,
+                                     load_generated)
 from neurobone.model.definition import Model
 from neurobone.model.symbolic import parse
 
@@ -1000,21 +998,16 @@ def batch_kernels(model: Model | CompiledModel) -> ModuleType:
     if mod is not None:
         return mod
     path = cache_dir() / f"{cm.source_path.stem}_batch_{tag}.py"
-    if not path.exists():
+
+    def source() -> str:
         dfdt, has_t = _dfdt_source(cm)
-        src = (_TEMPLATE.replace("__MODEL__", repr(cm.model.name))
-               .replace("__KERNELS__", kernels)
-               .replace("__HAS_T__", str(has_t))
-               .replace("__HAS_EXPR__", str(len(cm.model.expressions) > 0))
-               .replace("__DFDT__", dfdt))
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(src)
-        os.replace(tmp, path)
-    modname = f"neurobone_batch_{key}"
-    spec = importlib.util.spec_from_file_location(modname, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[modname] = mod
-    spec.loader.exec_module(mod)
+        return (_TEMPLATE.replace("__MODEL__", repr(cm.model.name))
+                .replace("__KERNELS__", kernels)
+                .replace("__HAS_T__", str(has_t))
+                .replace("__HAS_EXPR__", str(len(cm.model.expressions) > 0))
+                .replace("__DFDT__", dfdt))
+
+    mod = load_generated(path, f"neurobone_batch_{key}", source)
     _BATCH_LOADED[key] = mod
     return mod
 

@@ -183,6 +183,20 @@ class CompiledModel:
 _LOADED: dict[str, CompiledModel] = {}
 
 
+def load_generated(path: Path, modname: str, source: Callable[[], str]) -> ModuleType:
+    """Import generated code from ``path``, writing it first (atomically, so concurrent
+    processes never read a half-written file) when it is not cached yet."""
+    if not path.exists():
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(source())
+        os.replace(tmp, path)
+    spec = importlib.util.spec_from_file_location(modname, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def compile_model(model: Model) -> CompiledModel:
     """Compile ``model`` (cached in memory and on disk)."""
     key = f"{model.name}_{model_hash(model)}"
@@ -191,16 +205,7 @@ def compile_model(model: Model) -> CompiledModel:
         # parameter values and metadata may differ (presets): same kernels, new model
         return hit if hit.model is model else CompiledModel(model, hit.rhs, hit.jac, hit.observe, hit.module, hit.source_path)
     path = cache_dir() / f"nb_{key}.py"
-    if not path.exists():
-        src = generate_source(parse(model))
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(src)
-        os.replace(tmp, path)
-    modname = f"neurobone_generated_{key}"
-    spec = importlib.util.spec_from_file_location(modname, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[modname] = module
-    spec.loader.exec_module(module)
+    module = load_generated(path, f"neurobone_generated_{key}", lambda: generate_source(parse(model)))
     cm = CompiledModel(model, module.rhs, module.jac, module.observe, module, path)
     _LOADED[key] = cm
     return cm
