@@ -83,6 +83,19 @@ def _unpack(sym: SymbolicModel, used: set[str]) -> list[str]:
     return lines
 
 
+def _needed(sym: SymbolicModel) -> set[str]:
+    """Names of the expressions the rates depend on, directly or through others."""
+    exprs = dict(sym.expressions)
+    todo = [s.name for r in sym.rates for s in r.free_symbols]
+    needed: set[str] = set()
+    while todo:
+        n = todo.pop()
+        if n in exprs and n not in needed:
+            needed.add(n)
+            todo += [s.name for s in exprs[n].free_symbols]
+    return needed
+
+
 def generate_source(sym: SymbolicModel) -> str:
     """Python source of the three kernels for ``sym``."""
     m = sym.model
@@ -99,8 +112,10 @@ def generate_source(sym: SymbolicModel) -> str:
         "    _jit = njit(cache=True, nogil=True, error_model='numpy')",
         "",
     ]
-    # rhs: expressions in order, then rates
-    body = [f"    {n} = {_code(e)}" for n, e in sym.expressions]
+    # rhs: the expressions the rates need (outputs only for reporting are left to
+    # ``observe``), in order, then the rates
+    needed = _needed(sym)
+    body = [f"    {n} = {_code(e)}" for n, e in sym.expressions if n in needed]
     body += [f"    dy[{i}] = {_code(r)}" for i, r in enumerate(sym.rates)]
     out += ["@_jit", "def rhs(t, y, p, dy):", *_unpack(sym, all_names), *body, "    return dy", ""]
     # jacobian with common subexpression elimination
