@@ -84,8 +84,8 @@ MODEL = compose(
 #: exercise effect still meets MC2 (mouse) and HC3 (human). See docs/calibration.md.
 HYPOTHESES: dict[str, dict[str, dict[str, float]]] = {
     "article": {},
-    "interoceptive": {"any": {"g_T": 0.1}, "mouse": {"L_hab": 2.204}, "human": {"L_hab": 1.222}},
-    "mechanical": {"any": {"g_T": 0.0}, "mouse": {"L_hab": 1.748}, "human": {"L_hab": 1.069}},
+    "interoceptive": {"any": {"g_T": 0.1}, "mouse": {"L_hab": 2.204}, "human": {"L_hab": 3.380}},
+    "mechanical": {"any": {"g_T": 0.0}, "mouse": {"L_hab": 1.748}, "human": {"L_hab": 2.924}},
 }
 
 

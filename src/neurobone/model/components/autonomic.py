@@ -32,6 +32,6 @@ COMPONENT = Component(
 
 #: human values (Khosla 2018: beta1-selective blockers acted on bone in women)
 HUMAN = (
-    Parameter("a_T", 1.371e-05, "1/day", "rise in log sympathetic tone per day of age", f"calibrated: HC2, HT1 (muscle sympathetic activity rises with age, {NG1993})", species="human", cv=0.25),
+    Parameter("a_T", 1.375e-05, "1/day", "rise in log sympathetic tone per day of age", f"calibrated: HC2, HT1 (muscle sympathetic activity rises with age, {NG1993})", species="human", cv=0.25),
     Parameter("w_b2", 0.0, "1", "share of the bone adrenergic effect carried by beta2 receptors", f"women: beta1-selective blockers lowered CTX, propranolol did not ({KHOSLA2018})", species="human"),
 )

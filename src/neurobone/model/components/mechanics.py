@@ -41,6 +41,6 @@ COMPONENT = Component(
 )
 
 HUMAN = (
-    Parameter("L_hab", 1.922, "1", "habitual daily osteogenic load index (same units as ex_load)", "calibrated: HC3 (HC4 walking a check)", species="human"),
+    Parameter("L_hab", 5.615, "1", "habitual daily osteogenic load index (same units as ex_load)", "calibrated: HC3 (HC4 walking a check)", species="human"),
     Parameter("tau_acc", 120.0, "day", "time constant of set-point accommodation", f"{SCHRIEFER2005} (rat, weeks) scaled to the slower human remodelling cycle; {ASSUMED}", species="human"),
 )

@@ -60,7 +60,7 @@ COMPONENT = Component(
 )
 
 HUMAN = (
-    Parameter("turnover", 0.0003028, "1/day", "fraction of bone volume remodelled per day at homeostasis", f"calibrated: HC1, HC2, HT1 (11 %/year; adult trabecular turnover ~25 %/year, lower at the hip: {PARFITT}; {HEALTHY_TURNOVER})", species="human", cv=0.25),
+    Parameter("turnover", 0.0003024, "1/day", "fraction of bone volume remodelled per day at homeostasis", f"calibrated: HC1, HC2, HT1 (11 %/year; adult trabecular turnover ~25 %/year, lower at the hip: {PARFITT}; {HEALTHY_TURNOVER})", species="human", cv=0.25),
     Parameter("bv_tv_ref", 15.0, "%", "trabecular BV/TV of the young-adult reference (lumbar vertebra)", "young-adult vertebral trabecular BV/TV ~15 % (Mosekilde 1988, Bone 9:247)", species="human"),
     Parameter("p1np_ref", 45.0, "ug/L", "serum P1NP at homeostasis", BTM_REF, species="human"),
 )
