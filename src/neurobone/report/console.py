@@ -23,10 +23,17 @@ def results_table(result, value: str = "measured") -> Table:
     t = Table(title=f"{result.study.name}: day {result.last_day:g}, {value}, mean ± SD "
                     f"(n = {result.study.n_per_arm} per arm)", title_justify="left")
     t.add_column("arm")
+    change = result.analysis_value == "change_pct"
+    if change:  # what the comparisons test: each animal's change in the primary outcome
+        fc = result.final("change_pct")
+        t.add_column(f"{result.primary} change (%)", justify="right")
     for o in result.outputs:
         t.add_column(short_label(result, o), justify="right")
     for a in result.arms:
         cells = []
+        if change:
+            r = fc[(fc["arm"] == a) & (fc["output"] == result.primary)]
+            cells.append(f"{r['mean'].iloc[0]:+.1f} ± {fmt(r['sd'].iloc[0], 2)}" if len(r) else "")
         for o in result.outputs:
             r = f[(f["arm"] == a) & (f["output"] == o)]
             cells.append(f"{fmt(r['mean'].iloc[0])} ± {fmt(r['sd'].iloc[0], 2)}" if len(r) else "")
