@@ -196,6 +196,26 @@ def test_analytic_jacobian_matches_finite_differences(name):
         assert np.max(np.abs(J - Jn) / scale) < 1e-4
 
 
+@pytest.mark.parametrize("name", MODELS)
+def test_segment_constant_right_hand_side_equals_the_models(name):
+    # the batched engine precomputes parameter-only terms once per segment (pre) and
+    # evaluates the rest (rhsc); together they must be the model's rhs up to rounding
+    from neurobone.engine.batch import batch_kernels
+
+    cm, P, Y, _, _ = mixed_cohort(name)
+    mod = batch_kernels(cm)
+    rng = np.random.default_rng(3)
+    n = cm.n_states
+    for i in range(len(P)):
+        p = P[i] * np.exp(rng.normal(0, 0.05, len(P[i])))
+        y = Y[i] * (1 + 0.2 * rng.uniform(-1, 1, n)) + 0.01 * np.array(
+            [s.scale for s in cm.model.states])
+        c = mod.pre(p, np.zeros(mod.N_CONST))
+        fast = mod.rhsc(1.5, y, p, c, np.zeros(n))
+        ref = cm.rhs(1.5, y, p, np.zeros(n))
+        np.testing.assert_allclose(fast, ref, rtol=1e-12, atol=1e-14 * np.max(np.abs(ref)))
+
+
 def test_save_days_outputs_and_tidy_views():
     cm, P, Y, schedules, days, _ = reference("lemaire2004")
     save = np.array([0.0, 0.5, 20.0, 20.25, 33.3, 80.0, days])

@@ -46,8 +46,15 @@ import sympy as sp
 
 from neurobone.engine.schedule import Override
 from neurobone.errors import InputError, SolverError
-from neurobone.model.codegen import (CompiledModel, _code, _unpack, cache_dir, compile_model,
-                                     load_generated)
+from neurobone.model.codegen import (
+    CompiledModel,
+    _code,
+    _needed,
+    _unpack,
+    cache_dir,
+    compile_model,
+    load_generated,
+)
 from neurobone.model.definition import Model
 from neurobone.model.symbolic import parse
 
@@ -393,6 +400,8 @@ HAS_EXPR = __HAS_EXPR__
 
 __DFDT__
 
+__FAST__
+
 GAM = 0.25
 C2 = 0.386
 C3 = 0.21
@@ -616,7 +625,7 @@ def _record(t, y, p, obuf, kind, idx, row):
 
 
 @_jit
-def _rodas_step(t, y, p, hs, f0, fx, J, E, piv, k1, k2, k3, k4, k5, k6, yt, yn, atol, rtol):
+def _rodas_step(t, y, p, c, hs, f0, fx, J, E, piv, k1, k2, k3, k4, k5, k6, yt, yn, atol, rtol):
     # one RODAS step from (t, y) with f0 = f(t, y) and J; returns the error norm
     # (-1 when the Newton matrix is singular); yn = solution, k1..k5 for dense output
     n = y.shape[0]
@@ -637,31 +646,31 @@ def _rodas_step(t, y, p, hs, f0, fx, J, E, piv, k1, k2, k3, k4, k5, k6, yt, yn, 
     _solve(E, piv, k1)
     for i in range(n):
         yt[i] = y[i] + A21 * k1[i]
-    rhs(t + C2 * hs, yt, p, k2)
+    rhsc(t + C2 * hs, yt, p, c, k2)
     for i in range(n):
         k2[i] += hd2 * fx[i] + ih * (C21 * k1[i])
     _solve(E, piv, k2)
     for i in range(n):
         yt[i] = y[i] + A31 * k1[i] + A32 * k2[i]
-    rhs(t + C3 * hs, yt, p, k3)
+    rhsc(t + C3 * hs, yt, p, c, k3)
     for i in range(n):
         k3[i] += hd3 * fx[i] + ih * (C31 * k1[i] + C32 * k2[i])
     _solve(E, piv, k3)
     for i in range(n):
         yt[i] = y[i] + A41 * k1[i] + A42 * k2[i] + A43 * k3[i]
-    rhs(t + C4 * hs, yt, p, k4)
+    rhsc(t + C4 * hs, yt, p, c, k4)
     for i in range(n):
         k4[i] += hd4 * fx[i] + ih * (C41 * k1[i] + C42 * k2[i] + C43 * k3[i])
     _solve(E, piv, k4)
     for i in range(n):
         yt[i] = y[i] + A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i]
-    rhs(t + hs, yt, p, k5)
+    rhsc(t + hs, yt, p, c, k5)
     for i in range(n):
         k5[i] += ih * (C51 * k1[i] + C52 * k2[i] + C53 * k3[i] + C54 * k4[i])
     _solve(E, piv, k5)
     for i in range(n):
         yt[i] += k5[i]
-    rhs(t + hs, yt, p, k6)
+    rhsc(t + hs, yt, p, c, k6)
     for i in range(n):
         k6[i] += ih * (C61 * k1[i] + C62 * k2[i] + C63 * k3[i] + C64 * k4[i] + C65 * k5[i])
     _solve(E, piv, k6)
@@ -684,30 +693,30 @@ def _rodas_dense(y, yn, k1, k2, k3, k4, k5, th, out):
 
 
 @_jit
-def _dp5_step(t, y, p, hs, k1, k2, k3, k4, k5, k6, k7, yt, yn, atol, rtol, stiff):
+def _dp5_step(t, y, p, c, hs, k1, k2, k3, k4, k5, k6, k7, yt, yn, atol, rtol, stiff):
     # one Dormand-Prince 5(4) step with k1 = f(t, y); k7 = f(t+h, yn) (FSAL); returns
     # the error norm and writes h*|lambda| (Hairer's stiffness estimate) to stiff[0]
     n = y.shape[0]
     for i in range(n):
         yt[i] = y[i] + hs * (DA21 * k1[i])
-    rhs(t + DC2 * hs, yt, p, k2)
+    rhsc(t + DC2 * hs, yt, p, c, k2)
     for i in range(n):
         yt[i] = y[i] + hs * (DA31 * k1[i] + DA32 * k2[i])
-    rhs(t + DC3 * hs, yt, p, k3)
+    rhsc(t + DC3 * hs, yt, p, c, k3)
     for i in range(n):
         yt[i] = y[i] + hs * (DA41 * k1[i] + DA42 * k2[i] + DA43 * k3[i])
-    rhs(t + DC4 * hs, yt, p, k4)
+    rhsc(t + DC4 * hs, yt, p, c, k4)
     for i in range(n):
         yt[i] = y[i] + hs * (DA51 * k1[i] + DA52 * k2[i] + DA53 * k3[i] + DA54 * k4[i])
-    rhs(t + DC5 * hs, yt, p, k5)
+    rhsc(t + DC5 * hs, yt, p, c, k5)
     for i in range(n):
         yt[i] = y[i] + hs * (DA61 * k1[i] + DA62 * k2[i] + DA63 * k3[i] + DA64 * k4[i]
                              + DA65 * k5[i])
-    rhs(t + hs, yt, p, k6)
+    rhsc(t + hs, yt, p, c, k6)
     for i in range(n):
         yn[i] = y[i] + hs * (DA71 * k1[i] + DA73 * k3[i] + DA74 * k4[i] + DA75 * k5[i]
                              + DA76 * k6[i])
-    rhs(t + hs, yn, p, k7)
+    rhsc(t + hs, yn, p, c, k7)
     err = 0.0
     stnum = 0.0
     stden = 0.0
@@ -780,12 +789,14 @@ def integrate_one(base, y0, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi,
     pn = np.empty(npar)
     obuf = np.empty(max(n_expr, 1))
     stiff = np.zeros(1)
+    c = np.zeros(N_CONST)  # parameter-only expressions of the current segment
 
     t = 0.0
     for j in range(npar):
         p[j] = base[j]
         pn[j] = base[j]
     _params_at(t, base, p, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi)
+    pre(p, c)
     h = h0
     ks = 0
     acc = 0
@@ -822,7 +833,7 @@ def integrate_one(base, y0, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi,
             if hs < 1e-14 * max(1.0, abs(t)) * 64.0:
                 return 1, t, acc, rej, nstiff
             if not f_ok:
-                rhs(t, y, p, f0)
+                rhsc(t, y, p, c, f0)
                 f_ok = True
             if implicit:
                 if not j_ok:
@@ -830,7 +841,7 @@ def integrate_one(base, y0, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi,
                     if HAS_T:
                         dfdt(t, y, p, fx)
                     j_ok = True
-                err = _rodas_step(t, y, p, hs, f0, fx, J, E, piv, k1, k2, k3, k4, k5, k6,
+                err = _rodas_step(t, y, p, c, hs, f0, fx, J, E, piv, k1, k2, k3, k4, k5, k6,
                                   yt, yn, atol, rtol)
                 if err < 0.0:  # singular Newton matrix: smaller step
                     h = 0.25 * hs
@@ -839,7 +850,8 @@ def integrate_one(base, y0, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi,
             else:
                 for i in range(n):
                     k1[i] = f0[i]
-                err = _dp5_step(t, y, p, hs, k1, k2, k3, k4, k5, k6, k7, yt, yn, atol, rtol, stiff)
+                err = _dp5_step(t, y, p, c, hs, k1, k2, k3, k4, k5, k6, k7, yt, yn, atol, rtol,
+                                stiff)
             if not (err <= 1e300):  # NaN or inf: shrink hard
                 h = 0.1 * hs
                 rej += 1
@@ -928,6 +940,7 @@ def integrate_one(base, y0, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi,
                     h = min(hnew, hs)
                 rej += 1
         _params_at(t, base, p, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi)
+        pre(p, c)
     return 0, np.nan, acc, rej, nstiff
 
 
@@ -972,6 +985,8 @@ def _one(i, P, Y0, sq, sv, ss, se, sm, offsets, q, v, s, e, m, save_t, kind, idx
 '''
 
 _BATCH_LOADED: dict[str, ModuleType] = {}
+#: bump when the code generated outside the template (_fast_source, _dfdt_source) changes
+GENERATOR_VERSION = "3"
 
 
 def _dfdt_source(cm: CompiledModel) -> tuple[str, bool]:
@@ -988,11 +1003,76 @@ def _dfdt_source(cm: CompiledModel) -> tuple[str, bool]:
     return src + "\n", True
 
 
+def _fast_source(cm: CompiledModel) -> str:
+    """``pre(p, c)`` and ``rhsc(t, y, p, c, dy)``: the right-hand side split in two.
+
+    Between two change points the parameters are constant, so everything that depends on
+    parameters only is the same for a whole segment: the expressions of parameters only
+    (exercise drive, PTH, neutral couplings) and, inside the others, every maximal
+    parameter-only subterm (``1/tau_M``, ``k_cons + k_lab``, ``alpha/D_TGFb`` ...).
+    ``pre`` computes them into ``c`` once per segment; ``rhsc`` -- the rates, generated
+    from the same parsed formulas as the model's ``rhs`` -- reads them from ``c``. The
+    arithmetic is the same up to rounding (``x/D`` becomes ``x*(1/D)``).
+    """
+    sym = parse(cm.model)
+    m = cm.model
+    params = set(m.parameter_names)
+    needed = _needed(sym)
+    invariant = set(params)
+    const: list[str] = []  # parameter-only expressions, in evaluation order
+    for name, e in sym.expressions:
+        if name in needed and {x.name for x in e.free_symbols} <= invariant:
+            const.append(name)
+            invariant.add(name)
+    table: dict[sp.Expr, sp.Symbol] = {}
+
+    def is_inv(e: sp.Expr) -> bool:
+        return {x.name for x in e.free_symbols} <= invariant
+
+    def slot(e: sp.Expr) -> sp.Expr:
+        if e.is_Symbol or e.is_Number:
+            return e
+        if e not in table:
+            table[e] = sp.Symbol(f"_c{len(table)}")
+        return table[e]
+
+    def hoist(e: sp.Expr) -> sp.Expr:
+        if e.is_Atom:
+            return e
+        if is_inv(e):
+            return slot(e)
+        if isinstance(e, (sp.Add, sp.Mul)):
+            inv = [a for a in e.args if is_inv(a)]
+            var = [hoist(a) for a in e.args if not is_inv(a)]
+            if len(inv) > 1:
+                return e.func(slot(e.func(*inv)), *var, evaluate=False)
+            return e.func(*[slot(a) for a in inv], *var, evaluate=False)
+        return e.func(*[hoist(a) for a in e.args], evaluate=False)
+
+    exprs = dict(sym.expressions)
+    body_exprs = [(n, hoist(e)) for n, e in sym.expressions if n in needed and n not in const]
+    rates = [hoist(r) for r in sym.rates]
+    slots = [n for n in const] + [str(v) for v in table.values()]
+    pre = [f"    {n} = {_code(exprs[n])}" for n in const]
+    pre += [f"    {v} = {_code(e)}" for e, v in table.items()]
+    pre += [f"    c[{k}] = {n}" for k, n in enumerate(slots)]
+    body = [f"    {n} = c[{k}]" for k, n in enumerate(slots)]
+    body += [f"    {n} = {_code(e)}" for n, e in body_exprs]
+    body += [f"    dy[{i}] = {_code(r)}" for i, r in enumerate(rates)]
+    names = set(m.state_names) | params
+    out = [f"N_CONST = {max(len(slots), 1)}", "",
+           "@njit(cache=True, nogil=True, error_model='numpy')",
+           "def pre(p, c):", *_unpack(sym, params), *pre, "    return c", "",
+           "@njit(cache=True, nogil=True, error_model='numpy')",
+           "def rhsc(t, y, p, c, dy):", *_unpack(sym, names), *body, "    return dy", ""]
+    return "\n".join(out)
+
+
 def batch_kernels(model: Model | CompiledModel) -> ModuleType:
     """The compiled batch module of ``model`` (generated once, cached on disk)."""
     cm = model if isinstance(model, CompiledModel) else compile_model(model)
     kernels = cm.module.__name__
-    tag = hashlib.sha256(_TEMPLATE.encode()).hexdigest()[:10]
+    tag = hashlib.sha256((_TEMPLATE + GENERATOR_VERSION).encode()).hexdigest()[:10]
     key = f"{kernels}_{tag}"
     mod = _BATCH_LOADED.get(key)
     if mod is not None:
@@ -1005,7 +1085,8 @@ def batch_kernels(model: Model | CompiledModel) -> ModuleType:
                 .replace("__KERNELS__", kernels)
                 .replace("__HAS_T__", str(has_t))
                 .replace("__HAS_EXPR__", str(len(cm.model.expressions) > 0))
-                .replace("__DFDT__", dfdt))
+                .replace("__DFDT__", dfdt)
+                .replace("__FAST__", _fast_source(cm)))
 
     mod = load_generated(path, f"neurobone_batch_{key}", source)
     _BATCH_LOADED[key] = mod
