@@ -1,18 +1,22 @@
 """Batched engine: N subjects integrated at once from the model's generated kernels.
 
 Each subject has its own parameter vector, initial state and schedule of timed
-overrides, and its own adaptive stiff integrator: a Rosenbrock method (Hairer &
-Wanner's RODAS, order 4 with an embedded order-3 error estimate and a continuous
-order-3 extension) with per-subject step-size control. The subjects run in parallel
-(``numba.prange``) inside one compiled kernel; Python is not entered per step or per
-subject.
+overrides, and its own adaptive integrator with per-subject step-size control:
+``method="auto"`` (default) starts with Dormand & Prince 5(4) and switches, per subject,
+to Hairer & Wanner's RODAS (a stiffly accurate Rosenbrock method of order 4 with the
+analytic Jacobian) when Hairer's stiffness test fires, and back when the problem is no
+longer stiff; ``"rodas4"`` and ``"dopri5"`` use one method throughout. The subjects run
+in parallel (``numba.prange``) inside one compiled kernel; Python is not entered per
+step or per subject. docs/engine.md describes the engine and its benchmark.
 
 How it stays exact and small
 ----------------------------
-* **Same equations.** The kernel calls the ``rhs``/``jac``/``observe`` functions that
+* **Same equations.** The kernel calls the ``jac``/``observe`` functions that
   :mod:`neurobone.model.codegen` generated from the model's
-  :class:`~neurobone.model.symbolic.SymbolicModel`; only ``d rhs/d t`` (for formulas
-  that use ``t``) is generated here, from the same symbolic form.
+  :class:`~neurobone.model.symbolic.SymbolicModel`. From the same symbolic form this
+  module generates the right-hand side split in two -- ``pre`` (every parameter-only
+  term, once per segment between change points) and ``rhsc`` (the rest, every stage) --
+  and ``d rhs/d t`` for formulas that use ``t``. No formula is retyped.
 * **Schedules.** :class:`BatchSchedule` stores overrides as rows (subject, parameter
   index, value, start, end, weekday mask); a weekly programme over years is one row.
   Rows shared by every subject are stored once. The kernel finds the next change point
