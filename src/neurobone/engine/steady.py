@@ -62,7 +62,10 @@ def _steady_vector(
     def solve(start):
         sol = root(fun, start / scale, jac=jac, method="hybr", tol=tol)
         ok = sol.success and np.all(np.isfinite(sol.x)) and np.max(np.abs(fun(sol.x))) < 1e-9
-        return full(sol.x), ok
+        # Newton leaves round-off residues (e.g. -7e-69) where a state is exactly 0;
+        # they are set to 0 so that no consumer (CVODE via SBML) sees a negative pool
+        x = np.where(np.abs(sol.x) < 1e-14, 0.0, sol.x)
+        return full(x), ok
 
     y, ok = solve(y0[idx])
     if not ok:
