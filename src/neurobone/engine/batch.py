@@ -60,6 +60,7 @@ from neurobone.model.codegen import (
     load_generated,
 )
 from neurobone.model.definition import Model
+from neurobone.model.powers import log_domain
 from neurobone.model.symbolic import parse
 
 #: default relative tolerance of the batched engine
@@ -990,7 +991,7 @@ def _one(i, P, Y0, sq, sv, ss, se, sm, offsets, q, v, s, e, m, save_t, kind, idx
 
 _BATCH_LOADED: dict[str, ModuleType] = {}
 #: bump when the code generated outside the template (_fast_source, _dfdt_source) changes
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "4"
 
 
 def _dfdt_source(cm: CompiledModel) -> tuple[str, bool]:
@@ -1007,23 +1008,34 @@ def _dfdt_source(cm: CompiledModel) -> tuple[str, bool]:
     return src + "\n", True
 
 
-def _fast_source(cm: CompiledModel) -> str:
-    """``pre(p, c)`` and ``rhsc(t, y, p, c, dy)``: the right-hand side split in two.
+@dataclass
+class SplitRhs:
+    """The right-hand side split for segment-wise evaluation (see :func:`split_rhs`)."""
+
+    const: list[str]  # parameter-only expressions, in evaluation order (pre)
+    table: dict  # parameter-only subterm -> its slot symbol ``_c<k>`` (pre)
+    slots: list[str]  # names stored in ``c``, in order
+    body: list[tuple[str, sp.Expr]]  # per-stage assignments, ending with ``dy[i]``
+    guards: list[sp.Expr]  # bases whose logs are taken (``flag`` form only)
+
+
+def split_rhs(cm: CompiledModel, guard: str = "fallback") -> SplitRhs:
+    """The right-hand side split in two, from the model's parsed formulas.
 
     Between two change points the parameters are constant, so everything that depends on
     parameters only is the same for a whole segment: the expressions of parameters only
     (exercise drive, PTH, neutral couplings) and, inside the others, every maximal
-    parameter-only subterm (``1/tau_M``, ``k_cons + k_lab``, ``alpha/D_TGFb`` ...).
-    ``pre`` computes them into ``c`` once per segment; ``rhsc`` -- the rates, generated
-    from the same parsed formulas as the model's ``rhs`` -- reads them from ``c``. The
-    arithmetic is the same up to rounding (``x/D`` becomes ``x*(1/D)``).
+    parameter-only subterm (``1/tau_M``, ``k_cons + k_lab``, ``alpha/D_TGFb`` ...). These
+    go to ``pre`` (once per segment); the rest, with its powers in the log domain
+    (:func:`neurobone.model.powers.log_domain`, ``guard`` as there), is evaluated at
+    every stage. The arithmetic is the model's up to rounding (``x/D`` becomes
+    ``x*(1/D)``).
     """
     sym = parse(cm.model)
     m = cm.model
-    params = set(m.parameter_names)
     needed = _needed(sym)
-    invariant = set(params)
-    const: list[str] = []  # parameter-only expressions, in evaluation order
+    invariant = set(m.parameter_names)
+    const: list[str] = []
     for name, e in sym.expressions:
         if name in needed and {x.name for x in e.free_symbols} <= invariant:
             const.append(name)
@@ -1053,18 +1065,32 @@ def _fast_source(cm: CompiledModel) -> str:
             return e.func(*[slot(a) for a in inv], *var, evaluate=False)
         return e.func(*[hoist(a) for a in e.args], evaluate=False)
 
+    body = [(n, hoist(e)) for n, e in sym.expressions if n in needed and n not in const]
+    outs = [f"dy[{i}]" for i in range(len(sym.rates))]
+    body += [(o, hoist(r)) for o, r in zip(outs, sym.rates)]
+    guards: list[sp.Expr] = []
+    body = log_domain(body, outs, guard=guard, guards=guards)
+    slots = list(const) + [str(v) for v in table.values()]
+    return SplitRhs(const, table, slots, body, guards)
+
+
+def _fast_source(cm: CompiledModel) -> str:
+    """``pre(p, c)`` and ``rhsc(t, y, p, c, dy)``: the right-hand side split in two
+    (:func:`split_rhs`); ``pre`` computes the parameter-only terms into ``c`` once per
+    segment, ``rhsc`` -- generated from the same parsed formulas as the model's ``rhs``
+    -- reads them from ``c``."""
+    sym = parse(cm.model)
+    m = cm.model
+    params = set(m.parameter_names)
+    sp_ = split_rhs(cm)
     exprs = dict(sym.expressions)
-    body_exprs = [(n, hoist(e)) for n, e in sym.expressions if n in needed and n not in const]
-    rates = [hoist(r) for r in sym.rates]
-    slots = [n for n in const] + [str(v) for v in table.values()]
-    pre = [f"    {n} = {_code(exprs[n])}" for n in const]
-    pre += [f"    {v} = {_code(e)}" for e, v in table.items()]
-    pre += [f"    c[{k}] = {n}" for k, n in enumerate(slots)]
-    body = [f"    {n} = c[{k}]" for k, n in enumerate(slots)]
-    body += [f"    {n} = {_code(e)}" for n, e in body_exprs]
-    body += [f"    dy[{i}] = {_code(r)}" for i, r in enumerate(rates)]
+    pre = [f"    {n} = {_code(exprs[n])}" for n in sp_.const]
+    pre += [f"    {v} = {_code(e)}" for e, v in sp_.table.items()]
+    pre += [f"    c[{k}] = {n}" for k, n in enumerate(sp_.slots)]
+    body = [f"    {n} = c[{k}]" for k, n in enumerate(sp_.slots)]
+    body += [f"    {n} = {_code(e)}" for n, e in sp_.body]
     names = set(m.state_names) | params
-    out = [f"N_CONST = {max(len(slots), 1)}", "",
+    out = [f"N_CONST = {max(len(sp_.slots), 1)}", "",
            "@njit(cache=True, nogil=True, error_model='numpy')",
            "def pre(p, c):", *_unpack(sym, params), *pre, "    return c", "",
            "@njit(cache=True, nogil=True, error_model='numpy')",

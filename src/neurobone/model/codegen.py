@@ -31,9 +31,10 @@ import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
 from neurobone.model.definition import Model
+from neurobone.model.powers import log_domain
 from neurobone.model.symbolic import SymbolicModel, parse
 
-CODEGEN_VERSION = "4"
+CODEGEN_VERSION = "5"
 
 
 class _Printer(PythonCodePrinter):
@@ -115,8 +116,9 @@ def generate_source(sym: SymbolicModel) -> str:
     # rhs: the expressions the rates need (outputs only for reporting are left to
     # ``observe``), in order, then the rates
     needed = _needed(sym)
-    body = [f"    {n} = {_code(e)}" for n, e in sym.expressions if n in needed]
-    body += [f"    dy[{i}] = {_code(r)}" for i, r in enumerate(sym.rates)]
+    outs = [f"dy[{i}]" for i in range(len(sym.rates))]
+    assign = [(n, e) for n, e in sym.expressions if n in needed] + list(zip(outs, sym.rates))
+    body = [f"    {n} = {_code(e)}" for n, e in log_domain(assign, outs)]
     out += ["@_jit", "def rhs(t, y, p, dy):", *_unpack(sym, all_names), *body, "    return dy", ""]
     # jacobian with common subexpression elimination
     J = sym.jacobian
