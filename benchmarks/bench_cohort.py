@@ -4,7 +4,9 @@ The same workload runs through every engine (each in its own worker process, so 
 peak memory is its own):
 
 (a) ``batch``       neurobone's batched engine (:func:`neurobone.engine.batch.simulate_batch`),
-                    all cores;
+                    all cores, with its vectorised lanes (:mod:`neurobone.engine.lanes`:
+                    several subjects per SIMD instruction) -- what cohorts run on;
+(a') ``batch-scalar`` the same engine with ``lanes=False`` (one subject per core at a time);
 (b) ``roadrunner``  libRoadRunner on the SBML exported by :func:`neurobone.io.sbml.to_sbml`,
                     subject after subject;
 (c) ``scipy``       a ``scipy.integrate.solve_ivp`` loop: neurobone's single-subject engine
@@ -158,10 +160,43 @@ def run_batch(w: Workload, idx: np.ndarray, cfg: dict, threads: int | None = Non
     sch = BatchSchedule.from_overrides(w.cm, None, shared=w.overrides, n=len(idx))
     res = simulate_batch(w.cm, w.days, w.parameters[idx], w.initial, sch, save_days=w.save_days,
                          outputs=w.cm.model.state_names, rtol=cfg["rtol"], method=cfg["method"],
-                         threads=threads, on_failure="ignore")
+                         threads=threads, on_failure="ignore", lanes=cfg.get("lanes"))
     info = dict(steps=float(res.steps.mean()), rejected=float(res.rejected.mean()),
-                stiff_steps=float(res.stiff_steps.mean()), failed=int(np.sum(res.status != 0)))
+                stiff_steps=float(res.stiff_steps.mean()), failed=int(np.sum(res.status != 0)),
+                lanes=int(res.meta["lanes"]), handed_over=int(res.meta["handed_over"]))
     return res.values, info
+
+
+def rhsv_cost_us(w: Workload) -> float:
+    """CPU µs per subject of one evaluation of the vectorised right-hand side (``rhsv``
+    of :mod:`neurobone.engine.lanes`, one block of lanes at once)."""
+    from numba import njit
+
+    from neurobone.engine.batch import batch_kernels
+    from neurobone.engine.lanes import lanes_kernels
+
+    mod, bmod = lanes_kernels(w.cm), batch_kernels(w.cm)
+    rhsv, L = mod.rhsv, mod.LANES
+
+    @njit
+    def loop(wk, n):
+        s = 0.0
+        for _ in range(n):
+            wk[mod.OFF_Y] *= 1.0 + 1e-15
+            rhsv(wk)
+            s += wk[mod.OFF_DY]
+        return s
+
+    wk = np.zeros(mod.N_WORK)
+    for j in range(L):
+        p = w.parameters[j % len(w.parameters)].copy()
+        mod._set_lane(j, p, bmod.pre(p, np.zeros(bmod.N_CONST)), wk)
+        for i in range(w.cm.n_states):
+            wk[mod.OFF_Y + i * L + j] = w.initial[i]
+    loop(wk, 10)
+    t = time.process_time()
+    loop(wk, 100_000)
+    return (time.process_time() - t) / 100_000 / L * 1e6
 
 
 def rhs_cost_us(w: Workload) -> float:
@@ -338,7 +373,9 @@ class _Jax:
 #: tolerances tried, loosest first (the same 1-2-5 ladder for every engine)
 RTOLS = (1e-4, 5e-5, 2e-5, 1e-5, 5e-6, 2e-6, 1e-6, 5e-7, 2e-7, 1e-7, 5e-8, 2e-8, 1e-8)
 LADDERS = {
-    "batch": [dict(method=m, rtol=r) for m in ("auto", "rodas4") for r in RTOLS],
+    "batch": [dict(method="auto", lanes=True, rtol=r) for r in RTOLS],
+    "batch-scalar": [dict(method=m, lanes=False, rtol=r) for m in ("auto", "rodas4")
+                     for r in RTOLS],
     "roadrunner": [dict(stiff=s, rtol=r) for s in (False, True) for r in RTOLS],
     "scipy": [dict(method=m, rtol=r) for m in ("LSODA", "BDF") for r in RTOLS],
     "jax": [dict(solver="Tsit5", rtol=r) for r in RTOLS],
@@ -346,7 +383,7 @@ LADDERS = {
 
 
 def make_engine(name: str, w: Workload):
-    if name == "batch":
+    if name in ("batch", "batch-scalar"):
         return run_batch
     if name == "scipy":
         return run_scipy
@@ -389,7 +426,7 @@ def worker(args) -> dict:
                         tried=tried)
         chosen = min(passing, key=lambda r: r["seconds_per_subject"])["cfg"]
     idx = np.arange(args.n)
-    eng(w, idx[: min(len(idx), 64)] if args.worker in ("batch", "jax") else idx[:1], chosen,
+    eng(w, idx[: min(len(idx), 64)] if args.worker in ("batch", "batch-scalar", "jax") else idx[:1], chosen,
         args.threads)  # warm-up at the timed shape class
     if args.worker == "jax":
         eng(w, idx, chosen, args.threads)  # compile for the timed batch size
@@ -399,8 +436,8 @@ def worker(args) -> dict:
     wall = time.perf_counter() - t
     cpu = time.process_time() - c
     err = relerr(out[: args.validate], ref) if ref is not None else float("nan")
-    if args.worker == "batch":
-        info["rhs_us"] = rhs_cost_us(w)
+    if args.worker in ("batch", "batch-scalar"):
+        info["rhs_us"] = rhsv_cost_us(w) if chosen.get("lanes") else rhs_cost_us(w)
     return dict(engine=args.worker, n=args.n, config=chosen, wall_s=wall, cpu_s=cpu,
                 subjects_per_s=args.n / wall, cpu_ms_per_subject=1e3 * cpu / args.n, err=err,
                 peak_rss_mb=peak_rss_mb(), info=info, tried=tried, threads=args.threads)
@@ -449,8 +486,12 @@ def million(args) -> None:
     sim_s = 0.0
     done = 0
     # warm-up (kernel load) outside the timing
-    simulate_batch(w0.cm, w0.days, w0.parameters, w0.initial, [w0.overrides],
-                   save_days=w0.save_days, outputs=keep, rtol=rtol, method=args.method)
+    from neurobone.engine.lanes import available
+
+    simulate_batch(w0.cm, w0.days, w0.parameters, w0.initial,
+                   BatchSchedule.from_overrides(w0.cm, None, shared=w0.overrides, n=1),
+                   save_days=w0.save_days, outputs=keep, rtol=rtol, method=args.method,
+                   lanes=available() and args.method != "rodas4" or None)
     t_start = time.perf_counter()
     c_start = time.process_time()
     while done < total:
@@ -493,7 +534,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--validate", type=int, default=4, help="subjects used to match accuracy")
     ap.add_argument("--threads", type=int, default=None, help="threads of the batched engine")
-    ap.add_argument("--engines", default="batch,roadrunner,scipy,jax")
+    ap.add_argument("--engines", default="batch,batch-scalar,roadrunner,scipy,jax")
     ap.add_argument("--million", action="store_true",
                     help="1e6 subjects in chunks (batched engine)")
     ap.add_argument("--total", type=int, default=1_000_000)
@@ -536,11 +577,14 @@ def main() -> None:
           f"{ref['n_change_points']} change points per subject; varied: {', '.join(ref['varied'])}")
     print(f"reference: {ref['reference']}; libRoadRunner at rtol 1e-12 differs from it by "
           f"{ref['cross_check']:.1e} ({time.perf_counter() - t:.0f} s)")
-    sizes = {"batch": args.n, "roadrunner": args.n_peer, "scipy": args.n_peer, "jax": args.n_jax}
+    sizes = {"batch": args.n, "batch-scalar": max(1, args.n // 2), "roadrunner": args.n_peer,
+             "scipy": args.n_peer, "jax": args.n_jax}
     results = []
     for eng in args.engines.split(","):
+        if eng not in sizes:
+            raise SystemExit(f"unknown engine {eng!r}; choose from {', '.join(sizes)}")
         argv = [*common, "--worker", eng, "--n", str(sizes[eng])]
-        if eng == "batch" and args.threads:
+        if eng.startswith("batch") and args.threads:
             argv += ["--threads", str(args.threads)]
         t = time.perf_counter()
         r = spawn(argv)
@@ -554,17 +598,17 @@ def main() -> None:
                   f"(error {r['err']:.1e}; {r['bench_s']:.0f} s incl. matching)", flush=True)
     base = next((r for r in results if r["engine"] == "batch" and "error" not in r), None)
     print()
-    print(f"{'engine':<11} {'subjects':>8} {'config':<30} {'max err':>8} {'wall s':>7} "
+    print(f"{'engine':<12} {'subjects':>8} {'config':<42} {'max err':>8} {'wall s':>7} "
           f"{'subj/s':>8} {'CPU ms/subj':>11} {'batch × wall':>12} {'batch × CPU':>11} "
           f"{'peak MB':>8}")
     for r in results:
         if "error" in r:
-            print(f"{r['engine']:<11} failed: {r['error']}")
+            print(f"{r['engine']:<12} failed: {r['error']}")
             continue
         cfg = ", ".join(f"{k}={v}" for k, v in r["config"].items())
         ratio = base["subjects_per_s"] / r["subjects_per_s"] if base else float("nan")
         cratio = r["cpu_ms_per_subject"] / base["cpu_ms_per_subject"] if base else float("nan")
-        print(f"{r['engine']:<11} {r['n']:>8} {cfg:<30} {r['err']:>8.1e} {r['wall_s']:>7.2f} "
+        print(f"{r['engine']:<12} {r['n']:>8} {cfg:<42} {r['err']:>8.1e} {r['wall_s']:>7.2f} "
               f"{r['subjects_per_s']:>8.2f} {r['cpu_ms_per_subject']:>11.2f} {ratio:>12.1f} "
               f"{cratio:>11.1f} {r['peak_rss_mb']:>8.0f}")
     print("(batch × wall: throughput ratio measured in this run; batch × CPU: ratio of CPU time "
@@ -573,12 +617,14 @@ def main() -> None:
         i = base["info"]
         us = base["cpu_s"] / (base["n"] * (i["steps"] + i["rejected"])) * 1e6
         print(f"\nbatched engine: {i['steps']:.0f} accepted + {i['rejected']:.0f} rejected "
-              f"steps per subject ({i['stiff_steps']:.0f} by RODAS), {us:.2f} µs CPU per step; "
-              f"2-core throughput from CPU time: {2e3 / base['cpu_ms_per_subject']:.0f} "
-              "subjects/s")
+              f"steps per subject ({i['stiff_steps']:.0f} by RODAS; {i['lanes']} of "
+              f"{base['n']} subjects in lanes, {i['handed_over']} handed over), {us:.2f} µs "
+              f"CPU per step; 2-core throughput from CPU time: "
+              f"{2e3 / base['cpu_ms_per_subject']:.0f} subjects/s")
         rhs_share = 6 * i["rhs_us"] / us if base["config"]["method"] != "rodas4" else float("nan")
-        print(f"one right-hand side evaluation: {i['rhs_us']:.3f} µs; Dormand-Prince evaluates it "
-              f"6 times per step: {100 * rhs_share:.0f} % of the CPU time is the model's equations")
+        print(f"one right-hand side evaluation: {i['rhs_us']:.3f} µs per subject; Dormand-Prince "
+              f"evaluates it 6 times per step: {100 * rhs_share:.0f} % of the CPU time is the "
+              "model's equations")
     for r in results:
         if r.get("engine") == "jax" and "info" in r:
             print(f"jax: {r['info']['segments']} segments per subject, "

@@ -48,6 +48,8 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 
+from neurobone.engine.lanes import HANDOVER, lanes_kernels
+from neurobone.engine.lanes import available as lanes_available
 from neurobone.engine.schedule import Override
 from neurobone.errors import InputError, SolverError
 from neurobone.model.codegen import (
@@ -65,6 +67,9 @@ from neurobone.model.symbolic import parse
 
 #: default relative tolerance of the batched engine
 RTOL = 1e-6
+#: subjects without schedule rows of their own from which ``lanes=None`` uses the lanes
+#: (below, the one-off compilation of the lanes kernel, ~20 s, outweighs their speed)
+LANES_FROM = 256
 #: weekday mask with every day set
 ALL_DAYS = 0x7F
 
@@ -257,6 +262,20 @@ class BatchSchedule:
             self.pindex[a:b], self.value[a:b], self.start[a:b], self.end[a:b], self.mask[a:b],
             self.shared_pindex, self.shared_value, self.shared_start, self.shared_end,
             self.shared_mask)
+
+    def take(self, indices: np.ndarray) -> "BatchSchedule":
+        """The schedule of the subjects ``indices`` (in that order, renumbered from 0)."""
+        indices = np.asarray(indices, np.int64)
+        lo, hi = self.offsets[indices], self.offsets[indices + 1]
+        counts = hi - lo
+        rows = (np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]).astype(np.int64)
+                if counts.sum() else np.zeros(0, np.int64))
+        return BatchSchedule(
+            len(indices), self.parameter_names,
+            np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            self.pindex[rows], self.value[rows], self.start[rows], self.end[rows],
+            self.mask[rows], self.shared_pindex, self.shared_value, self.shared_start,
+            self.shared_end, self.shared_mask)
 
     def __len__(self) -> int:
         return self.n_subjects
@@ -1205,6 +1224,7 @@ def simulate_batch(
     hmax: float | None = None,
     on_failure: str = "warn",
     method: str = "auto",
+    lanes: bool | None = None,
 ) -> BatchResult:
     """Integrate N subjects from day 0 to ``days``.
 
@@ -1231,6 +1251,11 @@ def simulate_batch(
     method : ``"auto"`` (default: Dormand-Prince 5(4), switching per subject to RODAS4
         when stiffness is detected and back when it is gone), ``"rodas4"`` (stiff
         Rosenbrock method throughout) or ``"dopri5"`` (explicit throughout).
+    lanes : run subjects without schedule rows of their own several per SIMD instruction
+        (:mod:`neurobone.engine.lanes`: Dormand-Prince in lock step; a subject that turns
+        stiff or fails there is integrated again by the scalar engine with ``method``).
+        Default: when the machine supports it, ``method`` is not ``"rodas4"`` and at
+        least ``LANES_FROM`` (256) subjects qualify.
     """
     from neurobone.engine.solve import resolve
 
@@ -1305,20 +1330,66 @@ def simulate_batch(
     prev_threads = numba.get_num_threads()
     if threads is not None:
         numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
-    kernel = mod.integrate_serial if numba.get_num_threads() == 1 else mod.integrate_batch
+    serial = numba.get_num_threads() == 1
+    kernel = mod.integrate_serial if serial else mod.integrate_batch
+    eligible = int(np.sum(sched.offsets[1:] == sched.offsets[:-1]))  # no rows of their own
+    if lanes is None:
+        lanes = method != "rodas4" and eligible >= LANES_FROM and lanes_available()
+    elif lanes and (method == "rodas4" or not lanes_available()):
+        raise InputError("lanes=True needs method 'auto' or 'dopri5' and an x86-64 CPU with "
+                         "AVX2 or AVX-512 and glibc's libmvec (neurobone.engine.lanes)")
+    lmod = lanes_kernels(cm) if lanes else None
+    n_lanes = 0
+    n_handed = 0
+
+    def scalar(ix: np.ndarray) -> None:
+        sl = sched.take(ix)
+        o = np.full((len(ix), len(save), len(names)), np.nan)
+        st, ft = np.zeros(len(ix), np.int32), np.full(len(ix), np.nan)
+        a, r, k = (np.zeros(len(ix), np.int64) for _ in range(3))
+        with numba.parallel_chunksize(1):
+            kernel(P[ix], Y0[ix], sl.shared_pindex, sl.shared_value, sl.shared_start,
+                   sl.shared_end, sl.shared_mask, sl.offsets, sl.pindex, sl.value, sl.start,
+                   sl.end, sl.mask, save, kinds, idx, days, float(rtol), atol, 1e-4, hmax_,
+                   int(max_steps), len(m.expressions), METHODS[method], o, st, ft, a, r, k)
+        values[ix], status[ix], fail_t[ix] = o, st, ft
+        steps[ix], rejected[ix], stiff[ix] = a, r, k
+
+    def vector(ix: np.ndarray) -> np.ndarray:
+        # subjects without schedule rows of their own, in lock step; returns those
+        # handed back to the scalar engine
+        o = np.full((len(ix), len(save), len(names)), np.nan)
+        st, ft = np.zeros(len(ix), np.int32), np.full(len(ix), np.nan)
+        a, r = np.zeros(len(ix), np.int64), np.zeros(len(ix), np.int64)
+        e0, i0 = np.zeros(0), np.zeros(0, np.int32)
+        run = lmod.integrate_lanes_serial if serial else lmod.integrate_lanes
+        with numba.parallel_chunksize(1):
+            run(np.ascontiguousarray(P[ix]), np.ascontiguousarray(Y0[ix]), sched.shared_pindex,
+                sched.shared_value, sched.shared_start, sched.shared_end, sched.shared_mask,
+                i0, e0, e0, e0, i0, save, kinds, idx, days, float(rtol), atol, 1e-4, hmax_,
+                int(max_steps), len(m.expressions), o, st, ft, a, r)
+        values[ix], status[ix], fail_t[ix], steps[ix], rejected[ix] = o, st, ft, a, r
+        return ix[st == HANDOVER]
+
     chunk = int(chunk_size) if chunk_size else max(1, min(N, 16384 if progress else N))
     try:
         done = 0
         while done < N:
             hi = min(N, done + chunk)
-            sl = sched.slice(done, hi) if (done, hi) != (0, N) else sched
-            with numba.parallel_chunksize(1):
-                kernel(P[done:hi], Y0[done:hi], sl.shared_pindex, sl.shared_value,
-                       sl.shared_start, sl.shared_end, sl.shared_mask, sl.offsets,
-                       sl.pindex, sl.value, sl.start, sl.end, sl.mask,
-                       save, kinds, idx, days, float(rtol), atol, 1e-4, hmax_, int(max_steps),
-                       len(m.expressions), METHODS[method], values[done:hi], status[done:hi],
-                       fail_t[done:hi], steps[done:hi], rejected[done:hi], stiff[done:hi])
+            ix = np.arange(done, hi)
+            if lmod is not None:
+                own = sched.offsets[done + 1:hi + 1] > sched.offsets[done:hi]
+                vec = ix[~own]
+                rest = ix[own]
+                if len(vec):
+                    back = vector(vec)
+                    n_lanes += len(vec) - len(back)
+                    n_handed += len(back)
+                    rest = np.sort(np.concatenate([rest, back]))
+                if len(rest):
+                    scalar(rest)
+            else:
+                scalar(ix)
             done = hi
             if progress is not None:
                 progress(done, N)
@@ -1327,7 +1398,8 @@ def simulate_batch(
 
     res = BatchResult(m.name, save, values, names, status, fail_t, steps, rejected, stiff,
                       meta={"rtol": rtol, "atol_factor": atol_factor, "method": method,
-                            "schedule_rows": sched.n_rows})
+                            "schedule_rows": sched.n_rows, "lanes": n_lanes,
+                            "handed_over": n_handed})
     if not res.ok:
         if on_failure == "raise":
             raise SolverError(_failure_message(res))
