@@ -220,7 +220,10 @@ import sys
 import numpy as np
 from numba import njit, prange
 
-from neurobone.engine.lanes import __VEXP__ as vexp, __VLOG__ as vlog
+from neurobone.engine.lanes import __VEXP__ as vexp, __VLOG__ as vlog, vector_width
+
+if vector_width() != __WIDTH__:  # also loads libmvec, which the compiled code calls
+    raise ImportError("this machine lacks the vector width the lanes were generated for")
 
 _b = sys.modules["__BATCH__"]
 pre = _b.pre
