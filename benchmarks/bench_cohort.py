@@ -172,10 +172,9 @@ def rhsv_cost_us(w: Workload) -> float:
     of :mod:`neurobone.engine.lanes`, one block of lanes at once)."""
     from numba import njit
 
-    from neurobone.engine.batch import batch_kernels
     from neurobone.engine.lanes import lanes_kernels
 
-    mod, bmod = lanes_kernels(w.cm), batch_kernels(w.cm)
+    mod = lanes_kernels(w.cm)
     rhsv, L = mod.rhsv, mod.LANES
 
     @njit
@@ -189,10 +188,10 @@ def rhsv_cost_us(w: Workload) -> float:
 
     wk = np.zeros(mod.N_WORK)
     for j in range(L):
-        p = w.parameters[j % len(w.parameters)].copy()
-        mod._set_lane(j, p, bmod.pre(p, np.zeros(bmod.N_CONST)), wk)
+        mod._set_lane(j, w.parameters[j % len(w.parameters)], wk)
         for i in range(w.cm.n_states):
             wk[mod.OFF_Y + i * L + j] = w.initial[i]
+    mod.prev(wk)
     loop(wk, 10)
     t = time.process_time()
     loop(wk, 100_000)

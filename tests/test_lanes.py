@@ -124,8 +124,8 @@ def test_lanes_true_without_support_is_an_input_error(monkeypatch):
     assert res.ok and res.meta["lanes"] == 0
 
 
-def test_generated_vector_rhs_equals_the_models():
-    # rhsv over a block of lanes, each lane its own state and parameters
+def test_generated_vector_kernels_equal_the_models():
+    # prev and rhsv over a block of lanes, each lane its own state and parameters
     cm, P, Y, shared, days = shared_cohort("neurobone")
     mod = lanes_kernels(cm)
     bmod = batch_module.batch_kernels(cm)
@@ -134,14 +134,16 @@ def test_generated_vector_rhs_equals_the_models():
     WK = np.zeros(mod.N_WORK)
     ys = []
     for j in range(L):
-        p = P[j % N]
-        c = bmod.pre(p.copy(), np.zeros(bmod.N_CONST))
-        mod._set_lane(j, p, c, WK)
+        mod._set_lane(j, P[j % N], WK)
         y = Y[j % N] * (1 + 0.1 * rng.uniform(-1, 1, n))
         ys.append(y)
         for i in range(n):
             WK[mod.OFF_Y + i * L + j] = y[i]
         WK[mod.OFF_T + j] = 2.5
+    mod.prev(WK)  # the parameter-only terms, every lane at once
+    for j in range(L):
+        c = bmod.pre(P[j % N].copy(), np.zeros(bmod.N_CONST))
+        np.testing.assert_allclose(WK[mod.OFF_C + np.arange(len(c)) * L + j], c, rtol=1e-12)
     mod.rhsv(WK)
     for j in range(L):
         want = cm.rhs(2.5, ys[j], P[j % N], np.zeros(n))

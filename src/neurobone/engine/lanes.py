@@ -114,79 +114,64 @@ vlog4 = _vector_call("_ZGVdN4v_log", 4)
 
 
 # ----------------------------------------------------------------------------- codegen
-def _rhsv_source(cm, lanes: int, width: int) -> tuple[str, dict[str, int]]:
-    """Source of ``rhsv(WK)`` and the layout of its work array.
+def _lane_code(fname: str, body, homes: dict[str, int], inputs: dict[str, int], s_base: int,
+               lanes: int, width: int) -> tuple[list[str], int]:
+    """A function ``fname(WK)`` evaluating the assignments ``body`` for every lane.
 
-    Every operand lives in the flat work array ``WK``, one row of LANES values per
-    quantity: parameters (from ``OFF_P``), parameter-only terms (``OFF_C``), states
-    (``OFF_Y``), the lanes' times (``OFF_T``), ``exp``/``log`` arguments and values carried
-    between phases (``OFF_S``) and the rates (``OFF_DY``). With one base pointer and
-    offsets known at compile time, LLVM can prove the lane loops free of aliasing and
-    vectorises them.
+    ``inputs`` and ``homes`` give the offsets in ``WK`` of the rows the assignments read
+    and of those they produce (the outputs). The assignments run in lane loops that LLVM
+    vectorises, cut into phases at their ``exp``/``log`` calls, which go to libmvec for
+    all lanes at once; values a later phase needs travel through scratch rows from
+    ``s_base``. Returns the source lines and the number of scratch rows used.
     """
-    from neurobone.engine.batch import split_rhs
     from neurobone.model.codegen import _code
 
-    m = cm.model
-    sr = split_rhs(cm, guard="flag")
     L = lanes
-    n, npar, nc = len(m.state_names), len(m.parameter_names), max(len(sr.slots), 1)
-
     nodes: list[tuple[str, sp.Symbol, sp.Expr]] = []  # (exp|log, result symbol, argument)
     level: dict[str, int] = {}
 
     def lvl(e: sp.Expr) -> int:
-        return max([level.get(s.name, 0) for s in e.free_symbols], default=0)
+        return max([level.get(x.name, 0) for x in e.free_symbols], default=0)
 
     def extract(e: sp.Expr) -> sp.Expr:
         if e.is_Atom:
             return e
         args = [extract(a) for a in e.args]
         if isinstance(e, (sp.exp, sp.log)) and len(args) == 1:
-            s = sp.Symbol(f"_t{len(nodes)}")
-            nodes.append(("exp" if isinstance(e, sp.exp) else "log", s, args[0]))
-            level[s.name] = lvl(args[0]) + 1
-            return s
+            x = sp.Symbol(f"_t{len(nodes)}")
+            nodes.append(("exp" if isinstance(e, sp.exp) else "log", x, args[0]))
+            level[x.name] = lvl(args[0]) + 1
+            return x
         return e.func(*args, evaluate=False) if isinstance(e, (sp.Add, sp.Mul)) else e.func(*args)
 
-    body: list[tuple[str, sp.Expr]] = []
-    for name, e in sr.body:
+    assigned: list[tuple[str, sp.Expr]] = []
+    for name, e in body:
         e2 = extract(e)
         level[name] = lvl(e2)
-        body.append((name, e2))
-    arg_level = {s.name: level[s.name] - 1 for _, s, _ in nodes}
-    phases = max([level[nm] for nm, _ in body] + [0])
+        assigned.append((name, e2))
+    arg_level = {x.name: level[x.name] - 1 for _, x, _ in nodes}
+    phases = max([level[nm] for nm, _ in assigned] + [0])
 
-    # where each name is defined (phase) and used (phases)
-    defined: dict[str, int] = {nm: level[nm] for nm, _ in body}
+    # values used in a later phase than they are computed in need a row of their own
     used_in: dict[str, set[int]] = {}
-    for nm, e in body:
+    for nm, e in assigned:
         for x in e.free_symbols:
             used_in.setdefault(x.name, set()).add(level[nm])
-    for _, s, a in nodes:
-        for x in a.free_symbols:
-            used_in.setdefault(x.name, set()).add(arg_level[s.name])
-    rows: dict[str, int] = {s.name: k for k, (_, s, _) in enumerate(nodes)}
-    for nm, _ in body:
-        if not nm.startswith("dy[") and any(q > defined[nm] for q in used_in.get(nm, ())):
+    for _, x, a in nodes:
+        for y in a.free_symbols:
+            used_in.setdefault(y.name, set()).add(arg_level[x.name])
+    rows: dict[str, int] = {x.name: k for k, (_, x, _) in enumerate(nodes)}
+    for nm, _ in assigned:
+        if nm not in homes and any(q > level[nm] for q in used_in.get(nm, ())):
             rows[nm] = len(rows)
+    where = dict(inputs)
+    where.update(homes)
+    where.update({x: s_base + r * L for x, r in rows.items()})
 
-    layout = {"OFF_P": 0, "OFF_C": npar * L}
-    layout["OFF_Y"] = layout["OFF_C"] + nc * L
-    layout["OFF_T"] = layout["OFF_Y"] + n * L
-    layout["OFF_S"] = layout["OFF_T"] + L
-    layout["OFF_DY"] = layout["OFF_S"] + max(len(rows), 1) * L
-    layout["N_WORK"] = layout["OFF_DY"] + n * L
-    where: dict[str, int] = {"t": layout["OFF_T"]}
-    where.update({x: layout["OFF_Y"] + i * L for i, x in enumerate(m.state_names)})
-    where.update({x: layout["OFF_P"] + i * L for i, x in enumerate(m.parameter_names)})
-    where.update({x: layout["OFF_C"] + k * L for k, x in enumerate(sr.slots)})
-    where.update({x: layout["OFF_S"] + r * L for x, r in rows.items()})
-
-    lines = ["@_jit", "def rhsv(WK):"]
+    lines = ["@_jit", f"def {fname}(WK):"]
     for ph in range(phases + 1):
-        items = [(nm, e) for nm, e in body if level[nm] == ph]
-        args = [(k, s, a) for k, s, a in nodes if arg_level[s.name] == ph]
+        items = [(nm, e) for nm, e in assigned if level[nm] == ph]
+        args = [(k, x, a) for k, x, a in nodes if arg_level[x.name] == ph]
         local = {nm for nm, _ in items}
         need: set[str] = set()
         for _, e in items:
@@ -195,21 +180,63 @@ def _rhsv_source(cm, lanes: int, width: int) -> tuple[str, dict[str, int]]:
             need |= {x.name for x in a.free_symbols}
         code = [f"        {x} = WK[{where[x]} + j]" for x in sorted(need - local)]
         for nm, e in items:
-            if nm.startswith("dy["):
-                code.append(f"        WK[{layout['OFF_DY'] + int(nm[3:-1]) * L} + j] = {_code(e)}")
-            else:
-                code.append(f"        {nm} = {_code(e)}")
-                if nm in rows:
-                    code.append(f"        WK[{where[nm]} + j] = {nm}")
-        for _, s, a in args:
-            code.append(f"        WK[{where[s.name]} + j] = {_code(a)}")
+            if not nm.isidentifier():  # an output such as dy[3]: stored, never read back
+                code.append(f"        WK[{homes[nm]} + j] = {_code(e)}")
+                continue
+            code.append(f"        {nm} = {_code(e)}")
+            if nm in homes or nm in rows:
+                code.append(f"        WK[{where[nm]} + j] = {nm}")
+        for _, x, a in args:
+            code.append(f"        WK[{where[x.name]} + j] = {_code(a)}")
         if items or args:
             lines += ["    for j in range(LANES):", *code]
-        for kind, s, _ in args:
+        for kind, x, _ in args:
             for q in range(L // width):
-                lines.append(f"    v{kind}(WK, {where[s.name] + q * width})")
-    lines += ["    return WK"]
-    return "\n".join(lines) + "\n", layout
+                lines.append(f"    v{kind}(WK, {where[x.name] + q * width})")
+    lines += ["    return WK", ""]
+    return lines, len(rows)
+
+
+def _lanes_source(cm, lanes: int, width: int) -> tuple[str, dict[str, int]]:
+    """Source of ``prev(WK)`` and ``rhsv(WK)`` and the layout of their work array.
+
+    Every operand lives in the flat work array ``WK``, one row of LANES values per
+    quantity: parameters (from ``OFF_P``), parameter-only terms (``OFF_C``, computed by
+    ``prev`` once per segment), states (``OFF_Y``), the lanes' times (``OFF_T``),
+    scratch rows (``OFF_S``) and the rates (``OFF_DY``, computed by ``rhsv``). With one
+    base pointer and offsets known at compile time, LLVM can prove the lane loops free
+    of aliasing and vectorises them.
+    """
+    from neurobone.engine.batch import split_rhs
+    from neurobone.model.powers import log_domain
+    from neurobone.model.symbolic import parse
+
+    m = cm.model
+    sr = split_rhs(cm, guard="flag")
+    L = lanes
+    n, npar, nc = len(m.state_names), len(m.parameter_names), max(len(sr.slots), 1)
+    off_c = npar * L
+    off_y = off_c + nc * L
+    off_t = off_y + n * L
+    off_s = off_t + L
+    params = {x: i * L for i, x in enumerate(m.parameter_names)}
+    consts = {x: off_c + k * L for k, x in enumerate(sr.slots)}
+    states = {x: off_y + i * L for i, x in enumerate(m.state_names)}
+
+    exprs = dict(parse(m).expressions)
+    pre_body = [(x, exprs[x]) for x in sr.const] + [(str(v), e) for e, v in sr.table.items()]
+    pre_body = log_domain(pre_body, sr.slots, guard="flag")
+    pre_lines, pre_rows = _lane_code("prev", pre_body, consts, params, off_s, L, width)
+
+    def rhsv(off_dy: int) -> tuple[list[str], int]:
+        return _lane_code("rhsv", sr.body, {f"dy[{i}]": off_dy + i * L for i in range(n)},
+                          {"t": off_t, **params, **consts, **states}, off_s, L, width)
+
+    off_dy = off_s + max(rhsv(0)[1], pre_rows, 1) * L  # after the scratch rows
+    rhs_lines, _ = rhsv(off_dy)
+    layout = dict(OFF_P=0, OFF_C=off_c, OFF_Y=off_y, OFF_T=off_t, OFF_S=off_s, OFF_DY=off_dy,
+                  N_WORK=off_dy + n * L)
+    return "\n".join(pre_lines + [""] + rhs_lines), layout
 
 
 _TEMPLATE = r'''
@@ -226,12 +253,10 @@ if vector_width() != __WIDTH__:  # also loads libmvec, which the compiled code c
     raise ImportError("this machine lacks the vector width the lanes were generated for")
 
 _b = sys.modules["__BATCH__"]
-pre = _b.pre
 observe = _b.observe
 _params_at = _b._params_at
 _next_change = _b._next_change
 _record = _b._record
-N_CONST = _b.N_CONST
 
 LANES = __LANES__
 WIDTH = __WIDTH__
@@ -279,21 +304,17 @@ LOG1EM4 = math.log(1e-4)
 
 
 @_jit
-def _set_lane(j, p, c, WK):
-    # lane j's parameters and parameter-only terms into the work array
+def _set_lane(j, p, WK):
+    # lane j's parameters into the work array
     for i in range(p.shape[0]):
         WK[OFF_P + i * LANES + j] = p[i]
-    for k in range(c.shape[0]):
-        WK[OFF_C + k * LANES + j] = c[k]
 
 
 @_jit
-def _set_switched(j, p, c, sq, WK):
-    # after a change point only the overridden parameters (and the terms) change
+def _set_switched(j, p, sq, WK):
+    # after a change point only the overridden parameters change
     for r in range(sq.shape[0]):
         WK[OFF_P + sq[r] * LANES + j] = p[sq[r]]
-    for k in range(c.shape[0]):
-        WK[OFF_C + k * LANES + j] = c[k]
 
 
 @_jit
@@ -475,7 +496,6 @@ def integrate_block(first, count, P, Y0, sq, sv, ss, se, sm, q0, v0, s0, e0, m0,
     ps = np.full(npar, PLACEHOLDER)
     pns = np.full(npar, PLACEHOLDER)
     _params_at(0.0, bs, ps, sq, sv, ss, se, sm, q0, v0, s0, e0, m0, 0, 0)
-    c = np.zeros(N_CONST)
     ybuf = np.empty(NS)
     obuf = np.empty(max(n_expr, 1))
 
@@ -486,8 +506,8 @@ def integrate_block(first, count, P, Y0, sq, sv, ss, se, sm, q0, v0, s0, e0, m0,
         for i in range(npar):
             p[j, i] = P[sub[j], i]
         _params_at(0.0, P[sub[j]], p[j], sq, sv, ss, se, sm, q0, v0, s0, e0, m0, 0, 0)
-        pre(p[j], c)
-        _set_lane(j, p[j], c, WK)
+        _set_lane(j, p[j], WK)
+    prev(WK)
 
     tseg = 0.0
     while True:
@@ -591,12 +611,12 @@ def integrate_block(first, count, P, Y0, sq, sv, ss, se, sm, q0, v0, s0, e0, m0,
         for j in range(LANES):
             if alive[j]:
                 _params_at(tseg, P[sub[j]], p[j], sq, sv, ss, se, sm, q0, v0, s0, e0, m0, 0, 0)
-                pre(p[j], c)
-                _set_switched(j, p[j], c, sq, WK)
+                _set_switched(j, p[j], sq, WK)
             else:
                 # keep a dead lane's numbers finite (its results are discarded)
                 for i in range(NS):
                     WK[O_Y + i * LANES + j] = Y0[sub[j], i]
+        prev(WK)
     for j in range(min(count, LANES)):
         i = sub[j]
         if status[i] != HANDOVER:
@@ -633,7 +653,7 @@ def integrate_lanes_serial(P, Y0, sq, sv, ss, se, sm, q0, v0, s0, e0, m0, save_t
 '''
 
 #: bump when the generated lanes code changes
-LANES_VERSION = "1"
+LANES_VERSION = "2"
 _LOADED: dict[str, ModuleType] = {}
 
 
@@ -656,14 +676,14 @@ def lanes_kernels(cm) -> ModuleType:
     path = cache_dir() / f"{cm.source_path.stem}_lanes_{tag}.py"
 
     def source() -> str:
-        rhsv, layout = _rhsv_source(cm, lanes, width)
+        kernels, layout = _lanes_source(cm, lanes, width)
         return (_TEMPLATE.replace("__MODEL__", repr(cm.model.name))
                 .replace("__BATCH__", bmod.__name__)
                 .replace("__VEXP__", f"vexp{width}").replace("__VLOG__", f"vlog{width}")
                 .replace("__LANES__", str(lanes)).replace("__WIDTH__", str(width)).replace("__NS__", str(cm.n_states))
                 .replace("__LAYOUT__", "\n".join(f"{k} = {v}" for k, v in layout.items()))
                 .replace("__HANDOVER__", str(HANDOVER)).replace("__STIFF__", str(STIFF_LIMIT))
-                .replace("__RHSV__", rhsv))
+                .replace("__RHSV__", kernels))
 
     mod = load_generated(path, f"neurobone_lanes_{key}", source)
     _LOADED[key] = mod
