@@ -280,8 +280,8 @@ for _name in dir(_b):
 # the integrator's own regions of WK, after rhsv's
 NL = NS * LANES
 O_Y = N_WORK
-O_YT = O_Y + NL
-O_YN = O_YT + NL
+O_YT = OFF_Y  # the stage arguments are written straight into rhsv's input rows
+O_YN = O_Y + NL
 O_K1 = O_YN + NL
 O_K2 = O_K1 + NL
 O_K3 = O_K2 + NL
@@ -318,16 +318,6 @@ def _set_switched(j, p, sq, WK):
 
 
 @_jit
-def _f(WK, src, dst):
-    # the rates of the states in region src into region dst, every lane at once
-    for k in range(NL):
-        WK[OFF_Y + k] = WK[src + k]
-    rhsv(WK)
-    for k in range(NL):
-        WK[dst + k] = WK[OFF_DY + k]
-
-
-@_jit
 def _times(WK, tl, c):
     for j in range(LANES):
         WK[OFF_T + j] = tl[j] + c * WK[O_HS + j]
@@ -357,14 +347,18 @@ def _dp5(WK, tl, rtol, atol):
             k = i * LANES + j
             WK[O_YT + k] = WK[O_Y + k] + WK[O_HS + j] * (DA21 * WK[O_K1 + k])
     _times(WK, tl, DC2)
-    _f(WK, O_YT, O_K2)
+    rhsv(WK)
+    for k in range(NL):
+        WK[O_K2 + k] = WK[OFF_DY + k]
     for i in range(NS):
         for j in range(LANES):
             k = i * LANES + j
             WK[O_YT + k] = WK[O_Y + k] + WK[O_HS + j] * (DA31 * WK[O_K1 + k]
                                                          + DA32 * WK[O_K2 + k])
     _times(WK, tl, DC3)
-    _f(WK, O_YT, O_K3)
+    rhsv(WK)
+    for k in range(NL):
+        WK[O_K3 + k] = WK[OFF_DY + k]
     for i in range(NS):
         for j in range(LANES):
             k = i * LANES + j
@@ -372,7 +366,9 @@ def _dp5(WK, tl, rtol, atol):
                                                          + DA42 * WK[O_K2 + k]
                                                          + DA43 * WK[O_K3 + k])
     _times(WK, tl, DC4)
-    _f(WK, O_YT, O_K4)
+    rhsv(WK)
+    for k in range(NL):
+        WK[O_K4 + k] = WK[OFF_DY + k]
     for i in range(NS):
         for j in range(LANES):
             k = i * LANES + j
@@ -381,7 +377,9 @@ def _dp5(WK, tl, rtol, atol):
                                                          + DA53 * WK[O_K3 + k]
                                                          + DA54 * WK[O_K4 + k])
     _times(WK, tl, DC5)
-    _f(WK, O_YT, O_K5)
+    rhsv(WK)
+    for k in range(NL):
+        WK[O_K5 + k] = WK[OFF_DY + k]
     for i in range(NS):
         for j in range(LANES):
             k = i * LANES + j
@@ -391,7 +389,9 @@ def _dp5(WK, tl, rtol, atol):
                                                          + DA64 * WK[O_K4 + k]
                                                          + DA65 * WK[O_K5 + k])
     _times(WK, tl, 1.0)
-    _f(WK, O_YT, O_K6)
+    rhsv(WK)
+    for k in range(NL):
+        WK[O_K6 + k] = WK[OFF_DY + k]
     for i in range(NS):
         for j in range(LANES):
             k = i * LANES + j
@@ -400,11 +400,21 @@ def _dp5(WK, tl, rtol, atol):
                                                          + DA74 * WK[O_K4 + k]
                                                          + DA75 * WK[O_K5 + k]
                                                          + DA76 * WK[O_K6 + k])
-    _f(WK, O_YN, O_K7)
+    # Hairer's stiffness estimate needs the last stage's argument, about to be replaced
     for j in range(LANES):
         WK[O_ERR + j] = 0.0
         WK[O_SN + j] = 0.0
         WK[O_SD + j] = 0.0
+    for i in range(NS):
+        for j in range(LANES):
+            k = i * LANES + j
+            b = WK[O_YN + k] - WK[O_YT + k]
+            WK[O_SD + j] += b * b
+    for k in range(NL):
+        WK[OFF_Y + k] = WK[O_YN + k]
+    rhsv(WK)
+    for k in range(NL):
+        WK[O_K7 + k] = WK[OFF_DY + k]
     for i in range(NS):
         for j in range(LANES):
             k = i * LANES + j
@@ -414,10 +424,8 @@ def _dp5(WK, tl, rtol, atol):
             sk = atol[i] + rtol * max(abs(WK[O_Y + k]), abs(WK[O_YN + k]))
             r = ei / sk
             a = WK[O_K7 + k] - WK[O_K6 + k]
-            b = WK[O_YN + k] - WK[O_YT + k]
             WK[O_ERR + j] += r * r
             WK[O_SN + j] += a * a
-            WK[O_SD + j] += b * b
 
 
 @_jit
@@ -528,7 +536,11 @@ def integrate_block(first, count, P, Y0, sq, sv, ss, se, sm, q0, v0, s0, e0, m0,
             tl[j] = tseg
             WK[O_HS + j] = 0.0
         _times(WK, tl, 0.0)
-        _f(WK, O_Y, O_K1)
+        for k in range(NL):
+            WK[OFF_Y + k] = WK[O_Y + k]
+        rhsv(WK)
+        for k in range(NL):
+            WK[O_K1 + k] = WK[OFF_DY + k]
         for j in range(LANES):
             active[j] = alive[j]
             if alive[j] and not _finite(WK, O_K1, j):
