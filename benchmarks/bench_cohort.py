@@ -493,6 +493,7 @@ def million(args) -> None:
                    lanes=available() and args.method != "rodas4" or None)
     t_start = time.perf_counter()
     c_start = time.process_time()
+    in_lanes = handed = 0
     while done < total:
         n = min(chunk, total - done)
         w = build_workload(args.model, n, args.years, args.seed, offset=done)
@@ -504,6 +505,8 @@ def million(args) -> None:
         sim_s += time.perf_counter() - t
         kept[done:done + n] = res.values
         status[done:done + n] = res.status
+        in_lanes += res.meta["lanes"]
+        handed += res.meta["handed_over"]
         done += n
         el = time.perf_counter() - t_start
         cpu = time.process_time() - c_start
@@ -518,6 +521,7 @@ def million(args) -> None:
                           integration_s=sim_s, cpu_s=cpu, subjects_per_s=total / wall,
                           cpu_ms_per_subject=1e3 * cpu / total,
                           peak_rss_mb=peak_rss_mb(), failed=int(np.sum(status != 0)),
+                          in_lanes=in_lanes, handed_over=handed,
                           kept_outputs=keep, kept_mb=kept.nbytes / 1e6,
                           final_mean=float(np.nanmean(fin)), final_sd=float(np.nanstd(fin)))))
 
