@@ -335,3 +335,7 @@ def test_docs_example_runs():
     assert res.ok and res.values.shape == (1000, 21, 3)
     head = "<BatchResult model='lemaire2004' subjects=1000 days=0..140 points=21"
     assert repr(res).startswith(head)
+    from neurobone.engine.lanes import available
+
+    fast = ns["fast"]
+    assert fast.ok and fast.meta["lanes"] == (1000 if available() else 0)

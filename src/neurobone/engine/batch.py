@@ -68,7 +68,7 @@ from neurobone.model.symbolic import parse
 #: default relative tolerance of the batched engine
 RTOL = 1e-6
 #: subjects without schedule rows of their own from which ``lanes=None`` uses the lanes
-#: (below, the one-off compilation of the lanes kernel, ~20 s, outweighs their speed)
+#: (below, the one-off compilation of the lanes kernel, ~15 s, outweighs their speed)
 LANES_FROM = 256
 #: weekday mask with every day set
 ALL_DAYS = 0x7F
