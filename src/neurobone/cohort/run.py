@@ -248,6 +248,7 @@ def simulate_chunk(prep: Prepared, chunk: int) -> tuple[pd.DataFrame, pd.DataFra
     Y, status, failure = _life_histories(prep, cov, P)
     _anchor(prep, cov, P, Y, status)
     sched_rows = _schedules(prep, cov, P)
+    common = _common_schedule(prep, sched_rows)
     results, t_status = [], status.copy()
     subjects = cov.index.to_numpy()
     keep = subjects % spec.trajectory_every == 0
@@ -257,7 +258,8 @@ def simulate_chunk(prep: Prepared, chunk: int) -> tuple[pd.DataFrame, pd.DataFra
         if len(idx) == 0:
             continue
         res = _simulate(prep, prep.scn.duration_days, P[idx], Y[idx],
-                        _subset_schedule(prep, sched_rows, idx), save, prep.outputs)
+                        _subset_schedule(prep, sched_rows, idx), save, prep.outputs,
+                        lanes=common[idx])
         t_status[idx] = res.status
         for j in np.nonzero(res.status != 0)[0]:
             from neurobone.engine.batch import STATUS
@@ -279,11 +281,29 @@ def run_chunk(prep: Prepared, out_dir: str | Path, chunk: int) -> dict[str, Any]
             "seconds": time.perf_counter() - t0, "pid": os.getpid()}
 
 
-def _simulate(prep: Prepared, days, P, Y0, schedule, save, outputs):
+def _simulate(prep: Prepared, days, P, Y0, schedule, save, outputs, lanes=None):
+    """The batched engine on a group of subjects. ``lanes`` says which of them may run in
+    its SIMD lanes (default: those without schedule rows of their own); it is always a
+    per-subject choice, so a cohort's numbers never depend on its chunking."""
     from neurobone.engine.batch import simulate_batch
 
+    if lanes is None:
+        lanes = schedule.offsets[1:] == schedule.offsets[:-1]
     return simulate_batch(prep.cm, days, P, Y0, schedule, save_days=save, outputs=outputs,
-                          rtol=prep.spec.rtol, threads=prep.spec.threads, on_failure="ignore")
+                          rtol=prep.spec.rtol, threads=prep.spec.threads, on_failure="ignore",
+                          lanes=lanes)
+
+
+def _common_schedule(prep: Prepared, rows: list[list]) -> np.ndarray:
+    """Subjects whose schedule is the scenario's own (no natural menopause of their own,
+    no subject-specific dose): they run 16 at a time in the batched engine's lanes
+    wherever the machine supports them. A per-subject property, so whether a subject runs
+    in lanes never depends on the chunking."""
+    from neurobone.scenario.compile import exercise_overrides, intervention_overrides
+
+    scn = prep.scn
+    ref = exercise_overrides(scn, scn.species) + intervention_overrides(scn, prep.cm, prep.p_ref)
+    return np.array([list(r) == ref for r in rows], dtype=bool)
 
 
 # ----------------------------------------------------------------------------- life histories

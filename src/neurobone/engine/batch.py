@@ -67,7 +67,7 @@ from neurobone.model.symbolic import parse
 
 #: default relative tolerance of the batched engine
 RTOL = 1e-6
-#: subjects without schedule rows of their own from which ``lanes=None`` uses the lanes
+#: subjects that can run in lanes (:func:`lane_groups`) from which ``lanes=None`` uses them
 #: (below, the one-off compilation of the lanes kernel, ~15 s, outweighs their speed)
 LANES_FROM = 256
 #: weekday mask with every day set
@@ -1143,6 +1143,31 @@ def batch_kernels(model: Model | CompiledModel) -> ModuleType:
 
 
 # ----------------------------------------------------------------------------- API
+#: subjects with one schedule from which they run in lanes (fewer leave too many idle)
+LANES_GROUP = 8
+
+
+def lane_groups(sched: BatchSchedule, ix: np.ndarray,
+                minimum: int = LANES_GROUP) -> dict[bytes, list[int]]:
+    """Subjects of ``ix`` grouped by identical schedules, groups of at least ``minimum``.
+
+    Lanes advance together between the change points of one schedule, so subjects run
+    in lanes with others whose own rows are the same (row for row: subjects with no rows
+    of their own form one group).
+    """
+    off = sched.offsets
+    groups: dict[bytes, list[int]] = {}
+    if off[-1] == 0:  # no subject has rows of its own
+        groups = {b"": [int(i) for i in ix]}
+    else:
+        cols = (sched.pindex, sched.value, sched.start, sched.end, sched.mask)
+        for i in ix:
+            a, b = off[i], off[i + 1]
+            key = b"".join(c[a:b].tobytes() for c in cols)
+            groups.setdefault(key, []).append(int(i))
+    return {k: g for k, g in groups.items() if len(g) >= minimum}
+
+
 def resolve_outputs(
     model: Model, outputs: Sequence[str] | None
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -1251,11 +1276,14 @@ def simulate_batch(
     method : ``"auto"`` (default: Dormand-Prince 5(4), switching per subject to RODAS4
         when stiffness is detected and back when it is gone), ``"rodas4"`` (stiff
         Rosenbrock method throughout) or ``"dopri5"`` (explicit throughout).
-    lanes : run subjects without schedule rows of their own several per SIMD instruction
+    lanes : run subjects that share a schedule 16 per SIMD instruction
         (:mod:`neurobone.engine.lanes`: Dormand-Prince in lock step; a subject that turns
         stiff or fails there is integrated again by the scalar engine with ``method``).
-        Default: when the machine supports it, ``method`` is not ``"rodas4"`` and at
-        least ``LANES_FROM`` (256) subjects qualify.
+        ``True``: the subjects whose schedule rows are shared by at least ``LANES_GROUP``
+        (8) subjects; default ``None``: the same when the machine supports it,
+        ``method`` is not ``"rodas4"`` and at least ``LANES_FROM`` (256) subjects
+        qualify; a boolean array: exactly those subjects, where the machine supports
+        it; ``False``: none.
     """
     from neurobone.engine.solve import resolve
 
@@ -1332,13 +1360,26 @@ def simulate_batch(
         numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
     serial = numba.get_num_threads() == 1
     kernel = mod.integrate_serial if serial else mod.integrate_batch
-    eligible = int(np.sum(sched.offsets[1:] == sched.offsets[:-1]))  # no rows of their own
-    if lanes is None:
-        lanes = method != "rodas4" and eligible >= LANES_FROM and lanes_available()
-    elif lanes and (method == "rodas4" or not lanes_available()):
-        raise InputError("lanes=True needs method 'auto' or 'dopri5' and an x86-64 CPU with "
-                         "AVX2 or AVX-512 and glibc's libmvec (neurobone.engine.lanes)")
-    lmod = lanes_kernels(cm) if lanes else None
+    # which subjects run in lanes: decided for the whole call, so that it never depends
+    # on the chunking (a subject's result in lanes does not depend on its block mates)
+    in_lanes = np.zeros(N, bool)
+    if isinstance(lanes, (bool, np.bool_)) or lanes is None:
+        if lanes or lanes is None:
+            for g in lane_groups(sched, np.arange(N)).values():
+                in_lanes[g] = True
+        if lanes is None:
+            if not (method != "rodas4" and in_lanes.sum() >= LANES_FROM and lanes_available()):
+                in_lanes[:] = False
+        elif lanes and (method == "rodas4" or not lanes_available()):
+            raise InputError("lanes=True needs method 'auto' or 'dopri5' and an x86-64 CPU "
+                             "with AVX2 or AVX-512 and glibc's libmvec (neurobone.engine.lanes)")
+    else:
+        mask = np.asarray(lanes)
+        if mask.shape != (N,) or mask.dtype != bool:
+            raise InputError(f"lanes must be None, True, False or a boolean array of {N} "
+                             f"subjects, got {type(lanes).__name__}")
+        in_lanes = mask.copy() if method != "rodas4" and lanes_available() else in_lanes
+    lmod = lanes_kernels(cm) if in_lanes.any() else None
     n_lanes = 0
     n_handed = 0
 
@@ -1356,16 +1397,21 @@ def simulate_batch(
         steps[ix], rejected[ix], stiff[ix] = a, r, k
 
     def vector(ix: np.ndarray) -> np.ndarray:
-        # subjects without schedule rows of their own, in lock step; returns those
+        # subjects with the same schedule, in lock step: their common rows (the shared
+        # ones, then their own) are passed as the kernel's rows; returns the subjects
         # handed back to the scalar engine
         o = np.full((len(ix), len(save), len(names)), np.nan)
         st, ft = np.zeros(len(ix), np.int32), np.full(len(ix), np.nan)
         a, r = np.zeros(len(ix), np.int64), np.zeros(len(ix), np.int64)
         e0, i0 = np.zeros(0), np.zeros(0, np.int32)
+        lo, hi = sched.offsets[ix[0]], sched.offsets[ix[0] + 1]
+        rows = [np.concatenate([sh, own[lo:hi]]) for sh, own in (
+            (sched.shared_pindex, sched.pindex), (sched.shared_value, sched.value),
+            (sched.shared_start, sched.start), (sched.shared_end, sched.end),
+            (sched.shared_mask, sched.mask))]
         run = lmod.integrate_lanes_serial if serial else lmod.integrate_lanes
         with numba.parallel_chunksize(1):
-            run(np.ascontiguousarray(P[ix]), np.ascontiguousarray(Y0[ix]), sched.shared_pindex,
-                sched.shared_value, sched.shared_start, sched.shared_end, sched.shared_mask,
+            run(np.ascontiguousarray(P[ix]), np.ascontiguousarray(Y0[ix]), *rows,
                 i0, e0, e0, e0, i0, save, kinds, idx, days, float(rtol), atol, 1e-4, hmax_,
                 int(max_steps), len(m.expressions), o, st, ft, a, r)
         values[ix], status[ix], fail_t[ix], steps[ix], rejected[ix] = o, st, ft, a, r
@@ -1378,14 +1424,16 @@ def simulate_batch(
             hi = min(N, done + chunk)
             ix = np.arange(done, hi)
             if lmod is not None:
-                own = sched.offsets[done + 1:hi + 1] > sched.offsets[done:hi]
-                vec = ix[~own]
-                rest = ix[own]
-                if len(vec):
-                    back = vector(vec)
-                    n_lanes += len(vec) - len(back)
-                    n_handed += len(back)
-                    rest = np.sort(np.concatenate([rest, back]))
+                groups = lane_groups(sched, ix[in_lanes[ix]], minimum=1)
+                grouped = np.zeros(N, bool)
+                back = []
+                for g in groups.values():
+                    g = np.asarray(g)
+                    grouped[g] = True
+                    back.append(vector(g))
+                    n_lanes += len(g) - len(back[-1])
+                    n_handed += len(back[-1])
+                rest = np.sort(np.concatenate([ix[~grouped[ix]], *back]).astype(np.int64))
                 if len(rest):
                     scalar(rest)
             else:
