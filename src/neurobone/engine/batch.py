@@ -59,6 +59,7 @@ from neurobone.model.codegen import (
     _unpack,
     cache_dir,
     compile_model,
+    fill_template,
     load_generated,
 )
 from neurobone.model.definition import Model
@@ -268,8 +269,8 @@ class BatchSchedule:
         indices = np.asarray(indices, np.int64)
         lo, hi = self.offsets[indices], self.offsets[indices + 1]
         counts = hi - lo
-        rows = (np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]).astype(np.int64)
-                if counts.sum() else np.zeros(0, np.int64))
+        # the row numbers of every subject in turn: lo[i], lo[i]+1, ..., hi[i]-1
+        rows = np.repeat(lo - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
         return BatchSchedule(
             len(indices), self.parameter_names,
             np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
@@ -1130,12 +1131,9 @@ def batch_kernels(model: Model | CompiledModel) -> ModuleType:
 
     def source() -> str:
         dfdt, has_t = _dfdt_source(cm)
-        return (_TEMPLATE.replace("__MODEL__", repr(cm.model.name))
-                .replace("__KERNELS__", kernels)
-                .replace("__HAS_T__", str(has_t))
-                .replace("__HAS_EXPR__", str(len(cm.model.expressions) > 0))
-                .replace("__DFDT__", dfdt)
-                .replace("__FAST__", _fast_source(cm)))
+        return fill_template(_TEMPLATE, MODEL=repr(cm.model.name), KERNELS=kernels,
+                             HAS_T=has_t, HAS_EXPR=len(cm.model.expressions) > 0, DFDT=dfdt,
+                             FAST=_fast_source(cm))
 
     mod = load_generated(path, f"neurobone_batch_{key}", source)
     _BATCH_LOADED[key] = mod

@@ -7,11 +7,11 @@ variants that compute 8 (AVX-512) or 4 (AVX2) at once to the same accuracy (a fe
 in the last place). Numba cannot vectorise those calls by itself (its LLVM has no vector
 math library attached), so this module
 
-* generates ``rhsv``, the right-hand side of ``LANES`` subjects at once, from the same
-  split form as the scalar ``rhsc`` (:func:`neurobone.engine.batch.split_rhs`): the
-  formulas run in lane loops that LLVM vectorises, cut into *phases* at the calls to
-  ``exp``/``log``, which go to libmvec for all lanes together through two small Numba
-  intrinsics;
+* generates ``prev`` and ``rhsv``, the parameter-only terms and the right-hand side of
+  ``LANES`` subjects at once, from the same split form as the scalar ``pre``/``rhsc``
+  (:func:`neurobone.engine.batch.split_rhs`): the formulas run in lane loops that LLVM
+  vectorises, cut into *phases* at the calls to ``exp``/``log``, which go to libmvec for
+  all lanes together through two small Numba intrinsics;
 * runs Dormand & Prince 5(4) on ``LANES`` subjects in lock step: every lane has its own
   step size, error control, dense output and save points, exactly as the scalar engine;
   lanes only wait for each other at the change points of the schedule they share.
@@ -19,8 +19,8 @@ math library attached), so this module
 A lane whose subject becomes non-finite, fails, meets a non-positive base of a
 log-domain power or turns stiff (its steps limited by stability for a long stretch) is
 *handed over*: the scalar engine integrates that subject again from day 0 with the
-requested method, so results never depend on the lanes. Subjects with schedule rows of
-their own (not shared) go to the scalar engine directly.
+requested method. Lanes in one block share one schedule;
+:func:`neurobone.engine.batch.simulate_batch` groups the subjects by schedule.
 
 :func:`available` says whether the lanes can run here (x86-64 with AVX2 or AVX-512,
 libmvec found, Numba compiling for the host CPU); :mod:`neurobone.engine.batch` uses
@@ -672,7 +672,7 @@ _LOADED: dict[str, ModuleType] = {}
 def lanes_kernels(cm) -> ModuleType:
     """The compiled lanes module of compiled model ``cm`` (generated once, cached)."""
     from neurobone.engine.batch import batch_kernels
-    from neurobone.model.codegen import cache_dir, load_generated
+    from neurobone.model.codegen import cache_dir, fill_template, load_generated
 
     width = vector_width()
     if not width:
@@ -689,13 +689,11 @@ def lanes_kernels(cm) -> ModuleType:
 
     def source() -> str:
         kernels, layout = _lanes_source(cm, lanes, width)
-        return (_TEMPLATE.replace("__MODEL__", repr(cm.model.name))
-                .replace("__BATCH__", bmod.__name__)
-                .replace("__VEXP__", f"vexp{width}").replace("__VLOG__", f"vlog{width}")
-                .replace("__LANES__", str(lanes)).replace("__WIDTH__", str(width)).replace("__NS__", str(cm.n_states))
-                .replace("__LAYOUT__", "\n".join(f"{k} = {v}" for k, v in layout.items()))
-                .replace("__HANDOVER__", str(HANDOVER)).replace("__STIFF__", str(STIFF_LIMIT))
-                .replace("__RHSV__", kernels))
+        return fill_template(
+            _TEMPLATE, MODEL=repr(cm.model.name), BATCH=bmod.__name__, VEXP=f"vexp{width}",
+            VLOG=f"vlog{width}", LANES=lanes, WIDTH=width, NS=cm.n_states,
+            LAYOUT="\n".join(f"{k} = {v}" for k, v in layout.items()), HANDOVER=HANDOVER,
+            STIFF=STIFF_LIMIT, RHSV=kernels)
 
     mod = load_generated(path, f"neurobone_lanes_{key}", source)
     _LOADED[key] = mod

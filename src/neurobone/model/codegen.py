@@ -200,6 +200,13 @@ class CompiledModel:
 _LOADED: dict[str, CompiledModel] = {}
 
 
+def fill_template(template: str, **values) -> str:
+    """``template`` with every ``__NAME__`` placeholder replaced by ``str(values[NAME])``."""
+    for name, value in values.items():
+        template = template.replace(f"__{name}__", str(value))
+    return template
+
+
 def load_generated(path: Path, modname: str, source: Callable[[], str]) -> ModuleType:
     """Import generated code from ``path``, writing it first (atomically, so concurrent
     processes never read a half-written file) when it is not cached yet."""
