@@ -253,7 +253,6 @@ if vector_width() != __WIDTH__:  # also loads libmvec, which the compiled code c
     raise ImportError("this machine lacks the vector width the lanes were generated for")
 
 _b = sys.modules["__BATCH__"]
-observe = _b.observe
 _params_at = _b._params_at
 _next_change = _b._next_change
 _record = _b._record
