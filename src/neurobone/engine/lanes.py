@@ -664,7 +664,7 @@ def integrate_lanes_serial(P, Y0, sq, sv, ss, se, sm, q0, v0, s0, e0, m0, save_t
 '''
 
 #: bump when the generated lanes code changes
-LANES_VERSION = "2"
+LANES_VERSION = "3"
 _LOADED: dict[str, ModuleType] = {}
 
 
