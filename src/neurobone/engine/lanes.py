@@ -51,8 +51,13 @@ LANE_VECTORS = 2
 
 @functools.lru_cache(maxsize=1)
 def vector_width() -> int:
-    """Doubles per libmvec call on this machine: 8 (AVX-512), 4 (AVX2) or 0 (no lanes)."""
-    if os.environ.get("NEUROBONE_LANES", "1") == "0":
+    """Doubles per libmvec call on this machine: 8 (AVX-512), 4 (AVX2) or 0 (no lanes).
+
+    ``NEUROBONE_LANES=0`` turns the lanes off; ``NEUROBONE_LANES=4`` uses the AVX2
+    variants even where AVX-512 is there (to test them).
+    """
+    setting = os.environ.get("NEUROBONE_LANES", "1")
+    if setting == "0":
         return 0
     if platform.machine() not in ("x86_64", "AMD64") or not platform.system() == "Linux":
         return 0
@@ -67,7 +72,7 @@ def vector_width() -> int:
     except RuntimeError:
         return 0
     feats = llb.get_host_cpu_features()
-    if feats.get("avx512f", False):
+    if feats.get("avx512f", False) and setting != "4":
         return 8
     if feats.get("avx2", False):
         return 4
