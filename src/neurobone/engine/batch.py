@@ -1036,7 +1036,6 @@ class SplitRhs:
     table: dict  # parameter-only subterm -> its slot symbol ``_c<k>`` (pre)
     slots: list[str]  # names stored in ``c``, in order
     body: list[tuple[str, sp.Expr]]  # per-stage assignments, ending with ``dy[i]``
-    guards: list[sp.Expr]  # bases whose logs are taken (``flag`` form only)
 
 
 def split_rhs(cm: CompiledModel, guard: str = "fallback") -> SplitRhs:
@@ -1088,10 +1087,9 @@ def split_rhs(cm: CompiledModel, guard: str = "fallback") -> SplitRhs:
     body = [(n, hoist(e)) for n, e in sym.expressions if n in needed and n not in const]
     outs = [f"dy[{i}]" for i in range(len(sym.rates))]
     body += [(o, hoist(r)) for o, r in zip(outs, sym.rates)]
-    guards: list[sp.Expr] = []
-    body = log_domain(body, outs, guard=guard, guards=guards)
+    body = log_domain(body, outs, guard=guard)
     slots = list(const) + [str(v) for v in table.values()]
-    return SplitRhs(const, table, slots, body, guards)
+    return SplitRhs(const, table, slots, body)
 
 
 def _fast_source(cm: CompiledModel) -> str:
@@ -1355,11 +1353,13 @@ def simulate_batch(
 
     # which subjects run in lanes: decided for the whole call, so that it never depends
     # on the chunking (a subject's result in lanes does not depend on its block mates)
+    groups = {k: np.asarray(g) for k, g in lane_groups(sched, np.arange(N), minimum=1).items()}
     in_lanes = np.zeros(N, bool)
     if isinstance(lanes, (bool, np.bool_)) or lanes is None:
         if lanes or lanes is None:
-            for g in lane_groups(sched, np.arange(N)).values():
-                in_lanes[g] = True
+            for g in groups.values():
+                if len(g) >= LANES_GROUP:
+                    in_lanes[g] = True
         if lanes is None:
             if not (method != "rodas4" and in_lanes.sum() >= LANES_FROM and lanes_available()):
                 in_lanes[:] = False
@@ -1426,11 +1426,13 @@ def simulate_batch(
             hi = min(N, done + chunk)
             ix = np.arange(done, hi)
             if lmod is not None:
-                groups = lane_groups(sched, ix[in_lanes[ix]], minimum=1)
                 grouped = np.zeros(N, bool)
                 back = []
                 for g in groups.values():
-                    g = np.asarray(g)
+                    g = g[(g >= done) & (g < hi)]  # this chunk's members, in order
+                    g = g[in_lanes[g]]
+                    if len(g) == 0:
+                        continue
                     grouped[g] = True
                     back.append(vector(g))
                     n_lanes += len(g) - len(back[-1])
