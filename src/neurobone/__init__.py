@@ -1,2 +1,83 @@
-"""neurobone: exercise -> brain -> bone."""
-__version__ = "0.1.0"
+"""neurobone: exercise -> brain -> bone.
+
+The public API, importable from here (loaded on first use, so ``import neurobone`` is
+quick)::
+
+    import neurobone as nb
+
+    res = nb.simulate("lemaire2004", 140, schedule=[nb.Override("I_P", 1e3, 20, 80)])
+    res.plot()
+    nb.run_scenario("examples/mouse_treadmill.yaml").table()
+    nb.run_study()                    # the article's mouse study
+    nb.run_cohort("examples/cohort_running.yaml", n=1000, seed=1, out_dir="cohort")
+
+See README.md and docs/.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from neurobone._version import __version__  # noqa: F401 - re-exported
+
+_EXPORTS = {
+    # models
+    "get_model": "neurobone.model.registry",
+    "available_models": ("neurobone.model.registry", "available"),
+    "Model": "neurobone.model.definition",
+    "Override": "neurobone.model.timed",
+    "Covariates": "neurobone.model.subjects",
+    # engine
+    "simulate": "neurobone.engine.simulate",
+    "Result": "neurobone.engine.result",
+    "Schedule": "neurobone.engine.schedule",
+    "compile_model": "neurobone.engine.kernels",
+    "steady_state": "neurobone.engine.steady",
+    "solvers": ("neurobone.engine.solvers", None),
+    "BDF": "neurobone.engine.solvers",
+    "Rodas4": "neurobone.engine.solvers",
+    "Dopri5": "neurobone.engine.solvers",
+    "Switching": "neurobone.engine.solvers",
+    "Lanes": "neurobone.engine.solvers",
+    # scenarios
+    "Scenario": "neurobone.scenario.schema",
+    "load_scenario": "neurobone.scenario.schema",
+    "compile_scenario": "neurobone.scenario.compile",
+    "run_scenario": "neurobone.scenario.run",
+    "decompose": "neurobone.scenario.run",
+    "initialise_subjects": "neurobone.scenario.subjects",
+    # studies, cohorts
+    "Study": "neurobone.study.design",
+    "load_study": "neurobone.study.design",
+    "run_study": "neurobone.study.run",
+    "run_cohort": "neurobone.cohort.run",
+    "open_cohort": "neurobone.cohort.store",
+    "query": "neurobone.cohort.store",
+    # output
+    "write_report": "neurobone.report",
+    "to_sbml": "neurobone.io.sbml",
+    "write_sbml": "neurobone.io.sbml",
+    # settings, errors
+    "config": ("neurobone.config", None),
+    "NeuroboneError": "neurobone.errors",
+    "InputError": "neurobone.errors",
+    "ModelError": "neurobone.errors",
+    "SolverError": "neurobone.errors",
+}
+
+__all__ = ["__version__", *_EXPORTS]  # noqa: PLE0605 - the lazy exports
+
+
+def __getattr__(name: str):
+    target = _EXPORTS.get(name)
+    if target is None:
+        raise AttributeError(f"module 'neurobone' has no attribute {name!r}")
+    module, attr = target if isinstance(target, tuple) else (target, name)
+    mod = importlib.import_module(module)
+    value = mod if attr is None else getattr(mod, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

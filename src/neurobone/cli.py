@@ -85,7 +85,7 @@ def simulate_cmd(
     out: Optional[Path] = typer.Option(None, "-o", "--out", help="CSV file to write (default: stdout)"),
 ) -> None:
     """Simulate a scenario file, or a model for N days; write one row per day as CSV."""
-    from neurobone.engine.schedule import parse_set
+    from neurobone.model.timed import parse_set
 
     overrides = [parse_set(s) for s in (set_ or [])]
     if out is not None:
@@ -94,20 +94,22 @@ def simulate_cmd(
         if model is not None or days is not None or species is not None:
             raise InputError("give either a scenario file or --model/--days/--species, not both")
         from neurobone.scenario.compile import compile_scenario
-        from neurobone.scenario.run import as_scenario, run_plan
+        from neurobone.scenario.run import as_scenario
 
         plan = compile_scenario(as_scenario(scenario))
         for o in overrides:
             plan.cm.model.parameter(o.name)
-        res = run_plan(plan, overrides)
-        _write_csv(res.wide(plan.outputs), out)
+        res = plan.with_overrides(overrides).run(outputs=plan.outputs)
+        _write_csv(res.wide(0), out)
         return
-    from neurobone.engine.solve import simulate
+    from neurobone.engine.simulate import simulate
     from neurobone.model.registry import get_model
+    from neurobone.scenario.compile import SCENARIO_SOLVER
 
     m = get_model(model or "lemaire2004")
-    res = simulate(m, _days(days or "100"), overrides=overrides, species=species)
-    _write_csv(res.wide(), out)
+    res = simulate(m, _days(days or "100"), schedule=overrides, species=species,
+                   solver=SCENARIO_SOLVER, on_failure="raise")
+    _write_csv(res.wide(0), out)
 
 
 @app.command("decompose")
@@ -141,8 +143,8 @@ def steady_state_cmd(
     species: Optional[str] = typer.Option(None, "--species", help="species preset (mouse, human)"),
 ) -> None:
     """Print the model's steady state (one line per state)."""
-    from neurobone.engine.schedule import parse_set
     from neurobone.engine.steady import steady_state
+    from neurobone.model.timed import parse_set
     from neurobone.model.registry import get_model
 
     m = get_model(model)
@@ -171,8 +173,8 @@ def export_sbml_cmd(
     out: Path = typer.Option(..., "-o", "--out", help="SBML file to write"),
 ) -> None:
     """Write a model (or a scenario) as SBML Level 3; schedules become events."""
-    from neurobone.engine.schedule import parse_set
     from neurobone.io.sbml import write_sbml
+    from neurobone.model.timed import parse_set
     from neurobone.model.registry import get_model
 
     overrides = [parse_set(s) for s in (set_ or [])]

@@ -4,30 +4,11 @@
 >>> result = run_cohort("examples/cohort_running.yaml", n=1000, seed=1, out_dir="out")
 >>> query("out", "SELECT avg(abmd_ls_pct) FROM summary")
 
-See docs/cohorts.md. The names below are imported lazily, so that the scenario schema
-can use :class:`~neurobone.cohort.population.Population` without importing the runner.
+Who the subjects are is the scenario's ``population:`` block
+(:mod:`neurobone.scenario.population`). See docs/cohorts.md.
 """
 
-from __future__ import annotations
+from neurobone.cohort.run import CohortSpec, run_cohort
+from neurobone.cohort.store import CohortResult, open_cohort, query
 
-import importlib
-
-_EXPORTS = {
-    "run_cohort": "neurobone.cohort.run",
-    "CohortSpec": "neurobone.cohort.run",
-    "query": "neurobone.cohort.store",
-    "open_cohort": "neurobone.cohort.store",
-    "CohortResult": "neurobone.cohort.store",
-    "Population": "neurobone.cohort.population",
-    "sample_covariates": "neurobone.cohort.population",
-    "sample_parameters": "neurobone.cohort.population",
-}
-
-__all__ = ["CohortResult", "CohortSpec", "Population", "open_cohort", "query", "run_cohort",
-           "sample_covariates", "sample_parameters"]
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'neurobone.cohort' has no attribute {name!r}")
+__all__ = ["CohortResult", "CohortSpec", "open_cohort", "query", "run_cohort"]

@@ -41,7 +41,7 @@ class RateColumn(ProgressColumn):
 @contextlib.contextmanager
 def cohort_progress(description: str, console: Console | None = None) -> Iterator:
     """A Rich progress bar for :func:`~neurobone.cohort.run.run_cohort`: yields the
-    ``progress(done, total)`` callback. Subjects already finished (a resume) are shown
+    ``progress(done, total, stage)`` callback. Subjects already finished (a resume) are shown
     as done but do not count towards the rate or the ETA."""
     console = console or Console(stderr=True)
     bar = Progress(TextColumn("{task.description}"), BarColumn(bar_width=24), MofNCompleteColumn(),
@@ -49,7 +49,7 @@ def cohort_progress(description: str, console: Console | None = None) -> Iterato
                    console=console)
     task = None
 
-    def progress(done: int, total: int) -> None:
+    def progress(done: int, total: int, stage: str = "") -> None:
         nonlocal task
         if task is None:  # the first call reports the resumed subjects: not part of the rate
             bar.start()  # started here, so that errors before any work print no empty bar

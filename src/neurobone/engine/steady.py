@@ -7,10 +7,14 @@ from typing import Mapping
 import numpy as np
 from scipy.optimize import root
 
-from neurobone.engine.solve import resolve, simulate
+from neurobone.engine.kernels import CompiledModel
+from neurobone.engine.simulate import as_compiled, simulate
+from neurobone.engine.solvers import BDF
 from neurobone.errors import SolverError
-from neurobone.model.codegen import CompiledModel
 from neurobone.model.definition import Model
+
+#: years integrated before Newton is tried again when it fails from the declared state
+RELAX_DAYS = 7300.0
 
 
 def steady_state(
@@ -27,12 +31,12 @@ def steady_state(
     state; if it does not converge, the model is integrated for 20 years and Newton is
     restarted from there. Raises :class:`SolverError` when neither converges.
     """
-    cm = resolve(model, species)
-    y = _steady_vector(cm, cm.parameter_vector(parameters), initial, tol)
+    cm = as_compiled(model, species)
+    y = steady_vector(cm, cm.parameter_vector(parameters), initial, tol)
     return dict(zip(cm.model.state_names, map(float, y)))
 
 
-def _steady_vector(
+def steady_vector(
     cm: CompiledModel,
     p: np.ndarray,
     initial: np.ndarray | None = None,
@@ -42,11 +46,13 @@ def _steady_vector(
     """Steady state of the states flagged ``steady`` and not in ``hold``."""
     m = cm.model
     y0 = cm.initial_vector() if initial is None else np.asarray(initial, float).copy()
+    p = np.ascontiguousarray(p, dtype=float)
     idx = np.array([i for i, s in enumerate(m.states) if s.steady and s.name not in hold])
     scale = np.array([m.states[i].scale for i in idx])
     n = cm.n_states
     dy = np.zeros(n)
     J = np.zeros((n, n))
+    rhs, jac = cm.rhs, cm.jac
 
     def full(x):
         y = y0.copy()
@@ -54,13 +60,13 @@ def _steady_vector(
         return y
 
     def fun(x):
-        return cm.rhs(0.0, full(x), p, dy)[idx] / scale
+        return rhs(0.0, full(x), p, dy)[idx] / scale
 
-    def jac(x):
-        return cm.jac(0.0, full(x), p, J)[np.ix_(idx, idx)] * scale[None, :] / scale[:, None]
+    def jacobian(x):
+        return jac(0.0, full(x), p, J)[np.ix_(idx, idx)] * scale[None, :] / scale[:, None]
 
     def solve(start):
-        sol = root(fun, start / scale, jac=jac, method="hybr", tol=tol)
+        sol = root(fun, start / scale, jac=jacobian, method="hybr", tol=tol)
         ok = sol.success and np.all(np.isfinite(sol.x)) and np.max(np.abs(fun(sol.x))) < 1e-9
         # Newton leaves round-off residues (e.g. -7e-69) where a state is exactly 0;
         # they are set to 0 so that no consumer (CVODE via SBML) sees a negative pool
@@ -69,9 +75,10 @@ def _steady_vector(
 
     y, ok = solve(y0[idx])
     if not ok:
-        pdict = dict(zip(m.parameter_names, p))
-        res = simulate(cm, 7300.0, parameters=pdict, initial=y0, dt=7300.0)
-        y, ok = solve(res.states[-1][idx])
+        res = simulate(cm, RELAX_DAYS, parameters=p, initial=y0, save_days=[RELAX_DAYS],
+                       outputs=m.state_names, solver=BDF(), on_failure="ignore")
+        if res.ok:
+            y, ok = solve(res.final_state[0][idx])
     if not ok:
         raise SolverError(f"no steady state found for model {m.name!r}")
     return y
@@ -92,12 +99,13 @@ def initialise(
     ``hold`` keep their initial value. Returns ``(y0, p)`` with ``p`` a new vector.
     """
     m = cm.model
-    refs = [(m.parameter_names.index(q.name), q.reference_of) for q in m.parameters if q.reference_of]
+    refs = [(m.parameter_names.index(q.name), q.reference_of) for q in m.parameters
+            if q.reference_of]
     p = np.array(p, dtype=float)
-    y = _steady_vector(cm, p, initial, hold=hold)
+    y = steady_vector(cm, p, initial, hold=hold)
     if not refs:
         return y, p
-    out = np.zeros(len(m.expressions))
+    out = np.zeros(max(len(m.expressions), 1))
     for _ in range(max_iter):
         e = cm.observe(0.0, y, p, out)
         new = p.copy()
@@ -108,7 +116,7 @@ def initialise(
                 new[i] = e[m.expression_names.index(target)]
         change = np.max(np.abs(new - p) / np.maximum(np.abs(p), 1e-300))
         p = new
-        y = _steady_vector(cm, p, y, hold=hold)
+        y = steady_vector(cm, p, y, hold=hold)
         if change < 1e-12:
             return y, p
     raise SolverError(f"homeostatic references of model {m.name!r} did not converge")

@@ -8,7 +8,7 @@ Every number in the table comes from this run; the rows and ranges come from
 
 from __future__ import annotations
 
-from neurobone import __version__
+from neurobone._version import __version__
 from neurobone.fit.targets import EXTRA_ROWS, Runs, evaluate, load_targets
 from neurobone.model.brainbone import HYPOTHESES
 

@@ -38,10 +38,12 @@ import numpy as np
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-from neurobone.engine.schedule import Override
+from neurobone.atomic import atomic_write_text
+from neurobone.engine.kernels import CompiledModel
 from neurobone.errors import InputError, ModelError
-from neurobone.model.codegen import CompiledModel
+from neurobone.model.timed import Override
 from neurobone.model.definition import Model
+from neurobone.model.registry import as_model
 from neurobone.model.symbolic import parse
 
 SBML_LEVEL = 3
@@ -225,7 +227,7 @@ def to_sbml(
     """
     import libsbml
 
-    m = _resolve_model(model, species)
+    m = as_model(model, species)
     sym = parse(m)
     pnames = m.parameter_names
     values = {p.name: float(p.value) for p in m.parameters}
@@ -483,18 +485,6 @@ def check_sbml(text: str) -> list[str]:
     return _errors(doc)
 
 
-def _resolve_model(model, species: str | None) -> Model:
-    if isinstance(model, CompiledModel):
-        model = model.model
-    if isinstance(model, str):
-        from neurobone.model.registry import get_model
-
-        model = get_model(model)
-    if species is not None:
-        model = model.for_species(species)
-    return model
-
-
 def _sid(name: str) -> str:
     s = re.sub(r"[^A-Za-z0-9_]", "_", name)
     return s if re.match(r"^[A-Za-z_]", s) else f"m_{s}"
@@ -538,5 +528,5 @@ def write_sbml(
     constant, timed = split_overrides(overrides)
     params = {**(parameters or {}), **constant}
     text = to_sbml(model, parameters=params, overrides=timed, initial=initial, species=species)
-    Path(path).write_text(text)
+    atomic_write_text(Path(path), text)
     return text

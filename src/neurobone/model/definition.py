@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping
 
 from neurobone.errors import ModelError
+from neurobone.model.subjects import SubjectRules
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -117,7 +118,8 @@ class Model:
 
     ``outputs`` maps stable output names to the state or expression they report.
     ``presets`` maps a species to parameter replacements (each a full
-    :class:`Parameter`, so it carries its own unit, species and source).
+    :class:`Parameter`, so it carries its own unit, species and source). ``rules`` set
+    up its subjects from their covariates (:mod:`neurobone.model.subjects`).
     """
 
     name: str
@@ -130,6 +132,10 @@ class Model:
     presets: Mapping[str, tuple[Parameter, ...]] = field(default_factory=dict)
     default_species: str = "any"
     components: tuple[str, ...] = ()
+    rules: SubjectRules = field(default_factory=SubjectRules, compare=False, repr=False)
+    default_outputs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    primary_output: Mapping[str, str] = field(default_factory=dict)
+    signed_outputs: frozenset[str] = frozenset()
 
     # ------------------------------------------------------------------ look-ups
     @property
@@ -152,6 +158,36 @@ class Model:
             f"unknown parameter {name!r} for model {self.name!r}; "
             f"valid: {', '.join(sorted(self.parameter_names))}"
         )
+
+    def outputs_for(self, species: str | None = None) -> list[str]:
+        """The outputs kept when a scenario, study or cohort names none: the model's
+        list for the species, else its named outputs, else its states."""
+        species = species or self.default_species
+        return list(self.default_outputs.get(species) or self.outputs or self.state_names)
+
+    def primary_for(self, species: str | None = None) -> str:
+        """The primary outcome of a study of this species (default: the first output)."""
+        species = species or self.default_species
+        return self.primary_output.get(species) or self.outputs_for(species)[0]
+
+    @property
+    def all_outputs(self) -> list[str]:
+        """Every name that can be read: states, named outputs, expressions."""
+        return list(dict.fromkeys(self.state_names + list(self.outputs) + self.expression_names))
+
+    def fingerprint(self) -> str:
+        """Hash of the definition: equations, parameter values and CVs, outputs (what
+        makes two models give the same results; a cohort store records it)."""
+        import hashlib
+        import json
+
+        d = {
+            "states": [(s.name, s.rate, s.initial, s.scale, s.steady) for s in self.states],
+            "parameters": [(p.name, p.value, p.cv, p.reference_of) for p in self.parameters],
+            "expressions": [(e.name, e.formula) for e in self.expressions],
+            "outputs": sorted(self.outputs.items()),
+        }
+        return hashlib.sha256(json.dumps(d, sort_keys=True, default=repr).encode()).hexdigest()
 
     def defaults(self) -> dict[str, float]:
         return {p.name: p.value for p in self.parameters}
@@ -207,6 +243,10 @@ def compose(
     outputs: Mapping[str, str] | None = None,
     presets: Mapping[str, Iterable[Parameter]] | None = None,
     default_species: str = "any",
+    rules: SubjectRules | None = None,
+    default_outputs: Mapping[str, Iterable[str]] | None = None,
+    primary_output: Mapping[str, str] | None = None,
+    signed_outputs: Iterable[str] = (),
 ) -> Model:
     """Merge components into a :class:`Model`.
 
@@ -239,6 +279,12 @@ def compose(
     for out, target in outputs.items():
         if target not in known:
             raise ModelError(f"output {out!r} refers to unknown name {target!r}")
+    readable = known | set(outputs)
+    listed = [o for outs in (default_outputs or {}).values() for o in outs]
+    listed += list((primary_output or {}).values()) + list(signed_outputs)
+    for o in listed:
+        if o not in readable:
+            raise ModelError(f"default output {o!r} is not an output of model {name!r}")
     return Model(
         name=name,
         description=description,
@@ -250,4 +296,8 @@ def compose(
         presets={k: tuple(v) for k, v in (presets or {}).items()},
         default_species=default_species,
         components=tuple(c.name for c in comps),
+        rules=rules or SubjectRules(),
+        default_outputs={k: tuple(v) for k, v in (default_outputs or {}).items()},
+        primary_output=dict(primary_output or {}),
+        signed_outputs=frozenset(signed_outputs),
     )

@@ -32,3 +32,19 @@ def get_model(name: str) -> Model:
     if name not in _MODULES or name not in available():
         raise ModelError(f"unknown model {name!r}; valid: {', '.join(available())}")
     return importlib.import_module(_MODULES[name]).MODEL
+
+
+def as_model(model: "Model | str", species: str | None = None) -> Model:
+    """A :class:`Model` from a registered name, a model, or an object holding one (a
+    compiled model), with the ``species`` preset applied when given."""
+    inner = getattr(model, "model", None)
+    if isinstance(inner, Model):
+        model = inner
+    if isinstance(model, str):
+        model = get_model(model)
+    if not isinstance(model, Model):
+        raise ModelError(f"not a model: {type(model).__name__}; give a name "
+                         f"({', '.join(available())}) or a Model")
+    if species is not None and species != model.default_species:
+        model = model.for_species(species)
+    return model

@@ -1,1 +1,1 @@
-"""Scenario files: schema, exercise dosing, compilation to plans, running."""
+"""Scenarios: files (schema, populations), subjects from covariates, plans, runs."""

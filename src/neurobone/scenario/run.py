@@ -1,15 +1,16 @@
-"""Run scenarios, and split an exercise effect into its neural and mechanical paths."""
+"""Run scenarios, and split a protocol's effect into the model's paths."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from neurobone.engine.result import SimulationResult
-from neurobone.engine.schedule import Override
-from neurobone.engine.solve import simulate
+from neurobone.engine.result import Result
+from neurobone.engine.solvers import Solver
+from neurobone.errors import InputError
 from neurobone.scenario.compile import Plan, compile_scenario
 from neurobone.scenario.schema import Scenario, load_scenario, parse_scenario
 
@@ -25,28 +26,53 @@ def as_scenario(scenario: Scenario | dict | str | Path) -> Scenario:
 
 @dataclass
 class ScenarioResult:
-    """The outcome of one scenario: the trajectories and the requested outputs."""
+    """One scenario's subject over time: ``result`` is the engine's
+    :class:`~neurobone.engine.result.Result` (one subject, daily), ``plan`` what ran."""
 
     scenario: Scenario
-    result: SimulationResult
+    result: Result
     plan: Plan
 
-    def table(self) -> pd.DataFrame:
-        """``day`` plus one column per requested output (one row per day)."""
-        return self.result.wide(self.plan.outputs)
+    @property
+    def t(self) -> np.ndarray:
+        """The saved days."""
+        return self.result.t
 
-    def __getitem__(self, name: str):
-        return self.result[name]
+    def __getitem__(self, name: str) -> np.ndarray:
+        """One output over the saved days (a 1-D array)."""
+        return self.result[name][0]
+
+    def table(self, outputs: list[str] | None = None) -> pd.DataFrame:
+        """``day`` plus one column per output (the scenario's by default), one row per day."""
+        return self.result.wide(0)[["day", *(outputs or self.plan.outputs)]]
+
+    def tidy(self) -> pd.DataFrame:
+        """Long table: ``subject, day, variable, value`` (every kept output)."""
+        return self.result.tidy()
+
+    def final(self) -> pd.DataFrame:
+        """The scenario's outputs on the last day (one row)."""
+        return self.result.final()[self.plan.outputs]
+
+    def at(self, day: float) -> dict[str, float]:
+        """Every kept output at the saved day nearest ``day``."""
+        k = int(np.argmin(np.abs(self.t - day)))
+        return {n: float(self.result.values[0, k, j]) for j, n in enumerate(self.result.names)}
 
     def change(self, output: str, day: float | None = None, relative: bool = True) -> float:
-        """Change of ``output`` from day 0 to ``day`` (percent if ``relative``)."""
-        y = self.result[output]
-        k = -1 if day is None else int(round(day))
+        """Change of ``output`` from day 0 to ``day`` (default: the end); percent if
+        ``relative`` (an output that can cross zero, such as a T-score, always changes
+        by a difference)."""
+        y = self[output]
+        k = len(y) - 1 if day is None else int(np.argmin(np.abs(self.t - day)))
         d = y[k] - y[0]
-        return 100.0 * d / y[0] if relative else d
+        if relative and output not in self.plan.cm.model.signed_outputs:
+            return 100.0 * d / y[0]
+        return float(d)
 
-    def plot(self, outputs: list[str] | None = None):
-        return self.result.plot(outputs or self.plan.outputs)
+    def plot(self, outputs: list[str] | None = None, relative: bool = False):
+        """The scenario's outputs against day (one panel each); returns the Figure."""
+        return self.result.plot(outputs or self.plan.outputs, relative=relative)
 
     def __repr__(self) -> str:
         s = self.scenario
@@ -54,58 +80,54 @@ class ScenarioResult:
                 f"outputs={self.plan.outputs}>")
 
     def _repr_html_(self) -> str:
-        return self.result._repr_html_()
+        df = self.table()
+        return (f"<p><code>{self!r}</code></p>".replace("<Sc", "&lt;Sc").replace("]>", "]&gt;")
+                + df.iloc[:: max(1, len(df) // 10)].to_html(index=False))
 
 
-def run_plan(plan: Plan, extra: list[Override] | None = None, **kw) -> SimulationResult:
-    return simulate(plan.cm, plan.duration, parameters=plan.parameters, initial=plan.initial,
-                    overrides=plan.overrides + list(extra or []), **kw)
-
-
-def run_scenario(scenario: Scenario | dict | str | Path) -> ScenarioResult:
+def run_scenario(scenario: Scenario | dict | str | Path, *, solver: Solver | None = None
+                 ) -> ScenarioResult:
     """Simulate a scenario (file path, mapping or :class:`Scenario`)."""
     scn = as_scenario(scenario)
     plan = compile_scenario(scn)
-    return ScenarioResult(scn, run_plan(plan), plan)
-
-
-#: counterfactual switches: each run turns one path off
-PATH_SWITCHES = {"neural": "neural_path", "mechanical": "mech_path"}
+    return ScenarioResult(scn, plan.run(solver), plan)
 
 
 def decompose(scenario: Scenario | dict | str | Path, outputs: list[str] | None = None,
               day: float | None = None) -> pd.DataFrame:
-    """Share of the scenario's exercise effect carried by each path.
+    """Share of the scenario's exercise effect carried by each of the model's paths.
 
-    Four runs of the same subject: the scenario as given, the scenario without its
-    exercise, and the scenario with the neural path (``neural_path = 0``) or the
-    mechanical path (``mech_path = 0``) switched off. For each output at ``day``
-    (default: the end), the effect of exercise is ``full - no_exercise``; a path's share
-    is the part of it lost when that path is off; ``interaction`` is what remains
-    (positive when the paths reinforce each other).
+    Runs of the same subject: the scenario as given, the scenario without its exercise,
+    and the scenario with each path switched off (``neural_path = 0`` or ``mech_path = 0``
+    for the brain-bone model). For each output at ``day`` (default: the end) the effect of
+    exercise is ``full - no_exercise``; a path's share is the part of it lost when that
+    path is off; ``interaction`` is what remains (positive when the paths reinforce each
+    other).
     """
     scn = as_scenario(scenario)
     plan = compile_scenario(scn)
-    outputs = outputs or [o for o in plan.outputs if o not in ("connectivity",)] or ["bv_tv"]
-    t_end = plan.duration if day is None else day
-    no_ex = plan.scenario.model_copy(update={"exercise": []})
-    runs = {
-        "full": run_plan(plan),
-        "no_exercise": run_plan(compile_scenario(no_ex)),
-        "neural_off": run_plan(plan.with_parameters({"neural_path": 0.0})),
-        "mechanical_off": run_plan(plan.with_parameters({"mech_path": 0.0})),
-    }
+    paths = plan.cm.model.rules.paths
+    if not paths:
+        raise InputError(f"model {plan.cm.model.name!r} has no paths to decompose")
+    outputs = outputs or [o for o in plan.outputs if o != "connectivity"] or plan.outputs
+    t_end = plan.duration if day is None else float(day)
+    runs = {"full": plan.run(outputs=outputs),
+            "no_exercise": compile_scenario(scn.model_copy(update={"exercise": []}))
+            .run(outputs=outputs)}
+    for path, switch in paths.items():
+        runs[f"{path}_off"] = plan.with_parameters({switch: 0.0}).run(outputs=outputs)
+    k = int(np.argmin(np.abs(runs["full"].t - t_end)))
     rows = []
-    for out in outputs:
-        v = {k: r.at(t_end)[out] if out in r.model.outputs else float(r[out][-1]) for k, r in runs.items()}
+    for j, out in enumerate(outputs):
+        v = {name: float(r.values[0, k, j]) for name, r in runs.items()}
         effect = v["full"] - v["no_exercise"]
-        neural = v["full"] - v["neural_off"]
-        mech = v["full"] - v["mechanical_off"]
-        share = (lambda x: x / effect) if abs(effect) > 1e-12 else (lambda x: float("nan"))
-        rows.append(dict(
-            output=out, day=t_end, no_exercise=v["no_exercise"], full=v["full"],
-            neural_off=v["neural_off"], mechanical_off=v["mechanical_off"],
-            effect=effect, neural_share=share(neural), mechanical_share=share(mech),
-            interaction_share=share(effect - neural - mech),
-        ))
+        lost = {p: v["full"] - v[f"{p}_off"] for p in paths}
+
+        def share(x: float) -> float:
+            return x / effect if abs(effect) > 1e-12 else float("nan")
+
+        row = dict(output=out, day=float(runs["full"].t[k]), effect=effect, **v)
+        row.update({f"{p}_share": share(x) for p, x in lost.items()})
+        row["interaction_share"] = share(effect - sum(lost.values()))
+        rows.append(row)
     return pd.DataFrame(rows)

@@ -24,27 +24,13 @@ from typing import Any, Literal, Optional
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from neurobone.cohort.population import Population
 from neurobone.errors import InputError
+from neurobone.model.brainbone import HYPOTHESES
+from neurobone.model.brainbone.protocol import BETA_BLOCKERS, INTERVENTIONS
+from neurobone.scenario.population import Population
 from neurobone.yamlfile import read_yaml, validation_error
 
-INTERVENTION_KINDS = (
-    "circuit_inhibition",
-    "circuit_activation",
-    "beta_blocker",
-    "ovariectomy",
-    "menopause",
-    "hindlimb_unloading",
-    "bed_rest",
-    "estradiol",
-)
-
-#: beta-blockers by receptor selectivity: (beta1 occupancy, beta2 occupancy) at usual doses
-BETA_BLOCKERS = {
-    "propranolol": (0.8, 0.8),
-    "atenolol": (0.8, 0.1),
-    "nebivolol": (0.8, 0.05),
-}
+INTERVENTION_KINDS = tuple(INTERVENTIONS)
 
 
 class _Strict(BaseModel):
@@ -58,9 +44,18 @@ class Subject(_Strict):
     years_since_menopause: Optional[float] = Field(
         None, ge=0, description="human: postmenopausal for this many years at the start"
     )
+    menopause_age_years: Optional[float] = Field(
+        None, gt=0, le=110, description="human: age at the final menstrual period (may lie ahead)"
+    )
     abmd_ls: Optional[float] = Field(None, gt=0, description="baseline lumbar spine aBMD, g/cm2")
     abmd_th: Optional[float] = Field(None, gt=0, description="baseline total hip aBMD, g/cm2")
     t_score: Optional[float] = Field(None, ge=-6, le=4, description="baseline femoral neck T-score")
+
+    @model_validator(mode="after")
+    def _menopause(self):
+        if self.years_since_menopause is not None and self.menopause_age_years is not None:
+            raise ValueError("give years_since_menopause or menopause_age_years, not both")
+        return self
 
     def check_species(self, species: str) -> None:
         """Raise ValueError when an age field belongs to the other species."""
@@ -118,13 +113,14 @@ class Intervention(_Strict):
 class Scenario(_Strict):
     species: Literal["mouse", "human"] = "mouse"
     model: str = "neurobone"
-    hypothesis: Literal["article", "interoceptive", "mechanical"] = "article"
+    hypothesis: Literal[tuple(HYPOTHESES)] = "article"  # type: ignore[valid-type]
     subject: Subject = Subject()
     duration_days: float = Field(gt=0, le=365.25 * 60)
     parameters: dict[str, float] = {}
     exercise: list[Exercise] = []
     interventions: list[Intervention] = []
-    outputs: list[str] = ["bv_tv", "connectivity", "sympathetic_tone"]
+    outputs: Optional[list[str]] = Field(
+        None, description="outputs to keep (default: the model's for the species)")
     population: Optional[Population] = None  # virtual cohorts (docs/cohorts.md)
 
     @model_validator(mode="after")

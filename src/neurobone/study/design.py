@@ -2,7 +2,7 @@
 
 A study is a set of arms that share one subject, species, duration and mechanism
 hypothesis; each arm is a scenario's ``exercise`` and ``interventions``. Every arm has
-``n_per_arm`` subjects whose physiology varies (:mod:`neurobone.study.population`)
+``n_per_arm`` subjects whose physiology varies (:mod:`neurobone.scenario.variability`)
 and whose outcomes are measured with instrument error
 (:mod:`neurobone.study.measurement`) on the measurement days::
 
@@ -29,20 +29,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Optional
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from neurobone.errors import InputError
+from neurobone.model import brainbone
+from neurobone.model.brainbone import HYPOTHESES
 from neurobone.scenario.schema import Exercise, Intervention, Scenario, Subject
 from neurobone.yamlfile import located_error, message, read_yaml, validation_error
 
-#: outputs kept by default (the primary outcome is always added)
-DEFAULT_OUTPUTS = {
-    "mouse": ["bv_tv", "connectivity", "sympathetic_tone", "p1np", "ctx"],
-    "human": ["abmd_ls", "abmd_th", "connectivity", "sympathetic_tone", "p1np", "ctx"],
-}
-#: primary outcome by species when the study does not name one
-DEFAULT_PRIMARY = {"mouse": "bv_tv", "human": "abmd_ls"}
 #: spacing of the default measurement days
 DEFAULT_INTERVAL_DAYS = 7.0
 #: the study neurobone runs when no file is given
@@ -68,7 +64,7 @@ class Study(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
     species: Literal["mouse", "human"] = "mouse"
-    hypothesis: Literal["article", "interoceptive", "mechanical"] = "article"
+    hypothesis: Literal[tuple(HYPOTHESES)] = "article"  # type: ignore[valid-type]
     subject: Subject = Subject()
     duration_days: float = Field(gt=0, le=365.25 * 60)
     n_per_arm: int = Field(ge=2, le=100_000, description="subjects per arm")
@@ -94,14 +90,28 @@ class Study(_Strict):
 
     # ------------------------------------------------------------------ resolved design
     @property
+    def model(self):
+        """The brain-bone model of the study's species and hypothesis."""
+        return brainbone.build(self.species, self.hypothesis)
+
+    @property
     def primary(self) -> str:
-        """The primary outcome (default: BV/TV for mice, lumbar spine aBMD for humans)."""
-        return self.primary_outcome or DEFAULT_PRIMARY[self.species]
+        """The primary outcome (default: the model's for the species: BV/TV for mice,
+        lumbar spine aBMD for humans)."""
+        return self.primary_outcome or brainbone.MODEL.primary_for(self.species)
 
     @property
     def output_names(self) -> list[str]:
-        """Outputs kept for every subject, the primary outcome first."""
-        outs = self.outputs if self.outputs is not None else DEFAULT_OUTPUTS[self.species]
+        """Outputs kept for every subject, the primary outcome first. By default the
+        model's outputs for the species; under the change analysis (percent change from
+        baseline) without the outputs that can cross zero (a T-score), whose change is
+        not a percentage."""
+        if self.outputs is not None:
+            outs = self.outputs
+        else:
+            outs = brainbone.MODEL.outputs_for(self.species)
+            if self.analysis == "change":
+                outs = [o for o in outs if o not in brainbone.MODEL.signed_outputs]
         return list(dict.fromkeys([self.primary, *outs]))
 
     @property
@@ -210,9 +220,6 @@ def default_comparisons(arms: list[Arm]) -> list[tuple[str, str]]:
 # ----------------------------------------------------------------------------- checks
 def _semantic_errors(study: Study) -> list[tuple[tuple, str]]:
     """Cross-field checks that Pydantic cannot express: (location, reason) pairs."""
-    from neurobone.model import brainbone
-    from neurobone.scenario.compile import exercise_overrides
-
     errs: list[tuple[tuple, str]] = []
     names = study.arm_names
     seen: set[str] = set()
@@ -237,7 +244,7 @@ def _semantic_errors(study: Study) -> list[tuple[tuple, str]]:
         if not (0 <= d <= study.duration_days):
             errs.append((("measurement_days", i),
                          f"day {d:g} is outside the study (0 to {study.duration_days:g})"))
-    model = brainbone.build(study.species, study.hypothesis)
+    model = study.model
     valid_out = list(model.outputs)
     for i, o in enumerate(study.outputs or []):
         if o not in valid_out:
@@ -245,6 +252,12 @@ def _semantic_errors(study: Study) -> list[tuple[tuple, str]]:
     if study.primary_outcome is not None and study.primary_outcome not in valid_out:
         errs.append((("primary_outcome",),
                      f"unknown output {study.primary_outcome!r}; valid: {', '.join(valid_out)}"))
+    if study.analysis == "change":
+        for o in study.output_names:
+            if o in model.signed_outputs:
+                where_ = ("primary_outcome",) if o == study.primary_outcome else ("outputs",)
+                errs.append((where_, f"{o} can cross zero, so its change from baseline is not a "
+                                     "percentage; use analysis: endpoint to analyse it"))
     for k, v in study.measurement.items():
         if k not in study.output_names:
             errs.append((("measurement", k), f"{k!r} is not one of the study's outputs "
@@ -254,17 +267,15 @@ def _semantic_errors(study: Study) -> list[tuple[tuple, str]]:
     for k in study.parameters:
         if k not in model.parameter_names:
             errs.append((("parameters", k), f"unknown parameter {k!r} for model {model.name!r}"))
+    p = np.array([q.value for q in model.parameters])
     for i, arm in enumerate(study.arms):
         try:
-            exercise_overrides(study.scenario(arm), study.species)
+            model.rules.protocol_rows(model, p, exercise=arm.exercise,
+                                      interventions=arm.interventions, sex=study.subject.sex,
+                                      duration=study.duration_days)
         except InputError as exc:
-            errs.append((("arms", i, "exercise"), str(exc)))
-        for j, iv in enumerate(arm.interventions):
-            if iv.kind == "ovariectomy" and study.subject.sex != "female":
-                errs.append((("arms", i, "interventions", j), "ovariectomy needs a female subject"))
-            if iv.kind == "menopause" and (study.species != "human" or study.subject.sex != "female"):
-                errs.append((("arms", i, "interventions", j),
-                             "menopause needs a human female subject (mice: ovariectomy)"))
+            field_ = "exercise" if str(exc).startswith("exercise") else "interventions"
+            errs.append((("arms", i, field_), str(exc)))
     return errs
 
 

@@ -2,53 +2,48 @@
 
 :func:`run_study` does, in order:
 
-1. compile each arm's scenario (:meth:`Study.scenario`) into a plan: the arm's mean
-   subject, its initial state and its schedule of exercise sessions and interventions;
-2. draw each animal's parameters around its arm's plan
-   (:func:`~neurobone.study.population.draw_parameters`);
-3. integrate every animal of every arm with the batched engine
-   (:func:`~neurobone.engine.batch.simulate_batch`, one call, progress per arm); an
-   animal the batched engine cannot finish is re-run with the single-subject engine and
-   the result says so (``engine="single"`` runs every animal that way);
-4. measure the outputs on the measurement days with instrument error
+1. the study's reference subject and each arm's protocol (exercise sessions and
+   interventions as overrides, :mod:`neurobone.scenario.compile`);
+2. every animal of every arm: its parameters drawn around the reference
+   (:func:`~neurobone.scenario.variability.draw_factors`, one stream per arm and
+   animal), then set up from the study's ``subject:`` block by the one subject
+   initialisation (:func:`~neurobone.scenario.subjects.initialise_subjects`): an older
+   subject (an aged mouse, a 65-year-old woman) first lives its own life history from the
+   young-adult reference with its own parameters, so subjects differ at the start as
+   they would in a real cohort;
+3. every animal integrated in one call of :func:`neurobone.simulate` (progress per arm);
+   an animal the compiled solver cannot finish is integrated again with the reference
+   solver (:class:`~neurobone.engine.solvers.BDF`) and the result says so;
+4. the outputs measured on the measurement days with instrument error
    (:mod:`neurobone.study.measurement`);
-5. split the exercise effect of the decomposition arm's mean subject into its neural and
-   mechanical paths (:func:`~neurobone.scenario.run.decompose`).
-
-Where each animal starts: the varied parameters leave the young-adult homeostasis
-unchanged, so an animal at the reference age (a 12-week-old mouse) starts from its arm's
-plan state. An older subject (an aged mouse, a 65-year-old woman) first lives its own
-life history, from the young-adult reference to its age at the start, with its own
-parameters (:func:`neurobone.scenario.compile.subject_history`, batched); its
-baseline (bone volume, DXA anchors) is then set from where that history left it, so
-subjects differ at the start as they would in a real cohort.
+5. the exercise effect of the decomposition arm's mean subject split into the model's
+   paths (:func:`~neurobone.scenario.run.decompose`).
 """
 
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-import neurobone
+from neurobone._version import __version__
+from neurobone.engine.kernels import compile_model
+from neurobone.engine.schedule import Schedule
+from neurobone.engine.simulate import Progress, simulate
+from neurobone.engine.solvers import BDF, Solver
 from neurobone.errors import InputError
+from neurobone.scenario.compile import base_parameters, model_for, protocol
+from neurobone.scenario.subjects import covariates_of_subject, initialise_subjects, reference
+from neurobone.scenario.variability import (
+    MEASUREMENT, Variation, apply_factors, draw_factors, key, parameter_table, stream, variations,
+)
 from neurobone.study import stats
 from neurobone.study.design import Study, article_study, load_study, parse_study
 from neurobone.study.measurement import Instrument, instrument_table, instruments_for
-from neurobone.study.population import (
-    MEASUREMENT, Variation, apply_factors, draw_factors, key, parameter_table, stream, variations,
-)
 
-#: progress callback: ``progress(done, total, stage)``
-Progress = Callable[[int, int, str], None]
-#: below this many animals the batched engine runs its serial kernel (compiles faster,
-#: and a few dozen animals take a fraction of a second either way)
-PARALLEL_FROM = 256
 #: units of progress the path decomposition counts for (four mean-subject runs)
 DECOMPOSITION_UNITS = 4
 
@@ -81,10 +76,10 @@ class StudyResult:
     units: dict[str, str]
     labels: dict[str, str]
     decomposition_table: pd.DataFrame | None = None
-    engine: str = "batch"
+    solver: str = ""
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
-    version: str = neurobone.__version__
+    version: str = __version__
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ tables
@@ -186,12 +181,6 @@ class StudyResult:
 
         return plots.decomposition(self, ax=ax)
 
-    def write_report(self, out: str | Path) -> Path:
-        """Write the report folder (figures, CSV tables, index.html); returns its path."""
-        from neurobone.report import write_report
-
-        return write_report(self, out)
-
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:
         s = self.study
@@ -207,9 +196,21 @@ class StudyResult:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        from neurobone.report.html import result_fragment
+        import html
 
-        return result_fragment(self)
+        s = self.study
+        head = (f"<p><b>{html.escape(s.name)}</b>: {len(self.arms)} arms × {s.n_per_arm}, "
+                f"{s.duration_days:g} days, hypothesis <code>{html.escape(s.hypothesis)}</code>, "
+                f"seed {s.seed}</p>")
+        final = self.final()
+        final = final[final["output"] == self.primary][["arm", "n", "mean", "sd", "ci_low",
+                                                        "ci_high"]]
+        comp = self.comparisons(outputs=[self.primary])[["arm", "reference", "diff", "ci_low",
+                                                         "ci_high", "p", "p_holm"]]
+        return (head + f"<p>{html.escape(self.label(self.primary))} on day {self.last_day:g} "
+                "(measured)</p>" + final.to_html(index=False, float_format="{:.4g}".format)
+                + "<p>Comparisons of the primary outcome</p>"
+                + comp.to_html(index=False, float_format="{:.4g}".format))
 
 
 # ----------------------------------------------------------------------------- running
@@ -218,18 +219,15 @@ def _located(study: Study, arm: str, exc: InputError) -> InputError:
 
 
 def run_study(study: Study | dict | str | Path | None = None, *,
-              progress: Progress | None = None, engine: str = "batch",
+              progress: Progress | None = None, solver: Solver | None = None,
               decompose_paths: bool = True) -> StudyResult:
     """Run ``study`` (a :class:`Study`, a mapping, a YAML path, or None for the
     article's mouse study) and return its :class:`StudyResult`.
 
-    ``progress(done, total, stage)`` is called as the work advances. ``engine`` is
-    ``"batch"`` (default) or ``"single"`` (every animal with the single-subject engine).
+    ``progress(done, total, stage)`` is called as the work advances. ``solver`` chooses
+    how the animals are integrated (default:
+    :func:`~neurobone.engine.solvers.default_solver` for their number).
     """
-    from neurobone.scenario.compile import compile_scenario
-
-    if engine not in ("batch", "single"):
-        raise InputError(f"engine must be 'batch' or 'single', got {engine!r}")
     study = as_study(study)
     arms, n = study.arm_names, study.n_per_arm
     n_animals = len(arms) * n
@@ -245,29 +243,38 @@ def run_study(study: Study | dict | str | Path | None = None, *,
         if progress is not None:
             progress(done, total, stage)
 
-    # 1. plans
+    # 1. the reference subject and each arm's protocol
     t0 = time.perf_counter()
-    plans = {}
+    first = study.scenario(arms[0])
+    cm = compile_model(model_for(first))
+    model = cm.model
+    ref = reference(cm, base_parameters(cm, study.parameters))
+    rows = {}
     for a in arms:
         tick(0, f"compiling arm {a}")
         try:
-            plans[a] = compile_scenario(study.scenario(a))
+            rows[a] = protocol(cm, study.scenario(a), ref)
         except InputError as exc:
             raise _located(study, a, exc) from None
         tick(1, f"compiled arm {a}")
     timings["compile"] = time.perf_counter() - t0
-    first = plans[arms[0]]
-    cm, model = first.cm, first.cm.model
-    for a in arms:
-        notes.extend(f"arm {a!r}: {x}" for x in plans[a].notes)
 
     # 2. animals
     vs = variations(model)
     factors = np.vstack([draw_factors(model, study.seed, a, n) for a in arms])
     t0 = time.perf_counter()
-    P, Y0 = _starts(cm, study.scenario(arms[0]), plans, arms, n, factors, notes)
+    subj = initialise_subjects(cm, covariates_of_subject(study.subject, study.species, n_animals),
+                               ref=ref, P=apply_factors(ref.p, model, factors),
+                               days=study.duration_days)
+    P, Y0 = subj.parameters, subj.initial
+    notes += [f"subjects: {x}" for x in dict.fromkeys(subj.notes)]
+    bad = np.nonzero(subj.status != 0)[0]
+    if len(bad):
+        notes.append(f"{len(bad)} subject(s) whose life history failed start from the "
+                     "reference subject's state")
+        Y0[bad] = ref.y
     timings["history"] = time.perf_counter() - t0
-    schedules = [plans[a].overrides for a in arms for _ in range(n)]
+    schedules = [subj.rows[i] + rows[arms[i // n]] for i in range(n_animals)]
     if not vs:
         notes.append("the model declares no between-animal variability (no parameter has "
                      "cv > 0): the spread within an arm is measurement error only")
@@ -277,20 +284,26 @@ def run_study(study: Study | dict | str | Path | None = None, *,
     outputs = study.output_names
     t0 = time.perf_counter()
     tick(0, f"integrating {n_animals} animals")
-    if engine == "batch":
-        finished = [0]
+    finished = [0]
 
-        def animals_done(k: int, _total: int) -> None:
-            tick(k - finished[0], f"integrating {n_animals} animals")
-            finished[0] = k
+    def animals_done(k: int, _total: int, _stage: str) -> None:
+        tick(k - finished[0], f"integrating {n_animals} animals")
+        finished[0] = k
 
-        values = _run_batch(cm, study, P, Y0, schedules, days, outputs, n, animals_done, notes)
-    else:
-        values = np.empty((n_animals, len(days), len(outputs)))
-        for i in range(n_animals):
-            values[i] = _run_single(cm, study.duration_days, P[i], Y0[i], schedules[i], days, outputs)
-            tick(1, f"integrating {n_animals} animals")
-        notes.append("every animal was integrated with the single-subject engine (BDF)")
+    res = simulate(cm, study.duration_days, parameters=P, initial=Y0,
+                   schedule=Schedule.from_overrides(model.parameter_names, schedules),
+                   save_days=days, outputs=outputs, solver=solver, progress=animals_done,
+                   chunk_size=n, on_failure="ignore")
+    values = np.array(res.values)
+    bad = np.nonzero(res.status != 0)[0]
+    if len(bad):
+        again = simulate(cm, study.duration_days, parameters=P[bad], initial=Y0[bad],
+                         schedule=[schedules[i] for i in bad], save_days=days, outputs=outputs,
+                         solver=BDF(), on_failure="ignore")
+        values[bad] = again.values
+        notes.append(f"{len(bad)} animal(s) the compiled solver could not finish were "
+                     "integrated with the reference solver (BDF)")
+    solver_used = res.meta["solver"]
     timings["animals"] = time.perf_counter() - t0
 
     # 4. measure
@@ -337,93 +350,14 @@ def run_study(study: Study | dict | str | Path | None = None, *,
                        ignore_index=True)
     units, labels = _units_labels(model, outputs)
     return StudyResult(study, animals, params, instruments, vs, units, labels, dec,
-                       engine=engine, notes=notes, timings=timings)
-
-
-def _starts(cm, scn, plans, arms, n, factors, notes) -> tuple[np.ndarray, np.ndarray]:
-    """Parameter vectors and initial states of every animal (arm-major order)."""
-    from neurobone.engine.batch import simulate_batch
-    from neurobone.scenario.compile import (
-        anchor_baseline, reference_homeostasis, subject_age_days, subject_history,
-    )
-
-    model = cm.model
-    P = np.vstack([apply_factors(plans[a].parameters, model, factors[i * n:(i + 1) * n])
-                   for i, a in enumerate(arms)])
-    Y0 = np.vstack([np.tile(plans[a].initial, (n, 1)) for a in arms])
-    if not variations(model):
-        return P, Y0
-    base = cm.parameter_vector()
-    for k, v in scn.parameters.items():
-        base[cm.param_index(k)] = float(v)
-    y_ref, p_ref = reference_homeostasis(cm, base)
-    age = subject_age_days(scn, p_ref[cm.param_index("age_ref")])
-    span, history, _ = subject_history(cm, p_ref, scn.species, scn.subject, age)
-    if span <= 0:
-        return P, Y0
-    # every animal lives its own history from the young-adult reference to its age
-    Ph = apply_factors(p_ref, model, factors)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        res = simulate_batch(cm, span, Ph, y_ref, [history] * len(Ph), save_days=[span],
-                             outputs=model.state_names, threads=1 if len(Ph) < PARALLEL_FROM else None,
-                             on_failure="ignore")
-    ok = res.status == 0
-    Y0 = np.where(ok[:, None], res.values[:, -1, :], Y0)
-    for o in history:  # the subject's hormonal status persists through the study
-        Ph[:, cm.param_index(o.name)] = o.value
-    bv = model.state_names.index("BV")
-    for i in range(len(Ph)):
-        if ok[i]:
-            anchor_baseline(cm, Ph[i], Y0[i, bv], scn.subject)
-    P = np.where(ok[:, None], Ph, P)
-    notes.append(f"each subject lived its own {span / 365.25:.3g}-year history from the "
-                 "young-adult reference to its age at the start, with its own parameters")
-    if not ok.all():
-        notes.append(f"{int((~ok).sum())} subject(s) whose history failed start from the "
-                     "mean subject's state")
-    return P, Y0
-
-
-def _run_batch(cm, study: Study, P, Y0, schedules, days, outputs, n, progress, notes) -> np.ndarray:
-    from neurobone.engine.batch import BatchSchedule, simulate_batch
-
-    N = len(P)
-    sched = BatchSchedule.from_overrides(cm, schedules)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        res = simulate_batch(cm, study.duration_days, P, Y0, sched, save_days=days,
-                             outputs=outputs, progress=progress, chunk_size=n,
-                             threads=1 if N < PARALLEL_FROM else None, on_failure="ignore")
-    values = np.array(res.values)
-    bad = np.nonzero(res.status != 0)[0]
-    if len(bad):
-        for i in bad:
-            values[i] = _run_single(cm, study.duration_days, P[i], Y0[i], schedules[i], days, outputs)
-        notes.append(f"{len(bad)} animal(s) the batched engine could not finish were "
-                     "integrated with the single-subject engine")
-    return values
-
-
-def _run_single(cm, duration, p, y0, overrides, days, outputs) -> np.ndarray:
-    """One animal with the single-subject engine, at the measurement days."""
-    from neurobone.engine.solve import simulate
-    from neurobone.errors import SolverError
-
-    try:
-        res = simulate(cm, duration, parameters=p, initial=y0, overrides=overrides, dt=1.0)
-    except SolverError:
-        return np.full((len(days), len(outputs)), np.nan)
-    return np.column_stack([np.interp(days, res.t, res[o]) for o in outputs])
+                       solver=repr(solver_used), notes=notes, timings=timings)
 
 
 def _decomposition(study: Study, arm: str, outputs: list[str]) -> pd.DataFrame:
     from neurobone.scenario.run import decompose
 
     outs = [o for o in outputs if o != "connectivity"] or outputs
-    with warnings.catch_warnings():  # the solver's step-size chatter; failures raise
-        warnings.simplefilter("ignore", RuntimeWarning)
-        df = decompose(study.scenario(arm), outputs=outs)
+    df = decompose(study.scenario(arm), outputs=outs)
     df.insert(0, "arm", arm)
     return df
 

@@ -1,6 +1,6 @@
 """Exercise input: the day's sessions as a mechanical load and a neural drive.
 
-The scenario layer (:mod:`neurobone.scenario.exercise`) turns sessions into two daily
+The scenario layer (:mod:`neurobone.model.brainbone.dosing`) turns sessions into two daily
 inputs, set on exercise days only: ``ex_load`` (osteogenic load index above habitual
 loading, from ground reaction force and cycles) and ``ex_central`` (central motor /
 aerobic command, 0-1). The afferent (interoceptive) part of the neural drive follows

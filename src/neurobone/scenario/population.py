@@ -20,11 +20,11 @@ docs/cohorts.md lists every field, its default and the sources.
 Reproducibility
 ---------------
 Subject ``i`` of a cohort with seed ``s`` has its own random streams, derived from
-``(s, i)`` only (:func:`neurobone.study.population.stream`, NumPy ``SeedSequence``
+``(s, i)`` only (:func:`neurobone.scenario.variability.stream`, NumPy ``SeedSequence``
 keyed by the subject's index): its covariates come from one stream (one uniform per
 covariate *slot*, always all of them, so adding a covariate to the block does not change
 the others) and its parameters from the study layer's
-:func:`~neurobone.study.population.draw_factors` (arm ``"cohort"``). Subject ``i`` is
+:func:`~neurobone.scenario.variability.draw_factors` (arm ``"cohort"``). Subject ``i`` is
 therefore the same however the cohort is chunked, ordered or distributed.
 
 Every covariate is drawn by inverse transform of its one uniform, so truncated
@@ -41,12 +41,13 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
+from neurobone.model.brainbone.subjects import MENOPAUSE_AGE_YEARS
+from neurobone.units import DAYS_PER_WEEK, DAYS_PER_YEAR
+
 #: the arm name under which cohort subjects draw their parameters from the study layer
 COHORT_ARM = "cohort"
 #: covariate slots: one uniform per slot and subject, in this order (append only)
 SLOTS = ("sex", "age", "menopause", "t_score", "abmd_ls", "abmd_th", "activity")
-DAYS_PER_YEAR = 365.25
-DAYS_PER_WEEK = 7.0
 
 # ----------------------------------------------------------------------------- sources
 #: US women by age decade (50-59, 60-69, 70-79, 80+), 2010 Census counts as tabulated by
@@ -355,8 +356,6 @@ def defaults(species: str) -> dict[str, object]:
 
 
 def _menopause_mean() -> float:
-    from neurobone.scenario.compile import MENOPAUSE_AGE_YEARS
-
     return MENOPAUSE_AGE_YEARS
 
 
@@ -423,7 +422,7 @@ def age_lower_bound_days(spec: dict[str, object], species: str) -> float:
 def uniforms(seed: int, first: int, n: int) -> np.ndarray:
     """The covariate uniforms of subjects ``first .. first+n-1``: shape ``(n, len(SLOTS))``,
     subject ``i``'s row from its own stream keyed by ``(seed, i)``."""
-    from neurobone.study.population import key, stream
+    from neurobone.scenario.variability import key, stream
 
     arm, purpose = key(COHORT_ARM), key("covariates")
     out = np.empty((n, len(SLOTS)))
@@ -495,10 +494,10 @@ def sample_parameters(model, base: np.ndarray, seed: int, first: int, n: int,
 
     ``base`` is the cohort's parameter vector (homeostatic references resolved). Each
     parameter with ``cv > 0`` is multiplied by a median-1 log-normal factor drawn by the
-    study layer (:func:`neurobone.study.population.draw_factors`, arm ``"cohort"``), so a
+    study layer (:func:`neurobone.scenario.variability.draw_factors`, arm ``"cohort"``), so a
     subject's parameters depend on ``(seed, index)`` only.
     """
-    from neurobone.study.population import apply_factors, draw_factors, variations
+    from neurobone.scenario.variability import apply_factors, draw_factors, variations
 
     if not variability:
         return np.tile(np.asarray(base, float), (n, 1)), []

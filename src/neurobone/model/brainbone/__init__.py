@@ -22,6 +22,7 @@ from dataclasses import replace
 
 from neurobone.errors import ModelError
 from neurobone.model import pivonka2008
+from neurobone.model.brainbone.subjects import BrainBoneSubjects
 from neurobone.model.components import autonomic, brain, coupling, exercise, mechanics, outcomes, systemic
 from neurobone.model.components.refs import ASSUMED, KINDEL2026
 from neurobone.model.definition import Model, Parameter, compose
@@ -54,6 +55,17 @@ OUTPUTS = {
     "ctx": "ctx",
 }
 
+#: outputs kept when a scenario, study or cohort names none, by species
+DEFAULT_OUTPUTS = {
+    "mouse": ("bv_tv", "connectivity", "sympathetic_tone", "sclerostin", "p1np", "ctx"),
+    "human": ("abmd_ls", "abmd_th", "t_score", "fracture_rr", "bv_tv", "connectivity",
+              "sympathetic_tone", "p1np", "ctx"),
+}
+#: the primary outcome of a study, by species
+PRIMARY_OUTPUT = {"mouse": "bv_tv", "human": "abmd_ls"}
+#: outputs that can cross zero: their change is a difference, never a percentage
+SIGNED_OUTPUTS = frozenset({"t_score"})
+
 _HUMAN_BRAIN = tuple(
     replace(p, species="human", source=f"{ASSUMED}: human plasticity kinetics unknown (an open "
             f"question of the article); mouse value ({KINDEL2026}) carried over")
@@ -77,6 +89,10 @@ MODEL = compose(
     outputs=OUTPUTS,
     presets=PRESETS,
     default_species="mouse",
+    rules=BrainBoneSubjects(),
+    default_outputs=DEFAULT_OUTPUTS,
+    primary_output=PRIMARY_OUTPUT,
+    signed_outputs=SIGNED_OUTPUTS,
 )
 
 #: parameter values that define each mechanism hypothesis, by species ("any" applies to

@@ -1,0 +1,336 @@
+"""Solvers: how :func:`neurobone.simulate` integrates, as small objects.
+
+================  =====================================================================
+solver            what it is
+================  =====================================================================
+:class:`BDF`      SciPy's ``solve_ivp`` (BDF, Radau or LSODA) with the analytic
+                  Jacobian, one subject after another: the reference (default rtol 1e-8)
+:class:`Rodas4`   Hairer & Wanner's RODAS, a stiffly accurate Rosenbrock method of order
+                  4 with the analytic Jacobian, compiled, subjects in parallel
+:class:`Dopri5`   Dormand & Prince 5(4), explicit, compiled, subjects in parallel
+:class:`Switching`  Dormand & Prince switching per subject to RODAS while the problem is
+                  stiff (Hairer's stiffness test) and back
+:class:`Lanes`    Dormand & Prince on several subjects per SIMD instruction (16 with
+                  AVX-512), each with its own schedule, steps and end; a subject that
+                  turns stiff or fails there is integrated again by ``fallback``
+================  =====================================================================
+
+Every solver keeps its own error control per subject: the weighted RMS norm of its
+error estimate with weights ``rtol * (atol_factor * state.scale + |y|)``. Every subject
+is integrated exactly to each change point of its schedule.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from neurobone.engine import kernels, platform
+from neurobone.engine.kernels import CompiledModel
+from neurobone.engine.schedule import Schedule
+from neurobone.errors import InputError
+
+#: status of a subject the lanes hand over to their fallback solver (never in a result)
+HANDOVER = 9
+#: first step size tried (days)
+H0 = 1e-4
+
+
+@dataclass
+class Problem:
+    """What a solver integrates: N subjects' parameters, initial states, end days and
+    schedules, the save days and the outputs (kind 0 state, 1 expression, 2 parameter)."""
+
+    cm: CompiledModel
+    P: np.ndarray
+    Y0: np.ndarray
+    t_end: np.ndarray
+    schedule: Schedule
+    save: np.ndarray
+    kinds: np.ndarray
+    idx: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return self.P.shape[0]
+
+    def take(self, ix: np.ndarray) -> "Problem":
+        return Problem(self.cm, np.ascontiguousarray(self.P[ix]),
+                       np.ascontiguousarray(self.Y0[ix]), np.ascontiguousarray(self.t_end[ix]),
+                       self.schedule.take(ix), self.save, self.kinds, self.idx)
+
+
+@dataclass
+class Outcome:
+    """Raw arrays a solver fills (see :class:`~neurobone.engine.result.Result`)."""
+
+    out: np.ndarray
+    y_end: np.ndarray
+    status: np.ndarray
+    fail_t: np.ndarray
+    steps: np.ndarray
+    rejected: np.ndarray
+    stiff: np.ndarray
+    handed_over: int = 0  #: subjects the lanes handed to their fallback
+
+    @classmethod
+    def empty(cls, n: int, n_save: int, n_out: int, n_states: int) -> "Outcome":
+        return cls(np.full((n, n_save, n_out), np.nan), np.full((n, n_states), np.nan),
+                   np.zeros(n, np.int64), np.full(n, np.nan), np.zeros(n, np.int64),
+                   np.zeros(n, np.int64), np.zeros(n, np.int64))
+
+    def put(self, ix: np.ndarray, other: "Outcome") -> None:
+        for name in ("out", "y_end", "status", "fail_t", "steps", "rejected", "stiff"):
+            getattr(self, name)[ix] = getattr(other, name)
+
+
+@contextlib.contextmanager
+def numba_threads(threads: int | None):
+    """Numba's thread count for the calls inside (thread-local in Numba), restored after,
+    with one subject or block per parallel task."""
+    import numba
+
+    prev = numba.get_num_threads()
+    if threads is not None:
+        numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        with numba.parallel_chunksize(1):
+            yield numba.get_num_threads()
+    finally:
+        numba.set_num_threads(prev)
+
+
+@dataclass(frozen=True)
+class Solver:
+    """Tolerances and limits shared by every solver.
+
+    ``rtol`` is the relative tolerance; the absolute tolerance of each state is
+    ``rtol * atol_factor * state.scale``. ``max_steps`` limits a subject's steps
+    (accepted plus rejected), ``hmax`` its step size (default: no limit below its end).
+    """
+
+    rtol: float = 1e-6
+    atol_factor: float = 1e-4
+    max_steps: int = 5_000_000
+    hmax: float | None = None
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.rtol, (int, float)) and 0 < self.rtol < 1):
+            raise InputError(f"rtol must be within (0, 1), got {self.rtol!r}")
+        if not (isinstance(self.atol_factor, (int, float)) and self.atol_factor > 0
+                and math.isfinite(self.atol_factor)):
+            raise InputError(f"atol_factor must be a positive number, got {self.atol_factor!r}")
+        if not (isinstance(self.max_steps, (int, np.integer)) and self.max_steps >= 1):
+            raise InputError(f"max_steps must be a positive integer, got {self.max_steps!r}")
+        if self.hmax is not None and not (self.hmax > 0):
+            raise InputError(f"hmax must be positive, got {self.hmax!r}")
+
+    def atol(self, cm: CompiledModel) -> np.ndarray:
+        return self.rtol * self.atol_factor * np.array([s.scale for s in cm.model.states])
+
+    def _hmax(self, pr: Problem) -> float:
+        return float(self.hmax) if self.hmax is not None else max(float(pr.t_end.max()), 1.0)
+
+    def integrate(self, pr: Problem, threads: int | None = None) -> Outcome:  # pragma: no cover
+        raise NotImplementedError
+
+    def prepare(self, cm: CompiledModel) -> None:
+        """Load (and compile, the first time on this machine) the kernels this solver
+        runs for ``cm``: one subject for one day."""
+        from neurobone.engine.simulate import simulate
+
+        simulate(cm, 1.0, save_days=[0.0, 1.0], outputs=cm.model.state_names[:1], solver=self,
+                 on_failure="ignore")
+
+
+@dataclass(frozen=True)
+class _Compiled(Solver):
+    """A method of the compiled scalar integrator (subjects in parallel)."""
+
+    METHOD = -1
+
+    def integrate(self, pr: Problem, threads: int | None = None) -> Outcome:
+        cm = pr.cm
+        o = Outcome.empty(pr.n, len(pr.save), len(pr.kinds), cm.n_states)
+        if pr.n == 0:
+            return o
+        args = (pr.P, pr.Y0, pr.t_end, *pr.schedule.columns, pr.save, pr.kinds, pr.idx,
+                float(self.rtol), self.atol(cm), H0, self._hmax(pr), int(self.max_steps),
+                len(cm.model.expressions), self.METHOD, o.out, o.y_end, o.status, o.fail_t,
+                o.steps, o.rejected, o.stiff)
+        with numba_threads(threads):
+            kernels.call(cm.module.integrate_batch, *args)
+        return o
+
+
+@dataclass(frozen=True)
+class Rodas4(_Compiled):
+    """RODAS (Hairer & Wanner), stiffly accurate Rosenbrock of order 4, every step."""
+
+    METHOD = 0
+
+
+@dataclass(frozen=True)
+class Dopri5(_Compiled):
+    """Dormand & Prince 5(4), explicit, every step."""
+
+    METHOD = 1
+
+
+@dataclass(frozen=True)
+class Switching(_Compiled):
+    """Dormand & Prince, switching per subject to RODAS while stiff, and back."""
+
+    METHOD = 2
+
+
+@dataclass(frozen=True)
+class Lanes(Solver):
+    """Dormand & Prince on several subjects per SIMD instruction; a subject that turns
+    stiff or fails there is integrated again from day 0 by ``fallback`` (default:
+    :class:`Switching` with the same tolerances)."""
+
+    fallback: Solver | None = None
+
+    def _fallback(self) -> Solver:
+        if self.fallback is not None:
+            return self.fallback
+        return Switching(self.rtol, self.atol_factor, self.max_steps, self.hmax)
+
+    def integrate(self, pr: Problem, threads: int | None = None) -> Outcome:
+        cm = pr.cm
+        o = Outcome.empty(pr.n, len(pr.save), len(pr.kinds), cm.n_states)
+        if pr.n == 0:
+            return o
+        mod = cm.lanes()
+        with numba_threads(threads) as k:
+            order, starts = blocks(pr.t_end, mod.LANES, k)
+            args = (order, starts, pr.P, pr.Y0, pr.t_end, *pr.schedule.columns, pr.save,
+                    pr.kinds, pr.idx, float(self.rtol), self.atol(cm), H0, self._hmax(pr),
+                    int(self.max_steps), len(cm.model.expressions), o.out, o.y_end, o.status,
+                    o.fail_t, o.steps, o.rejected)
+            kernels.call(mod.integrate_lanes, *args)
+        back = np.nonzero(o.status == HANDOVER)[0]
+        if len(back):
+            o.put(back, self._fallback().integrate(pr.take(back), threads))
+        o.handed_over = len(back)
+        return o
+
+
+def blocks(t_end: np.ndarray, lanes: int, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """Subjects in blocks for the lanes: ``order`` (longest first, so short ones fill the
+    lanes at the end) cut at ``starts`` into at most two blocks per thread."""
+    n = len(t_end)
+    order = np.argsort(-t_end, kind="stable").astype(np.int64)
+    nb = int(max(1, min(-(-n // lanes), 2 * max(threads, 1))))
+    starts = np.round(np.linspace(0, n, nb + 1)).astype(np.int64)
+    return order, starts
+
+
+@dataclass(frozen=True)
+class BDF(Solver):
+    """SciPy's ``solve_ivp`` with the analytic Jacobian, one subject after another
+    (``method``: ``"BDF"``, ``"Radau"`` or ``"LSODA"``): the reference solver."""
+
+    rtol: float = 1e-8
+    method: Literal["BDF", "Radau", "LSODA"] = "BDF"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.method not in ("BDF", "Radau", "LSODA"):
+            raise InputError(f"BDF method must be BDF, Radau or LSODA, got {self.method!r}")
+
+    def integrate(self, pr: Problem, threads: int | None = None) -> Outcome:
+        o = Outcome.empty(pr.n, len(pr.save), len(pr.kinds), pr.cm.n_states)
+        for i in range(pr.n):
+            self._one(pr, i, o)
+        return o
+
+    def _one(self, pr: Problem, i: int, o: Outcome) -> None:
+        from scipy.integrate import solve_ivp
+
+        from neurobone.engine.numerics import rows
+
+        cm, save = pr.cm, pr.save
+        sq, sv, ss, se, sm, off, q, v, s, e, m = pr.schedule.columns
+        lo, hi = int(off[i]), int(off[i + 1])
+        base = pr.P[i]
+        p, pn = base.copy(), base.copy()
+        rows.params_at(0.0, base, p, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi)
+        y = pr.Y0[i].copy()
+        te = float(pr.t_end[i])
+        atol = self.atol(cm)
+        rhs, jac = cm.rhs, cm.jac
+        n = cm.n_states
+        dy, J = np.zeros(n), np.zeros((n, n))
+        obuf = np.zeros(max(len(cm.model.expressions), 1))
+        t, ks, steps = 0.0, 0, 0
+
+        def record(tt, yy, k):
+            if np.any(pr.kinds == 1):
+                cm.observe(float(tt), np.ascontiguousarray(yy), p, obuf)
+            row = o.out[i, k]
+            for j, (kind, ix) in enumerate(zip(pr.kinds, pr.idx)):
+                row[j] = yy[ix] if kind == 0 else (obuf[ix] if kind == 1 else p[ix])
+
+        while True:
+            while ks < len(save) and save[ks] <= t:
+                record(t, y, ks)
+                ks += 1
+            if t >= te:
+                break
+            tb = rows.next_change(t, te, p, base, pn, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi)
+            inside = save[(save > t) & (save < tb)]
+            t_eval = np.append(inside, tb)
+            pp = p.copy()
+            sol = solve_ivp(lambda tt, yy: rhs(tt, np.ascontiguousarray(yy), pp, dy).copy(),
+                            (t, tb), y, method=self.method, t_eval=t_eval, rtol=self.rtol,
+                            atol=atol, max_step=self.hmax or np.inf,
+                            jac=lambda tt, yy: jac(tt, np.ascontiguousarray(yy), pp, J).copy())
+            steps += int(sol.nfev)
+            if sol.status != 0 or not np.all(np.isfinite(sol.y)):
+                o.status[i] = 3 if sol.status == 0 else 1
+                o.fail_t[i] = sol.t[-1] if len(sol.t) else t
+                o.out[i, ks:] = np.nan
+                return
+            for k in range(len(inside)):
+                record(inside[k], sol.y[:, k], ks)
+                ks += 1
+            y = sol.y[:, -1].copy()
+            t = tb
+            rows.params_at(t, base, p, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi)
+        o.y_end[i] = y
+        o.steps[i] = steps
+
+
+def default_solver(n: int) -> Solver:
+    """The solver :func:`neurobone.simulate` uses without one: :class:`Lanes` where the
+    machine has them and at least :data:`LANES_FROM` subjects are integrated (below, the
+    one-off compilation of the lanes outweighs their speed), else :class:`Switching`."""
+    if platform.lanes_available() and n >= LANES_FROM:
+        return Lanes()
+    return Switching()
+
+
+#: subjects from which :func:`default_solver` chooses the lanes
+LANES_FROM = 256
+
+SOLVERS: dict[str, type[Solver]] = {"bdf": BDF, "rodas4": Rodas4, "dopri5": Dopri5,
+                                    "switching": Switching, "lanes": Lanes}
+
+
+def solver_named(name: str, **options) -> Solver:
+    """A solver by name (``bdf``, ``rodas4``, ``dopri5``, ``switching``, ``lanes``)."""
+    try:
+        cls = SOLVERS[name.lower()]
+    except KeyError:
+        raise InputError(f"unknown solver {name!r}; valid: {', '.join(SOLVERS)}") from None
+    return cls(**options)
+
+
+__all__ = ["BDF", "Dopri5", "Lanes", "Rodas4", "Solver", "Switching", "default_solver",
+           "solver_named"]
