@@ -229,17 +229,24 @@ def simulate(
     if step < 1:
         raise InputError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     handed = 0
+    lane_counts = np.zeros(4, np.int64)
     for lo in range(0, n, step):
         ix = np.arange(lo, min(n, lo + step))
         part = solver.integrate(pr if len(ix) == n else pr.take(ix), threads)
         result.put(ix, part)
         handed += part.handed_over
+        if part.lane_counts is not None:
+            lane_counts += part.lane_counts
         if progress is not None:
             progress(int(ix[-1]) + 1, n, "integrating")
     res = Result(m.name, save, result.out, names, result.status, result.fail_t, result.y_end,
                  list(m.state_names), result.steps, result.rejected, result.stiff,
                  units_of(m, names),
                  meta={"solver": solver, "schedule_rows": sched.n_rows, "handed_over": handed})
+    if lane_counts[0]:
+        lock, busy, k1, pv = map(int, lane_counts)
+        res.meta["lanes"] = {"lock_steps": lock, "lane_steps": busy, "k1_evaluations": k1,
+                             "prev_evaluations": pv}
     if not res.ok:
         if on_failure == "raise":
             raise SolverError(res.failure_message())

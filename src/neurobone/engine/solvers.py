@@ -76,6 +76,8 @@ class Outcome:
     rejected: np.ndarray
     stiff: np.ndarray
     handed_over: int = 0  #: subjects the lanes handed to their fallback
+    #: lanes: lock steps, lane steps in them, K1 evaluations, ``prev`` evaluations
+    lane_counts: np.ndarray | None = None
 
     @classmethod
     def empty(cls, n: int, n_save: int, n_out: int, n_states: int) -> "Outcome":
@@ -209,16 +211,33 @@ class Lanes(Solver):
         mod = cm.lanes()
         with numba_threads(threads) as k:
             order, starts = blocks(pr.t_end, mod.LANES, k)
-            args = (order, starts, pr.P, pr.Y0, pr.t_end, *pr.schedule.columns, pr.save,
+            counts = np.zeros((len(starts) - 1, 4), np.int64)
+            args = (order, starts, pr.P, pr.Y0, pr.t_end, *pr.schedule.columns,
+                    shared_change_times(pr), pr.save,
                     pr.kinds, pr.idx, float(self.rtol), self.atol(cm), H0, self._hmax(pr),
                     int(self.max_steps), len(cm.model.expressions), o.out, o.y_end, o.status,
-                    o.fail_t, o.steps, o.rejected)
+                    o.fail_t, o.steps, o.rejected, counts)
             kernels.call(mod.integrate_lanes, *args)
         back = np.nonzero(o.status == HANDOVER)[0]
         if len(back):
             o.put(back, self._fallback().integrate(pr.take(back), threads))
         o.handed_over = len(back)
+        o.lane_counts = counts.sum(axis=0)
         return o
+
+
+def shared_change_times(pr: Problem) -> np.ndarray:
+    """The change points of the schedule's shared rows up to the last end day, when every
+    subject has the same base values of the parameters they set (else empty: lanes then
+    search their rows at each change point)."""
+    sq = pr.schedule.shared_pindex
+    if len(sq) == 0 or not np.all(pr.P[:, sq] == pr.P[0, sq]):
+        return np.zeros(0)
+    cols = list(pr.schedule.columns)
+    cols[6:] = [c[:0] for c in cols[6:]]  # no own rows
+    sq, sv, ss, se, sm, _, q, v, s, e, m = cols
+    return kernels.call(pr.cm.module.change_times, float(pr.t_end.max()), pr.P[0], sq, sv, ss,
+                        se, sm, q, v, s, e, m, 0, 0)
 
 
 def blocks(t_end: np.ndarray, lanes: int, threads: int) -> tuple[np.ndarray, np.ndarray]:

@@ -40,6 +40,7 @@ rhsc = _missing("rhsc")  #: ``rhsc(t, y, p, c, dy)``: the rates from ``c``
 LANES = 16  #: subjects per block
 WIDTH = 8  #: doubles per vector math call
 NS = 1  #: states per subject
+NC = 1  #: parameter-only terms per subject (rows from OFF_C)
 OFF_P = OFF_C = OFF_Y = OFF_T = OFF_S = OFF_DY = 0  #: rows of the work array
 N_WORK = 0  #: length of the model's part of the work array
 prev = _missing("prev")  #: ``prev(WK)``: parameter-only terms of every lane

@@ -14,6 +14,19 @@ over), the next subject of the queue takes the lane, so lanes stay busy whatever
 subjects' schedules and lengths. A subject's numbers depend on its own inputs only, not
 on the lane or the block it runs in, nor on its neighbours.
 
+``prev`` (the parameter-only terms) is the costliest of the model's kernels, and lanes
+switch their parameters at their own change points, most of them back and forth
+between a few states (a training day and a rest day). Each lane therefore keeps the
+terms of its last two parameter states and copies them back when it returns to one;
+``prev`` runs only for a state not seen yet. The copies are the values ``prev``
+computed, so results stay those of ``prev``.
+
+Subjects without rows of their own share the change points of the shared rows: when
+every subject has the same base values of the parameters those rows set, the caller
+passes them once (``ct``, from :func:`~neurobone.engine.numerics.rows.change_times`)
+and such a lane walks through them instead of searching the rows at each change point
+(the same points, found once).
+
 A lane is *handed over* (status :data:`HANDOVER`) when its subject becomes non-finite,
 meets a non-positive base of a log-domain power (a non-finite value follows), exceeds
 the step limit, underflows, or turns stiff (its steps limited by stability for
@@ -30,8 +43,8 @@ from neurobone.engine.numerics.dopri5 import (
     DE1, DE3, DE4, DE5, DE6, DE7,
 )
 from neurobone.engine.numerics.interface import (
-    LANES, N_WORK, NS, OFF_DY, OFF_P, OFF_T, OFF_Y, WIDTH, jit, jit_parallel, prange, prev,
-    rhsv,
+    LANES, N_WORK, NC, NS, OFF_C, OFF_DY, OFF_P, OFF_T, OFF_Y, WIDTH, jit, jit_parallel,
+    prange, prev, rhsv,
 )
 from neurobone.engine.numerics.rows import next_change, params_at
 from neurobone.engine.numerics.scalar import record
@@ -230,8 +243,52 @@ def advance_lanes(WK):
 
 
 @jit
-def load_lane(j, i, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m, h0, WK, p, pn,
-              sub, tl, te, tb, h, ks, acc, rej, nstiff, firstrej):
+def overridden(j, sq, q, lo, hi, oi, no):
+    """The parameter indices lane j's rows override (its cache key), in ``oi[j]``."""
+    k = 0
+    for r in range(sq.shape[0] + hi - lo):
+        x = sq[r] if r < sq.shape[0] else q[lo + r - sq.shape[0]]
+        new = True
+        for u in range(k):
+            if oi[j, u] == x:
+                new = False
+        if new:
+            oi[j, k] = x
+            k += 1
+    no[j] = k
+
+
+@jit
+def cache_find(j, p, oi, no, ckey, cok):
+    """The cache slot holding lane j's parameter state ``p[j]``, or -1."""
+    for slot in range(2):
+        if not cok[j, slot]:
+            continue
+        same = True
+        for u in range(no[j]):
+            if ckey[j, slot, u] != p[j, oi[j, u]]:
+                same = False
+                break
+        if same:
+            return slot
+    return -1
+
+
+@jit
+def cache_store(j, WK, p, oi, no, ckey, cval, cok, cnext):
+    """Keep lane j's current parameter state and its terms (after ``prev``)."""
+    slot = cnext[j]
+    for u in range(no[j]):
+        ckey[j, slot, u] = p[j, oi[j, u]]
+    for i in range(NC):
+        cval[j, slot, i] = WK[OFF_C + i * LANES + j]
+    cok[j, slot] = True
+    cnext[j] = 1 - slot
+
+
+@jit
+def load_lane(j, i, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m, ct, h0, WK, p, pn,
+              sub, tl, te, tb, h, ks, acc, rej, nstiff, firstrej, cptr):
     """Put subject ``i`` into lane ``j`` at day 0 (its parameters, state, schedule)."""
     sub[j] = i
     tl[j] = 0.0
@@ -251,15 +308,22 @@ def load_lane(j, i, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m, h0, WK
         WK[OFF_P + k * LANES + j] = p[j, k]
     for k in range(NS):
         WK[O_Y + k * LANES + j] = Y0[i, k]
-    tb[j] = next_change(0.0, te[j], p[j], P[i], pn[j], sq, sv, ss, se, sm, q, v, s, e, m,
-                        off[i], off[i + 1])
+    if ct.shape[0] > 1 and off[i] == off[i + 1]:
+        cptr[j] = 0
+        tb[j] = min(ct[1], te[j])
+    else:
+        cptr[j] = -1
+        tb[j] = next_change(0.0, te[j], p[j], P[i], pn[j], sq, sv, ss, se, sm, q, v, s, e, m,
+                            off[i], off[i + 1])
 
 
 @jit
-def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m, save_t,
+def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m, ct, save_t,
                     kind, idx, rtol, atol, h0, hmax, max_steps, n_expr, out, y_end, status,
-                    fail_t, steps, rejected):
-    """Integrate the subjects of ``queue`` on ``LANES`` lanes, refilling freed lanes."""
+                    fail_t, steps, rejected, counts):
+    """Integrate the subjects of ``queue`` on ``LANES`` lanes, refilling freed lanes.
+    ``counts`` (4 integers) receives the block's lock steps, the lane steps taken in
+    them, and the evaluations of K1 and of ``prev`` between steps."""
     nq = queue.shape[0]
     if nq == 0:
         return
@@ -271,6 +335,7 @@ def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m,
     tb = np.zeros(LANES)
     h = np.zeros(LANES)
     sub = np.full(LANES, -1, np.int64)
+    cptr = np.full(LANES, -1, np.int64)  # position in ct (-1: the lane searches its rows)
     last = np.zeros(LANES, np.int64)  # the lane's last subject (an idle lane keeps its data)
     ks = np.zeros(LANES, np.int64)
     acc = np.zeros(LANES, np.int64)
@@ -285,21 +350,34 @@ def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m,
     clipped = np.zeros(LANES, np.bool_)
     p = np.empty((LANES, npar))
     pn = np.empty((LANES, npar))
+    # each lane's cache of the parameter-only terms of its last two parameter states
+    oi = np.zeros((LANES, npar), np.int64)
+    no = np.zeros(LANES, np.int64)
+    ckey = np.zeros((LANES, 2, npar))
+    cval = np.zeros((LANES, 2, NC))
+    cok = np.zeros((LANES, 2), np.bool_)
+    cnext = np.zeros(LANES, np.int64)
+    store = np.zeros(LANES, np.bool_)  # keep the lane's terms after the next prev
     ybuf = np.empty(NS)
     obuf = np.empty(max(n_expr, 1))
 
     nxt = 0
     for j in range(LANES):
         i = queue[min(nxt, nq - 1)]  # lanes beyond the queue copy its last subject, idle
-        load_lane(j, i, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m, h0, WK, p, pn,
-                  sub, tl, te, tb, h, ks, acc, rej, nstiff, firstrej)
+        load_lane(j, i, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m, ct, h0, WK, p,
+                  pn, sub, tl, te, tb, h, ks, acc, rej, nstiff, firstrej, cptr)
         last[j] = i
+        overridden(j, sq, q, off[i], off[i + 1], oi, no)
+        store[j] = True
         if nxt < nq:
             nxt += 1
             need[j] = True
         else:
             sub[j] = -1
     prev(WK)
+    for j in range(LANES):
+        cache_store(j, WK, p, oi, no, ckey, cval, cok, cnext)
+        store[j] = False
 
     while True:
         # A. lanes at a segment start: save points there, then K1 = f(t, y)
@@ -325,6 +403,7 @@ def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m,
                 fresh[j] = True
                 any_fresh = True
         if any_fresh:
+            counts[2] += 1
             for j in range(LANES):
                 WK[OFF_T + j] = tl[j]
             for k in range(NL):
@@ -349,9 +428,13 @@ def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m,
             if nxt < nq:
                 i = queue[nxt]
                 nxt += 1
-                load_lane(j, i, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m, h0, WK,
-                          p, pn, sub, tl, te, tb, h, ks, acc, rej, nstiff, firstrej)
+                load_lane(j, i, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m, ct, h0,
+                          WK, p, pn, sub, tl, te, tb, h, ks, acc, rej, nstiff, firstrej, cptr)
                 last[j] = i
+                overridden(j, sq, q, off[i], off[i + 1], oi, no)
+                cok[j, 0] = False
+                cok[j, 1] = False
+                store[j] = True
                 need[j] = True
                 loaded = True
             else:
@@ -359,7 +442,12 @@ def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m,
                 for k in range(NS):  # keep an idle lane's numbers finite
                     WK[O_Y + k * LANES + j] = Y0[last[j], k]
         if loaded:
+            counts[3] += 1
             prev(WK)
+            for j in range(LANES):
+                if store[j]:
+                    cache_store(j, WK, p, oi, no, ckey, cval, cok, cnext)
+                    store[j] = False
             continue
 
         # C. one step of every lane with a subject
@@ -393,6 +481,10 @@ def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m,
             if stop and nxt >= nq:
                 break
             continue
+        counts[0] += 1
+        for j in range(LANES):
+            if active[j]:
+                counts[1] += 1
         dp5_lanes(WK, tl, rtol, atol)
         control_lanes(WK, active)
         for j in range(LANES):
@@ -439,8 +531,9 @@ def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m,
                 rej[j] += 1
         advance_lanes(WK)
 
-        # D. lanes at a change point (or their end): the parameters switch
-        switched = False
+        # D. lanes at a change point (or their end): the parameters switch; their
+        # parameter-only terms come from the cache, or from prev for a new state
+        missed = False
         for j in range(LANES):
             if not at_cp[j]:
                 continue
@@ -453,21 +546,38 @@ def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m,
             for r in range(lo, hi):
                 WK[OFF_P + q[r] * LANES + j] = p[j, q[r]]
             if tl[j] < te[j]:
-                tb[j] = next_change(tl[j], te[j], p[j], P[i], pn[j], sq, sv, ss, se, sm, q, v,
-                                    s, e, m, lo, hi)
+                if cptr[j] >= 0:
+                    cptr[j] += 1
+                    tb[j] = min(ct[cptr[j] + 1], te[j]) if cptr[j] + 1 < ct.shape[0] else te[j]
+                else:
+                    tb[j] = next_change(tl[j], te[j], p[j], P[i], pn[j], sq, sv, ss, se, sm, q,
+                                        v, s, e, m, lo, hi)
             need[j] = True
-            switched = True
-        if switched:
+            slot = cache_find(j, p, oi, no, ckey, cok)
+            if slot >= 0:
+                for u in range(NC):
+                    WK[OFF_C + u * LANES + j] = cval[j, slot, u]
+            else:
+                store[j] = True
+                missed = True
+        if missed:
+            counts[3] += 1
             prev(WK)
+            for j in range(LANES):
+                if store[j]:
+                    cache_store(j, WK, p, oi, no, ckey, cval, cok, cnext)
+                    store[j] = False
 
 
 @jit_parallel
-def integrate_lanes(order, starts, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m,
+def integrate_lanes(order, starts, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m, ct,
                     save_t, kind, idx, rtol, atol, h0, hmax, max_steps, n_expr, out, y_end,
-                    status, fail_t, steps, rejected):
+                    status, fail_t, steps, rejected, counts):
     """Every block in parallel: block ``b`` runs the subjects
-    ``order[starts[b]:starts[b+1]]``."""
+    ``order[starts[b]:starts[b+1]]`` (its statistics in ``counts[b]``). ``ct``: the
+    change points of the shared rows, or an empty array (every lane searches its rows)."""
     for b in prange(starts.shape[0] - 1):
         integrate_queue(order[starts[b]:starts[b + 1]], P, Y0, t_end, sq, sv, ss, se, sm,
-                        off, q, v, s, e, m, save_t, kind, idx, rtol, atol, h0, hmax,
-                        max_steps, n_expr, out, y_end, status, fail_t, steps, rejected)
+                        off, q, v, s, e, m, ct, save_t, kind, idx, rtol, atol, h0, hmax,
+                        max_steps, n_expr, out, y_end, status, fail_t, steps, rejected,
+                        counts[b])

@@ -135,7 +135,7 @@ def lanes_source(sym: SymbolicModel, lanes: int, width: int) -> str:
 
     off_dy = off_s + max(rhsv(0)[1], pre_rows, 1) * L  # after the scratch rows
     rhs_lines, _ = rhsv(off_dy)
-    layout = dict(LANES=L, WIDTH=width, NS=n, OFF_P=0, OFF_C=off_c, OFF_Y=off_y, OFF_T=off_t,
+    layout = dict(LANES=L, WIDTH=width, NS=n, NC=nc, OFF_P=0, OFF_C=off_c, OFF_Y=off_y, OFF_T=off_t,
                   OFF_S=off_s, OFF_DY=off_dy, N_WORK=off_dy + n * L)
     head = [f"{k} = {v}" for k, v in layout.items()]
     return "\n".join(head + ["", ""] + pre_lines + ["", ""] + rhs_lines)
