@@ -213,7 +213,7 @@ class Lanes(Solver):
             order, starts = blocks(pr.t_end, mod.LANES, k)
             counts = np.zeros((len(starts) - 1, 4), np.int64)
             args = (order, starts, pr.P, pr.Y0, pr.t_end, *pr.schedule.columns,
-                    shared_change_times(pr), pr.save,
+                    *shared_change_times(pr, mod), pr.save,
                     pr.kinds, pr.idx, float(self.rtol), self.atol(cm), H0, self._hmax(pr),
                     int(self.max_steps), len(cm.model.expressions), o.out, o.y_end, o.status,
                     o.fail_t, o.steps, o.rejected, counts)
@@ -226,18 +226,26 @@ class Lanes(Solver):
         return o
 
 
-def shared_change_times(pr: Problem) -> np.ndarray:
+def shared_change_times(pr: Problem, mod) -> tuple[np.ndarray, ...]:
     """The change points of the schedule's shared rows up to the last end day, when every
     subject has the same base values of the parameters they set (else empty: lanes then
-    search their rows at each change point)."""
-    sq = pr.schedule.shared_pindex
-    if len(sq) == 0 or not np.all(pr.P[:, sq] == pr.P[0, sq]):
-        return np.zeros(0)
-    cols = list(pr.schedule.columns)
-    cols[6:] = [c[:0] for c in cols[6:]]  # no own rows
-    sq, sv, ss, se, sm, _, q, v, s, e, m = cols
-    return kernels.call(pr.cm.module.change_times, float(pr.t_end.max()), pr.P[0], sq, sv, ss,
-                        se, sm, q, v, s, e, m, 0, 0)
+    search their rows at each change point), with the state in force from each point
+    (``cs``), each state's values of those parameters (``cvt``, parameters ``cidx``) and
+    the lanes' parameter-only terms that depend on them (``caff``)."""
+    empty = (np.zeros(0), np.zeros(1, np.int64), np.zeros((1, 0)), np.zeros(0, np.int64),
+             np.zeros(0, np.int64))
+    cidx = np.unique(pr.schedule.shared_pindex)
+    if len(cidx) == 0 or not np.all(pr.P[:, cidx] == pr.P[0, cidx]):
+        return empty
+    sq, sv, ss, se, sm, _, q, v, s, e, m = pr.schedule.columns
+    q, v, s, e, m = q[:0], v[:0], s[:0], e[:0], m[:0]  # the shared rows alone
+    ct = kernels.call(pr.cm.module.change_times, float(pr.t_end.max()), pr.P[0], sq, sv, ss,
+                      se, sm, q, v, s, e, m, 0, 0)
+    values = kernels.call(pr.cm.module.values_at, ct, pr.P[0], cidx, sq, sv, ss, se, sm, q, v,
+                          s, e, m, 0, 0)
+    cvt, cs = np.unique(values, axis=0, return_inverse=True)
+    caff = np.nonzero(mod.CDEP[:, cidx].any(axis=1))[0].astype(np.int64)
+    return ct, cs.astype(np.int64).ravel(), np.ascontiguousarray(cvt), cidx, caff
 
 
 def blocks(t_end: np.ndarray, lanes: int, threads: int) -> tuple[np.ndarray, np.ndarray]:

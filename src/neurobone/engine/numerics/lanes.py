@@ -259,10 +259,15 @@ def overridden(j, sq, q, lo, hi, oi, no):
 
 
 @jit
-def cache_find(j, p, oi, no, ckey, cok):
-    """The cache slot holding lane j's parameter state ``p[j]``, or -1."""
+def cache_find(j, p, oi, no, ckey, cok, csid, sid):
+    """The cache slot holding lane j's parameter state ``p[j]`` (state ``sid`` of the
+    shared change points when ``sid >= 0``), or -1."""
     for slot in range(2):
         if not cok[j, slot]:
+            continue
+        if sid >= 0:
+            if csid[j, slot] == sid:
+                return slot
             continue
         same = True
         for u in range(no[j]):
@@ -275,9 +280,10 @@ def cache_find(j, p, oi, no, ckey, cok):
 
 
 @jit
-def cache_store(j, WK, p, oi, no, ckey, cval, cok, cnext):
+def cache_store(j, WK, p, oi, no, ckey, cval, cok, cnext, csid, sid):
     """Keep lane j's current parameter state and its terms (after ``prev``)."""
     slot = cnext[j]
+    csid[j, slot] = sid
     for u in range(no[j]):
         ckey[j, slot, u] = p[j, oi[j, u]]
     for i in range(NC):
@@ -318,7 +324,8 @@ def load_lane(j, i, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m, ct, h0
 
 
 @jit
-def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m, ct, save_t,
+def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m, ct, cs, cvt,
+                    cidx, caff, save_t,
                     kind, idx, rtol, atol, h0, hmax, max_steps, n_expr, out, y_end, status,
                     fail_t, steps, rejected, counts):
     """Integrate the subjects of ``queue`` on ``LANES`` lanes, refilling freed lanes.
@@ -357,6 +364,8 @@ def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m,
     cval = np.zeros((LANES, 2, NC))
     cok = np.zeros((LANES, 2), np.bool_)
     cnext = np.zeros(LANES, np.int64)
+    csid = np.full((LANES, 2), -1, np.int64)
+    cur = np.full(LANES, -1, np.int64)  # the lane's state of the shared change points
     store = np.zeros(LANES, np.bool_)  # keep the lane's terms after the next prev
     ybuf = np.empty(NS)
     obuf = np.empty(max(n_expr, 1))
@@ -368,6 +377,7 @@ def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m,
                   pn, sub, tl, te, tb, h, ks, acc, rej, nstiff, firstrej, cptr)
         last[j] = i
         overridden(j, sq, q, off[i], off[i + 1], oi, no)
+        cur[j] = cs[0] if cptr[j] >= 0 else -1
         store[j] = True
         if nxt < nq:
             nxt += 1
@@ -376,7 +386,7 @@ def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m,
             sub[j] = -1
     prev(WK)
     for j in range(LANES):
-        cache_store(j, WK, p, oi, no, ckey, cval, cok, cnext)
+        cache_store(j, WK, p, oi, no, ckey, cval, cok, cnext, csid, cur[j])
         store[j] = False
 
     while True:
@@ -432,6 +442,7 @@ def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m,
                           WK, p, pn, sub, tl, te, tb, h, ks, acc, rej, nstiff, firstrej, cptr)
                 last[j] = i
                 overridden(j, sq, q, off[i], off[i + 1], oi, no)
+                cur[j] = cs[0] if cptr[j] >= 0 else -1
                 cok[j, 0] = False
                 cok[j, 1] = False
                 store[j] = True
@@ -446,7 +457,7 @@ def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m,
             prev(WK)
             for j in range(LANES):
                 if store[j]:
-                    cache_store(j, WK, p, oi, no, ckey, cval, cok, cnext)
+                    cache_store(j, WK, p, oi, no, ckey, cval, cok, cnext, csid, cur[j])
                     store[j] = False
             continue
 
@@ -539,6 +550,25 @@ def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m,
                 continue
             at_cp[j] = False
             i = sub[j]
+            need[j] = True
+            if cptr[j] >= 0 and tl[j] < te[j]:
+                # the next state of the shared change points, known in advance
+                cptr[j] += 1
+                k = cptr[j]
+                cur[j] = cs[k]
+                for u in range(cidx.shape[0]):
+                    p[j, cidx[u]] = cvt[cur[j], u]
+                    WK[OFF_P + cidx[u] * LANES + j] = cvt[cur[j], u]
+                tb[j] = min(ct[k + 1], te[j]) if k + 1 < ct.shape[0] else te[j]
+                slot = cache_find(j, p, oi, no, ckey, cok, csid, cur[j])
+                if slot >= 0:
+                    for u in range(caff.shape[0]):
+                        WK[OFF_C + caff[u] * LANES + j] = cval[j, slot, caff[u]]
+                else:
+                    store[j] = True
+                    missed = True
+                continue
+            cur[j] = -1
             lo, hi = off[i], off[i + 1]
             params_at(tl[j], P[i], p[j], sq, sv, ss, se, sm, q, v, s, e, m, lo, hi)
             for r in range(sq.shape[0]):
@@ -546,14 +576,9 @@ def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m,
             for r in range(lo, hi):
                 WK[OFF_P + q[r] * LANES + j] = p[j, q[r]]
             if tl[j] < te[j]:
-                if cptr[j] >= 0:
-                    cptr[j] += 1
-                    tb[j] = min(ct[cptr[j] + 1], te[j]) if cptr[j] + 1 < ct.shape[0] else te[j]
-                else:
-                    tb[j] = next_change(tl[j], te[j], p[j], P[i], pn[j], sq, sv, ss, se, sm, q,
-                                        v, s, e, m, lo, hi)
-            need[j] = True
-            slot = cache_find(j, p, oi, no, ckey, cok)
+                tb[j] = next_change(tl[j], te[j], p[j], P[i], pn[j], sq, sv, ss, se, sm, q,
+                                    v, s, e, m, lo, hi)
+            slot = cache_find(j, p, oi, no, ckey, cok, csid, -1)
             if slot >= 0:
                 for u in range(NC):
                     WK[OFF_C + u * LANES + j] = cval[j, slot, u]
@@ -565,19 +590,21 @@ def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m,
             prev(WK)
             for j in range(LANES):
                 if store[j]:
-                    cache_store(j, WK, p, oi, no, ckey, cval, cok, cnext)
+                    cache_store(j, WK, p, oi, no, ckey, cval, cok, cnext, csid, cur[j])
                     store[j] = False
 
 
 @jit_parallel
 def integrate_lanes(order, starts, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m, ct,
-                    save_t, kind, idx, rtol, atol, h0, hmax, max_steps, n_expr, out, y_end,
+                    cs, cvt, cidx, caff, save_t, kind, idx, rtol, atol, h0, hmax, max_steps, n_expr, out, y_end,
                     status, fail_t, steps, rejected, counts):
     """Every block in parallel: block ``b`` runs the subjects
     ``order[starts[b]:starts[b+1]]`` (its statistics in ``counts[b]``). ``ct``: the
-    change points of the shared rows, or an empty array (every lane searches its rows)."""
+    change points of the shared rows (or an empty array: every lane searches its rows),
+    ``cs[k]`` the state from ``ct[k]`` on, ``cvt[state]`` the values of the parameters
+    ``cidx`` the shared rows set, ``caff`` the parameter-only terms that depend on them."""
     for b in prange(starts.shape[0] - 1):
         integrate_queue(order[starts[b]:starts[b + 1]], P, Y0, t_end, sq, sv, ss, se, sm,
-                        off, q, v, s, e, m, ct, save_t, kind, idx, rtol, atol, h0, hmax,
+                        off, q, v, s, e, m, ct, cs, cvt, cidx, caff, save_t, kind, idx, rtol, atol, h0, hmax,
                         max_steps, n_expr, out, y_end, status, fail_t, steps, rejected,
                         counts[b])

@@ -115,3 +115,15 @@ def change_times(t_end, base, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi):
         out[k] = t
         k += 1
     return out
+
+
+@jit
+def values_at(times, base, idx, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi):
+    """The values of parameters ``idx`` in force at each of ``times`` (one row each)."""
+    out = np.empty((times.shape[0], idx.shape[0]))
+    p = base.copy()
+    for k in range(times.shape[0]):
+        params_at(times[k], base, p, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi)
+        for u in range(idx.shape[0]):
+            out[k, u] = p[idx[u]]
+    return out

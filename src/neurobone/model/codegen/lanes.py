@@ -138,4 +138,13 @@ def lanes_source(sym: SymbolicModel, lanes: int, width: int) -> str:
     layout = dict(LANES=L, WIDTH=width, NS=n, NC=nc, OFF_P=0, OFF_C=off_c, OFF_Y=off_y, OFF_T=off_t,
                   OFF_S=off_s, OFF_DY=off_dy, N_WORK=off_dy + n * L)
     head = [f"{k} = {v}" for k, v in layout.items()]
+    # which parameters each parameter-only term depends on (directly or through others)
+    deps: dict[str, set[str]] = {}
+    for name, e in pre_assignments(sym, sr):
+        deps[name] = set()
+        for x in e.free_symbols:
+            deps[name] |= deps.get(x.name, {x.name} if x.name in params else set())
+    rows = [[int(q in deps.get(slot, set())) for q in m.parameter_names] for slot in sr.slots]
+    head.append(f"#: CDEP[k, i]: parameter-only term k depends on parameter i\n"
+                f"CDEP = np.array({rows or [[0] * npar]}, dtype=np.bool_)")
     return "\n".join(head + ["", ""] + pre_lines + ["", ""] + rhs_lines)
