@@ -3,6 +3,7 @@
 import dataclasses
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -290,12 +291,55 @@ def test_holm_matches_statsmodels_and_keeps_nan():
     assert np.isnan(out[5])
 
 
+def test_welch_with_one_constant_group_matches_the_formula_without_warnings():
+    x, y = [1.0, 1.0, 1.0], [2.0, 4.0, 5.0, 3.5]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        w = stats.welch(x, y)
+        v = stats.welch(y, x)
+    se = np.std(y, ddof=1) / np.sqrt(len(y))  # Welch with var(x) = 0: df = n_y - 1
+    h = sps.t.ppf(0.975, len(y) - 1) * se
+    diff = 1.0 - np.mean(y)
+    assert (w["diff"], w["se"], w["df"]) == pytest.approx((diff, se, len(y) - 1))
+    assert (w["ci_low"], w["ci_high"]) == pytest.approx((diff - h, diff + h))
+    assert w["t"] == pytest.approx(diff / se)
+    assert w["p"] == pytest.approx(2 * sps.t.sf(abs(diff / se), len(y) - 1))
+    assert (v["diff"], v["t"], v["ci_low"], v["ci_high"], v["p"]) == pytest.approx(
+        (-diff, -w["t"], -w["ci_high"], -w["ci_low"], w["p"]))
+
+
+@pytest.mark.parametrize("x, y", [([1.0], [2.0, 3.0]), ([2.0, 2.0], [5.0, 5.0, 5.0]),
+                                  ([np.nan, 1.0], [1.0, 2.0])])
+def test_welch_degenerate_groups_give_nan_without_warnings(x, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        w = stats.welch(x, y)
+    assert w["diff"] == pytest.approx(np.nanmean(x) - np.mean(y))
+    assert all(np.isnan(w[k]) for k in ("se", "df", "ci_low", "ci_high", "t", "p"))
+
+
+def test_welch_lets_scipy_warnings_reach_the_caller():
+    # nearly identical values: SciPy warns of precision loss; the module must not hide it
+    with pytest.warns(RuntimeWarning, match="[Pp]recision loss"):
+        stats.welch([1.0, 1.0 + 1e-15, 1.0], [1.0, 1.0, 1.0 + 2e-16, 1.0])
+
+
 def test_anova_matches_scipy():
     a = stats.anova(_animals(GROUPS)).iloc[0]
     ref = sps.f_oneway(*GROUPS.values())
     assert a["F"] == pytest.approx(ref.statistic)
     assert a["p"] == pytest.approx(ref.pvalue)
     assert (a["df_between"], a["df_within"]) == (2, sum(map(len, GROUPS.values())) - 3)
+
+
+def test_anova_without_spread_is_nan_without_warnings():
+    flat = _animals({"a": [1.0, 1.0, 1.0], "b": [2.0, 2.0, 2.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = stats.anova(flat).iloc[0]
+        one = stats.anova(_animals({"a": [1.0, 2.0, 3.0]})).iloc[0]
+    assert np.isnan(a["F"]) and np.isnan(a["p"]) and (a["df_between"], a["df_within"]) == (1, 4)
+    assert one["n_arms"] == 1 and np.isnan(one["F"])
 
 
 # ----------------------------------------------------------------------------- result, report
