@@ -24,7 +24,8 @@ def render(hypotheses: tuple[str, ...] = tuple(HYPOTHESES)) -> str:
         "Each row of `../shared/targets/calibration.csv` (and the extra rows below) is built from the "
         "scenario files in `src/neurobone/data/targets/` (mean subject, no measurement noise) and is a "
         "test in `tests/targets/test_calibration.py`. `calibrated` names the parameters fitted against "
-        "the row (`python -m neurobone.fit.calibrate`); rows that calibrate nothing are predictions.",
+        "the row (`neurobone.fit.calibrate.calibrate`, step by step in `neurobone.fit.pipeline.run`); "
+        "rows that calibrate nothing are predictions.",
         "",
         "## Default hypothesis (`article`)",
         "",
