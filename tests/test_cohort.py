@@ -340,9 +340,9 @@ def test_resume_after_a_crash_recomputes_no_finished_chunk(tmp_path, human_ref):
     res = run_cohort(HUMAN, N, 7, out, chunk_size=10, trajectory_every=5,
                      on_chunk=lambda s: computed.append(s["chunk"]))
     assert sorted(computed) == [2, 3, 4]
-    for k, st in done.items():
+    for k, stat in done.items():
         now = chunk_path(out, "summary", k).stat()
-        assert (now.st_mtime_ns, now.st_ino) == (st.st_mtime_ns, st.st_ino)
+        assert (now.st_mtime_ns, now.st_ino) == (stat.st_mtime_ns, stat.st_ino)
     assert res.complete and read_manifest(out)["complete"]
     assert_same(tables(out), ref)
 
@@ -371,7 +371,7 @@ def test_killed_process_resumes_to_the_same_result(tmp_path, human_ref):
     finished = [k for k in range(16) if chunk_path(out, "summary", k).exists()]
     assert 0 < len(finished) < 16, "the run was not interrupted mid-way"
     before = {k: chunk_path(out, "summary", k).stat().st_mtime_ns for k in finished}
-    r = subprocess.run(args, capture_output=True, text=True)
+    r = subprocess.run(args, capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
     assert {k: chunk_path(out, "summary", k).stat().st_mtime_ns for k in finished} == before
     assert_same(tables(out), ref)
@@ -425,7 +425,7 @@ def test_dask_local_cluster_gives_the_in_process_result(tmp_path, human_ref):
 
 # ----------------------------------------------------------------------------- query and result
 def test_query_and_result_object(human_ref):
-    out, (summary, traj), res = human_ref
+    out, (summary, _traj), res = human_ref
     df = query(out, "SELECT count(*) AS n, avg(abmd_ls_pct) AS m FROM summary")
     assert df.n[0] == N and df.m[0] == pytest.approx(summary.abmd_ls_pct.mean())
     j = query(out, "SELECT s.subject, max(t.day) AS last FROM summary s JOIN trajectories t "
@@ -499,7 +499,7 @@ def test_documented_and_example_scenarios_are_valid():
 
     root = Path(__file__).resolve().parents[1]
     text = (root / "docs" / "cohorts.md").read_text()
-    blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
+    blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL)
     assert len(blocks) >= 3
     for block in blocks:
         scn = parse_scenario(yaml.safe_load(block))

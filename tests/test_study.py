@@ -12,8 +12,14 @@ import pytest
 from scipy import stats as sps
 
 from neurobone.errors import InputError
-from neurobone.study import article_study, default_comparisons, load_study, parse_study, run_study
-from neurobone.study import stats
+from neurobone.study import (
+    article_study,
+    default_comparisons,
+    load_study,
+    parse_study,
+    run_study,
+    stats,
+)
 from neurobone.study.measurement import INSTRUMENTS, Instrument, instruments_for
 from neurobone.study.population import draw_factors, draw_parameters
 
@@ -23,9 +29,9 @@ TREADMILL = {"modality": "treadmill", "speed_m_per_min": 12, "minutes": 45, "day
 
 def small(n=3, seed=7, **kw):
     """A small two-arm mouse study (fast)."""
-    data = dict(name="small", species="mouse", subject={"sex": "female", "age_weeks": 12},
-                duration_days=28, n_per_arm=n, seed=seed,
-                arms=[{"name": "sedentary"}, {"name": "exercise", "exercise": [TREADMILL]}])
+    data = {"name": "small", "species": "mouse", "subject": {"sex": "female", "age_weeks": 12},
+            "duration_days": 28, "n_per_arm": n, "seed": seed,
+            "arms": [{"name": "sedentary"}, {"name": "exercise", "exercise": [TREADMILL]}]}
     data.update(kw)
     return parse_study(data)
 
@@ -197,10 +203,11 @@ def test_older_subjects_live_their_own_history(monkeypatch):
     monkeypatch.setattr(brainbone, "build",
                         lambda species="mouse", hypothesis="article":
                         _with_cv(build(species, hypothesis), {"turnover": 0.25}))
-    s = parse_study(dict(name="old", species="human", subject={"sex": "female", "age_years": 60},
-                         duration_days=56, n_per_arm=3, seed=1, outputs=["abmd_ls", "bv_tv"],
-                         arms=[{"name": "control"}, {"name": "walking", "exercise": [
-                             {"modality": "walking", "minutes": 30, "days_per_week": 5}]}]))
+    s = parse_study({"name": "old", "species": "human",
+                     "subject": {"sex": "female", "age_years": 60},
+                     "duration_days": 56, "n_per_arm": 3, "seed": 1, "outputs": ["abmd_ls", "bv_tv"],
+                     "arms": [{"name": "control"}, {"name": "walking", "exercise": [
+                         {"modality": "walking", "minutes": 30, "days_per_week": 5}]}]})
     r = run_study(s, decompose_paths=False)
     day0 = r.animals[(r.animals.day == 0) & (r.animals.output == "bv_tv")]["true"]
     assert day0.std() > 0  # the 30-year histories differ between subjects
@@ -245,7 +252,7 @@ def test_every_default_instrument_has_value_unit_and_source():
 
 # ----------------------------------------------------------------------------- statistics
 def _animals(groups: dict[str, list[float]], day=56.0, output="bv_tv") -> pd.DataFrame:
-    rows = [dict(arm=a, animal=i + 1, day=day, output=output, true=v, measured=v)
+    rows = [{"arm": a, "animal": i + 1, "day": day, "output": output, "true": v, "measured": v}
             for a, vs in groups.items() for i, v in enumerate(vs)]
     return pd.DataFrame(rows)
 
@@ -382,7 +389,7 @@ def test_report_folder(article_small, tmp_path):
 
 def _cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "neurobone.cli", *args], capture_output=True,
-                          text=True, cwd=cwd)
+                          text=True, cwd=cwd, check=False)
 
 
 def test_cli_run_small_study(tmp_path):

@@ -38,7 +38,8 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Annotated, Literal, Optional, Union
+from itertools import pairwise
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
@@ -215,7 +216,7 @@ class NhanesTScore(_Dist):
 
 
 Distribution = Annotated[
-    Union[Uniform, Normal, TruncNormal, LogNormal, Histogram, NhanesTScore],
+    Uniform | Normal | TruncNormal | LogNormal | Histogram | NhanesTScore,
     Field(discriminator="dist"),
 ]
 def _kind(v) -> str:
@@ -223,10 +224,10 @@ def _kind(v) -> str:
 
 
 #: a covariate: a fixed number, a distribution, or None (not sampled)
-Covariate = Optional[Annotated[
-    Union[Annotated[float, Tag("number")], Annotated[Distribution, Tag("distribution")]],
+Covariate = Annotated[
+    Annotated[float, Tag("number")] | Annotated[Distribution, Tag("distribution")],
     Discriminator(_kind),
-]]
+] | None
 
 
 def _truncnorm_ppf(u, mean, sd, low, high):
@@ -265,7 +266,7 @@ def nhanes_t_score_model() -> dict[str, float]:
 
     w = np.array(US_WOMEN_2010["counts"], float)
     w /= w.sum()
-    ages = np.concatenate([np.linspace(a + 0.05, b - 0.05, 100) for a, b in zip(edges, edges[1:])])
+    ages = np.concatenate([np.linspace(a + 0.05, b - 0.05, 100) for a, b in pairwise(edges)])
     weights = np.repeat(w / 100.0, 100)
     target_op = LOOKER2010_FN["osteoporosis"]
     target_low = LOOKER2010_FN["osteoporosis"] + LOOKER2010_FN["osteopenia"]
@@ -290,7 +291,7 @@ class Population(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    female_fraction: Optional[float] = Field(None, ge=0, le=1, description="probability a subject is female")
+    female_fraction: float | None = Field(None, ge=0, le=1, description="probability a subject is female")
     age_years: Covariate = Field(None, description="human age at the start, years")
     age_weeks: Covariate = Field(None, description="mouse age at the start, weeks")
     menopause_age_years: Covariate = Field(None, description="women: age at natural menopause, years")
@@ -309,8 +310,8 @@ class Population(BaseModel):
         for name in ("age_years", "age_weeks", "menopause_age_years", "years_since_menopause",
                      "abmd_ls", "abmd_th", "activity"):
             v = getattr(self, name)
-            if isinstance(v, NhanesTScore):
-                raise ValueError(f"{name}: dist nhanes is for t_score only")
+            if isinstance(v, NhanesTScore):  # pydantic reports ValueError, not TypeError
+                raise ValueError(f"{name}: dist nhanes is for t_score only")  # noqa: TRY004
             lo = v if isinstance(v, (int, float)) else (v.bounds()[0] if v is not None else 0.0)
             if lo is not None and lo < 0 and name != "t_score":
                 raise ValueError(f"{name}: values must not be negative (lower bound {lo:g}); "

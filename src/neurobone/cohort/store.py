@@ -215,7 +215,7 @@ def query(out_dir: str | Path, sql: str) -> pd.DataFrame:
         con.close()
 
 
-def open_cohort(out_dir: str | Path) -> "CohortResult":
+def open_cohort(out_dir: str | Path) -> CohortResult:
     """The :class:`CohortResult` of an existing cohort directory."""
     root = Path(out_dir).expanduser()
     man = read_manifest(root)

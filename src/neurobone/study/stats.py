@@ -50,8 +50,8 @@ def summarize(animals: pd.DataFrame, value: str = "measured", arms: list[str] | 
         sd = float(np.std(x, ddof=1)) if n > 1 else np.nan
         sem = sd / math.sqrt(n) if n > 1 else np.nan
         h = sps.t.ppf(0.5 + LEVEL / 2, n - 1) * sem if n > 1 else np.nan
-        rows.append(dict(output=out, day=day, arm=arm, n=n, mean=mean, sd=sd, sem=sem,
-                         ci_low=mean - h, ci_high=mean + h))
+        rows.append({"output": out, "day": day, "arm": arm, "n": n, "mean": mean, "sd": sd,
+                     "sem": sem, "ci_low": mean - h, "ci_high": mean + h})
     df = pd.DataFrame(rows)
     if df.empty:
         return df
@@ -79,7 +79,8 @@ def welch(x: np.ndarray, y: np.ndarray, level: float = LEVEL) -> dict:
     x, y = x[np.isfinite(x)], y[np.isfinite(y)]
     nx, ny = len(x), len(y)
     diff = float(np.mean(x) - np.mean(y)) if nx and ny else np.nan
-    out = dict(diff=diff, se=np.nan, df=np.nan, ci_low=np.nan, ci_high=np.nan, t=np.nan, p=np.nan)
+    out = {"diff": diff, "se": np.nan, "df": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+           "t": np.nan, "p": np.nan}
     if nx < 2 or ny < 2:
         return out
     const_x, const_y = np.ptp(x) == 0, np.ptp(y) == 0
@@ -132,15 +133,16 @@ def compare(animals: pd.DataFrame, pairs: list[tuple[str, str]], *, day: float |
             w = welch(x, y)
             mref = float(np.nanmean(y)) if len(y) else np.nan
             relative = value != "change_pct" and mref != 0.0 and np.isfinite(mref)
-            pct = (lambda v: 100.0 * v / mref) if relative else (lambda v: np.nan)
-            block.append(dict(
-                output=out, day=day, arm=arm, reference=ref,
-                n_arm=int(np.isfinite(x).sum()), n_reference=int(np.isfinite(y).sum()),
-                mean_arm=float(np.nanmean(x)) if len(x) else np.nan, mean_reference=mref,
-                diff=w["diff"], ci_low=w["ci_low"], ci_high=w["ci_high"],
-                pct_diff=pct(w["diff"]), pct_ci_low=pct(w["ci_low"]), pct_ci_high=pct(w["ci_high"]),
-                t=w["t"], df=w["df"], p=w["p"],
-            ))
+            pct = {k: 100.0 * w[k] / mref if relative else np.nan
+                   for k in ("diff", "ci_low", "ci_high")}
+            block.append({
+                "output": out, "day": day, "arm": arm, "reference": ref,
+                "n_arm": int(np.isfinite(x).sum()), "n_reference": int(np.isfinite(y).sum()),
+                "mean_arm": float(np.nanmean(x)) if len(x) else np.nan, "mean_reference": mref,
+                "diff": w["diff"], "ci_low": w["ci_low"], "ci_high": w["ci_high"],
+                "pct_diff": pct["diff"], "pct_ci_low": pct["ci_low"], "pct_ci_high": pct["ci_high"],
+                "t": w["t"], "df": w["df"], "p": w["p"],
+            })
         adj = holm(np.array([r["p"] for r in block]))
         for r, a in zip(block, adj):
             r["p_holm"] = float(a)
@@ -165,8 +167,8 @@ def anova(animals: pd.DataFrame, *, day: float | None = None, outputs: list[str]
     for out in outputs:
         d = at.loc[at["output"] == out, ["arm", value]].rename(columns={value: "y"})
         d = d[np.isfinite(d["y"])]
-        row = dict(output=out, day=day, n_arms=int(d["arm"].nunique()), n=len(d),
-                   F=np.nan, df_between=np.nan, df_within=np.nan, p=np.nan)
+        row = {"output": out, "day": day, "n_arms": int(d["arm"].nunique()), "n": len(d),
+               "F": np.nan, "df_between": np.nan, "df_within": np.nan, "p": np.nan}
         if row["n_arms"] < 2 or len(d) <= row["n_arms"]:
             rows.append(row)
             continue
