@@ -16,7 +16,7 @@ column) and returns a DataFrame.
 The tests and corrections are the libraries': Welch's test is
 ``scipy.stats.ttest_ind(equal_var=False)`` with its ``confidence_interval``, Holm's
 adjustment is ``statsmodels.stats.multitest.multipletests(method="holm")``. Degenerate
-inputs (fewer than two values in a group, no spread at all) give NaN statistics,
+inputs (fewer than two values in a group, every group constant) give NaN statistics,
 decided here before the libraries are called; warnings the libraries raise otherwise
 (e.g. SciPy's precision-loss warning for nearly identical values) reach the caller.
 """
@@ -68,8 +68,8 @@ def welch(x: np.ndarray, y: np.ndarray, level: float = LEVEL) -> dict:
     """Welch's comparison of ``mean(x) - mean(y)``: difference, SE, df, CI, t and p.
 
     ``scipy.stats.ttest_ind(x, y, equal_var=False)`` and its ``confidence_interval``;
-    non-finite values are dropped first. With fewer than two values in a group, or no
-    spread in either group, only ``diff`` is defined (the rest is NaN). With one group
+    non-finite values are dropped first. With fewer than two values in a group, or both
+    groups constant, only ``diff`` is defined (the rest is NaN). With one group
     constant, Welch's test is the one-sample test of the other group against that
     constant (``scipy.stats.ttest_1samp``; SciPy's ``ttest_ind`` would warn of precision
     loss for the exactly constant group).
