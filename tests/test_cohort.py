@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neurobone.cli import main
 from neurobone.cohort import population as popmod
@@ -137,6 +139,87 @@ def test_distributions_by_inverse_transform():
     assert ln[0] == pytest.approx(2.0)
 
 
+def test_truncnormal_quantiles_far_in_a_tail():
+    # bounds 5-8 and 10-12 SD above the mean: quantiles spread over the whole interval
+    # (a clipped uniform and ndtr(b) rounding to 1 collapsed them onto a bound)
+    from scipy.stats import truncnorm
+
+    u = np.array([1e-12, 0.25, 0.5, 0.75, 1 - 1e-12])
+    for low, high in [(5.0, 8.0), (10.0, 12.0), (-12.0, -10.0)]:
+        x = popmod.TruncNormal(dist="truncnormal", mean=0, sd=1, low=low, high=high).ppf(u)
+        assert np.all(np.diff(x) > 0) and low <= x[0] and x[-1] <= high
+        np.testing.assert_allclose(truncnorm.cdf(x, low, high), u, rtol=1e-9, atol=1e-12)
+    # the NHANES T-score, likewise, at an age whose mean is far from the bounds
+    t = popmod.NhanesTScore(dist="nhanes").ppf(u, age_years=np.full(5, 65.0))
+    assert np.all(np.diff(t) > 0) and popmod.T_SCORE_RANGE[0] < t[0] and t[-1] < popmod.T_SCORE_RANGE[1]
+
+
+# Hypothesis: every distribution's ppf is monotone, stays within its bounds and inverts
+# SciPy's cdf of the same distribution
+_finite = {"allow_nan": False, "allow_infinity": False}
+
+
+@st.composite
+def _distribution(draw, kind: str):
+    """A random distribution of ``kind``, SciPy's frozen equivalent and the ppf's keywords."""
+    from scipy import stats as sps
+
+    if kind == "uniform":
+        low = draw(st.floats(-100, 100, **_finite))
+        width = draw(st.floats(1e-3, 100, **_finite))
+        d = popmod.Uniform(dist="uniform", low=low, high=low + width)
+        return d, sps.uniform(loc=d.low, scale=d.high - d.low), {}
+    if kind == "normal":
+        d = popmod.Normal(dist="normal", mean=draw(st.floats(-100, 100, **_finite)),
+                          sd=draw(st.floats(1e-3, 100, **_finite)))
+        return d, sps.norm(loc=d.mean, scale=d.sd), {}
+    if kind == "truncnormal":  # bounds anywhere from 30 SD below to 30 SD above the mean
+        mean = draw(st.floats(-10, 10, **_finite))
+        sd = draw(st.floats(1e-2, 10, **_finite))
+        za = draw(st.floats(-30, 30, **_finite))
+        zw = draw(st.floats(1e-2, 20, **_finite))
+        d = popmod.TruncNormal(dist="truncnormal", mean=mean, sd=sd, low=mean + sd * za,
+                               high=mean + sd * (za + zw))
+        a, b = (d.low - d.mean) / d.sd, (d.high - d.mean) / d.sd
+        return d, sps.truncnorm(a, b, loc=d.mean, scale=d.sd), {}
+    if kind == "lognormal":
+        d = popmod.LogNormal(dist="lognormal", median=draw(st.floats(1e-3, 1e3, **_finite)),
+                             cv=draw(st.floats(1e-2, 3, **_finite)))
+        return d, sps.lognorm(s=d.sigma, scale=d.median), {}
+    if kind == "histogram":
+        widths = draw(st.lists(st.floats(1e-2, 10, **_finite), min_size=1, max_size=6))
+        weights = draw(st.lists(st.floats(0, 100, **_finite), min_size=len(widths),
+                                max_size=len(widths)).filter(lambda w: sum(w) > 1e-3))
+        start = draw(st.floats(-50, 50, **_finite))
+        edges = list(start + np.concatenate([[0.0], np.cumsum(widths)]))
+        d = popmod.Histogram(dist="histogram", edges=edges, weights=weights)
+        return d, sps.rv_histogram((np.asarray(weights), np.asarray(edges)), density=False), {}
+    assert kind == "nhanes"
+    age = draw(st.floats(20, 100, **_finite))
+    m = popmod.nhanes_t_score_model()
+    mean = m["mean_at_65"] + m["slope_per_year"] * (age - 65.0)
+    lo, hi = popmod.T_SCORE_RANGE
+    ref = sps.truncnorm((lo - mean) / m["sd"], (hi - mean) / m["sd"], loc=mean, scale=m["sd"])
+    return popmod.NhanesTScore(dist="nhanes"), ref, {"age_years": age}
+
+
+@pytest.mark.parametrize("kind", ["uniform", "normal", "truncnormal", "lognormal", "histogram",
+                                  "nhanes"])
+@settings(max_examples=150, deadline=None, database=None)
+@given(data=st.data())
+def test_ppf_is_monotone_bounded_and_inverts_scipy_cdf(kind, data):
+    dist, ref, kw = data.draw(_distribution(kind), label="distribution")
+    u = np.sort(np.array(data.draw(st.lists(st.floats(0, 1), min_size=1, max_size=40), label="u")))
+    if kw:
+        kw = {k: np.full(len(u), v) for k, v in kw.items()}
+    x = np.asarray(dist.ppf(u, **kw), float)
+    assert x.shape == u.shape and not np.isnan(x).any()
+    assert np.all(x[1:] >= x[:-1]), "ppf must not decrease"
+    lo, hi = dist.bounds()
+    assert np.all((lo <= x) & (x <= hi)), f"ppf left [{lo}, {hi}]"
+    np.testing.assert_allclose(ref.cdf(x), u, rtol=1e-7, atol=1e-9)
+
+
 @pytest.mark.parametrize("population, needle", [
     ({"age_years": {"dist": "normal", "mean": 60, "sd": 5}}, "must not be negative"),
     ({"age_years": {"dist": "gamma", "k": 2}}, "population.age_years"),
@@ -257,9 +340,9 @@ def test_resume_after_a_crash_recomputes_no_finished_chunk(tmp_path, human_ref):
     res = run_cohort(HUMAN, N, 7, out, chunk_size=10, trajectory_every=5,
                      on_chunk=lambda s: computed.append(s["chunk"]))
     assert sorted(computed) == [2, 3, 4]
-    for k, st in done.items():
+    for k, stat in done.items():
         now = chunk_path(out, "summary", k).stat()
-        assert (now.st_mtime_ns, now.st_ino) == (st.st_mtime_ns, st.st_ino)
+        assert (now.st_mtime_ns, now.st_ino) == (stat.st_mtime_ns, stat.st_ino)
     assert res.complete and read_manifest(out)["complete"]
     assert_same(tables(out), ref)
 
@@ -288,7 +371,7 @@ def test_killed_process_resumes_to_the_same_result(tmp_path, human_ref):
     finished = [k for k in range(16) if chunk_path(out, "summary", k).exists()]
     assert 0 < len(finished) < 16, "the run was not interrupted mid-way"
     before = {k: chunk_path(out, "summary", k).stat().st_mtime_ns for k in finished}
-    r = subprocess.run(args, capture_output=True, text=True)
+    r = subprocess.run(args, capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
     assert {k: chunk_path(out, "summary", k).stat().st_mtime_ns for k in finished} == before
     assert_same(tables(out), ref)
@@ -342,7 +425,7 @@ def test_dask_local_cluster_gives_the_in_process_result(tmp_path, human_ref):
 
 # ----------------------------------------------------------------------------- query and result
 def test_query_and_result_object(human_ref):
-    out, (summary, traj), res = human_ref
+    out, (summary, _traj), res = human_ref
     df = query(out, "SELECT count(*) AS n, avg(abmd_ls_pct) AS m FROM summary")
     assert df.n[0] == N and df.m[0] == pytest.approx(summary.abmd_ls_pct.mean())
     j = query(out, "SELECT s.subject, max(t.day) AS last FROM summary s JOIN trajectories t "
@@ -416,7 +499,7 @@ def test_documented_and_example_scenarios_are_valid():
 
     root = Path(__file__).resolve().parents[1]
     text = (root / "docs" / "cohorts.md").read_text()
-    blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
+    blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL)
     assert len(blocks) >= 3
     for block in blocks:
         scn = parse_scenario(yaml.safe_load(block))

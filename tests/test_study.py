@@ -3,6 +3,7 @@
 import dataclasses
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,14 @@ import pytest
 from scipy import stats as sps
 
 from neurobone.errors import InputError
-from neurobone.study import article_study, default_comparisons, load_study, parse_study, run_study
-from neurobone.study import stats
+from neurobone.study import (
+    article_study,
+    default_comparisons,
+    load_study,
+    parse_study,
+    run_study,
+    stats,
+)
 from neurobone.study.measurement import INSTRUMENTS, Instrument, instruments_for
 from neurobone.study.population import draw_factors, draw_parameters
 
@@ -22,9 +29,9 @@ TREADMILL = {"modality": "treadmill", "speed_m_per_min": 12, "minutes": 45, "day
 
 def small(n=3, seed=7, **kw):
     """A small two-arm mouse study (fast)."""
-    data = dict(name="small", species="mouse", subject={"sex": "female", "age_weeks": 12},
-                duration_days=28, n_per_arm=n, seed=seed,
-                arms=[{"name": "sedentary"}, {"name": "exercise", "exercise": [TREADMILL]}])
+    data = {"name": "small", "species": "mouse", "subject": {"sex": "female", "age_weeks": 12},
+            "duration_days": 28, "n_per_arm": n, "seed": seed,
+            "arms": [{"name": "sedentary"}, {"name": "exercise", "exercise": [TREADMILL]}]}
     data.update(kw)
     return parse_study(data)
 
@@ -196,10 +203,11 @@ def test_older_subjects_live_their_own_history(monkeypatch):
     monkeypatch.setattr(brainbone, "build",
                         lambda species="mouse", hypothesis="article":
                         _with_cv(build(species, hypothesis), {"turnover": 0.25}))
-    s = parse_study(dict(name="old", species="human", subject={"sex": "female", "age_years": 60},
-                         duration_days=56, n_per_arm=3, seed=1, outputs=["abmd_ls", "bv_tv"],
-                         arms=[{"name": "control"}, {"name": "walking", "exercise": [
-                             {"modality": "walking", "minutes": 30, "days_per_week": 5}]}]))
+    s = parse_study({"name": "old", "species": "human",
+                     "subject": {"sex": "female", "age_years": 60},
+                     "duration_days": 56, "n_per_arm": 3, "seed": 1, "outputs": ["abmd_ls", "bv_tv"],
+                     "arms": [{"name": "control"}, {"name": "walking", "exercise": [
+                         {"modality": "walking", "minutes": 30, "days_per_week": 5}]}]})
     r = run_study(s, decompose_paths=False)
     day0 = r.animals[(r.animals.day == 0) & (r.animals.output == "bv_tv")]["true"]
     assert day0.std() > 0  # the 30-year histories differ between subjects
@@ -244,7 +252,7 @@ def test_every_default_instrument_has_value_unit_and_source():
 
 # ----------------------------------------------------------------------------- statistics
 def _animals(groups: dict[str, list[float]], day=56.0, output="bv_tv") -> pd.DataFrame:
-    rows = [dict(arm=a, animal=i + 1, day=day, output=output, true=v, measured=v)
+    rows = [{"arm": a, "animal": i + 1, "day": day, "output": output, "true": v, "measured": v}
             for a, vs in groups.items() for i, v in enumerate(vs)]
     return pd.DataFrame(rows)
 
@@ -290,12 +298,55 @@ def test_holm_matches_statsmodels_and_keeps_nan():
     assert np.isnan(out[5])
 
 
+def test_welch_with_one_constant_group_matches_the_formula_without_warnings():
+    x, y = [1.0, 1.0, 1.0], [2.0, 4.0, 5.0, 3.5]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        w = stats.welch(x, y)
+        v = stats.welch(y, x)
+    se = np.std(y, ddof=1) / np.sqrt(len(y))  # Welch with var(x) = 0: df = n_y - 1
+    h = sps.t.ppf(0.975, len(y) - 1) * se
+    diff = 1.0 - np.mean(y)
+    assert (w["diff"], w["se"], w["df"]) == pytest.approx((diff, se, len(y) - 1))
+    assert (w["ci_low"], w["ci_high"]) == pytest.approx((diff - h, diff + h))
+    assert w["t"] == pytest.approx(diff / se)
+    assert w["p"] == pytest.approx(2 * sps.t.sf(abs(diff / se), len(y) - 1))
+    assert (v["diff"], v["t"], v["ci_low"], v["ci_high"], v["p"]) == pytest.approx(
+        (-diff, -w["t"], -w["ci_high"], -w["ci_low"], w["p"]))
+
+
+@pytest.mark.parametrize("x, y", [([1.0], [2.0, 3.0]), ([2.0, 2.0], [5.0, 5.0, 5.0]),
+                                  ([np.nan, 1.0], [1.0, 2.0])])
+def test_welch_degenerate_groups_give_nan_without_warnings(x, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        w = stats.welch(x, y)
+    assert w["diff"] == pytest.approx(np.nanmean(x) - np.mean(y))
+    assert all(np.isnan(w[k]) for k in ("se", "df", "ci_low", "ci_high", "t", "p"))
+
+
+def test_welch_lets_scipy_warnings_reach_the_caller():
+    # nearly identical values: SciPy warns of precision loss; the module must not hide it
+    with pytest.warns(RuntimeWarning, match="[Pp]recision loss"):
+        stats.welch([1.0, 1.0 + 1e-15, 1.0], [1.0, 1.0, 1.0 + 2e-16, 1.0])
+
+
 def test_anova_matches_scipy():
     a = stats.anova(_animals(GROUPS)).iloc[0]
     ref = sps.f_oneway(*GROUPS.values())
     assert a["F"] == pytest.approx(ref.statistic)
     assert a["p"] == pytest.approx(ref.pvalue)
     assert (a["df_between"], a["df_within"]) == (2, sum(map(len, GROUPS.values())) - 3)
+
+
+def test_anova_without_spread_is_nan_without_warnings():
+    flat = _animals({"a": [1.0, 1.0, 1.0], "b": [2.0, 2.0, 2.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = stats.anova(flat).iloc[0]
+        one = stats.anova(_animals({"a": [1.0, 2.0, 3.0]})).iloc[0]
+    assert np.isnan(a["F"]) and np.isnan(a["p"]) and (a["df_between"], a["df_within"]) == (1, 4)
+    assert one["n_arms"] == 1 and np.isnan(one["F"])
 
 
 # ----------------------------------------------------------------------------- result, report
@@ -338,7 +389,7 @@ def test_report_folder(article_small, tmp_path):
 
 def _cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "neurobone.cli", *args], capture_output=True,
-                          text=True, cwd=cwd)
+                          text=True, cwd=cwd, check=False)
 
 
 def test_cli_run_small_study(tmp_path):

@@ -1,41 +1,59 @@
-"""Atomic file writes: a temporary file in the target's directory, synced, then renamed.
+"""Atomic file writes: readers see the old file or the new one, never half of one.
 
-``os.replace`` is atomic on POSIX, so a reader (or a run resumed after a crash) sees
-either the old file or the whole new one, never a part.
+:func:`atomic_write` has a *writer* fill a temporary file in the target's directory,
+flushes it to disk (``fsync``) and renames it over the target (``os.replace``, atomic
+on POSIX). If the writer fails, the temporary file is removed and the target is left
+as it was. Temporary names start with :data:`TMP_PREFIX`, so a caller can sweep up
+those left by a killed process::
+
+    from neurobone.atomic import atomic_write
+
+    atomic_write(path, lambda tmp: tmp.write_bytes(data))
+    atomic_write(path, lambda tmp: pyarrow.parquet.write_table(table, tmp))
+
+This is the package's bottom layer: it imports nothing from neurobone.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
+__all__ = ["TMP_PREFIX", "atomic_write", "atomic_write_text", "temporary_path"]
+
+#: the start of every temporary file name (hidden on POSIX)
 TMP_PREFIX = ".tmp-"
 
 
-def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> Path:
-    """Write ``path`` atomically: ``writer(tmp)`` writes a temporary file beside it, which
-    is then synced and renamed to ``path``. Returns ``path``."""
+def temporary_path(path: str | Path) -> Path:
+    """A fresh hidden name beside ``path``: ``.tmp-<name>.<pid>.<random>``."""
+    path = Path(path)
+    return path.parent / f"{TMP_PREFIX}{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+
+
+def atomic_write(path: str | Path, writer: Callable[[Path], object]) -> Path:
+    """Write ``path`` atomically: ``writer(tmp)`` writes the whole content to the
+    temporary path ``tmp`` (in the same directory, created if needed), which is then
+    flushed to disk and renamed to ``path``. Returns ``path``.
+
+    >>> atomic_write(out / "notes.txt", lambda tmp: tmp.write_text("done\\n"))  # doctest: +SKIP
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f"{TMP_PREFIX}{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+    tmp = temporary_path(path)
     try:
         writer(tmp)
+        # whatever the writer left in the OS cache reaches the disk before the rename
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)
     return path
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically."""
-    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
+    return atomic_write(path, lambda tmp: tmp.write_bytes(text.encode("utf-8")))

@@ -8,7 +8,8 @@ Layout of a cohort directory::
 
 Both tables are Hive-partitioned by ``chunk``. Every file is written to a hidden
 temporary name in its final directory and then renamed (``os.replace`` is atomic on
-POSIX), so a reader or a rerun never sees a half-written file. A chunk is finished when
+POSIX; :func:`neurobone.atomic.atomic_write`), so a reader or a rerun never sees a
+half-written file. A chunk is finished when
 its ``summary`` file exists; its ``trajectories`` file is written first, so a finished
 chunk always has both.
 
@@ -24,13 +25,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from neurobone.atomic import TMP_PREFIX, atomic_write
 from neurobone.errors import InputError
 
 MANIFEST = "manifest.json"
@@ -40,7 +41,7 @@ FORMAT = "neurobone-cohort/1"
 #: manifest keys that identify a run (a resume must match all of them)
 IDENTITY = ("format", "scenario_hash", "model_hash", "n", "seed", "chunk_size",
             "trajectory_every", "trajectory_step", "rtol", "package_version")
-_TMP_PREFIX = ".tmp-"
+_TMP_PREFIX = TMP_PREFIX
 
 
 # ----------------------------------------------------------------------------- paths
@@ -60,37 +61,13 @@ def finished_chunks(out_dir: str | Path, n_chunks: int) -> set[int]:
 
 
 # ----------------------------------------------------------------------------- writing
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f"{_TMP_PREFIX}{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def write_parquet(df: pd.DataFrame, path: Path) -> None:
-    """Write ``df`` as Parquet to ``path`` atomically (temporary file, then rename)."""
+    """Write ``df`` as Parquet to ``path`` atomically (:func:`neurobone.atomic.atomic_write`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f"{_TMP_PREFIX}{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
-    try:
-        table = pa.Table.from_pandas(df, preserve_index=False)
-        pq.write_table(table, tmp, compression="zstd")
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
 
 def write_chunk(out_dir: str | Path, chunk: int, summary: pd.DataFrame,
@@ -129,8 +106,8 @@ def read_manifest(out_dir: str | Path) -> dict[str, Any] | None:
 
 
 def write_manifest(out_dir: str | Path, manifest: dict[str, Any]) -> None:
-    atomic_write_bytes(Path(out_dir) / MANIFEST,
-                       (json.dumps(manifest, indent=2, sort_keys=True, default=_json) + "\n").encode())
+    text = json.dumps(manifest, indent=2, sort_keys=True, default=_json) + "\n"
+    atomic_write(Path(out_dir) / MANIFEST, lambda tmp: tmp.write_bytes(text.encode()))
 
 
 def _json(x):
@@ -238,7 +215,7 @@ def query(out_dir: str | Path, sql: str) -> pd.DataFrame:
         con.close()
 
 
-def open_cohort(out_dir: str | Path) -> "CohortResult":
+def open_cohort(out_dir: str | Path) -> CohortResult:
     """The :class:`CohortResult` of an existing cohort directory."""
     root = Path(out_dir).expanduser()
     man = read_manifest(root)

@@ -1,15 +1,24 @@
 """The calibration of the brain-bone model, step by step (a reproducible record).
 
-    python -m neurobone.fit.pipeline [--hypothesis article] > fit.json
-
 Each step fits a few parameters to the rows they are identifiable from, holding the
 earlier steps' values; the result is the values written into the parameter tables
 (with "calibrated: <rows>" as their source). Takes about half an hour on two cores.
+From Python::
+
+    import json
+    from neurobone.fit.pipeline import run
+
+    fit = run("article")                   # progress: one JSON line per step on stderr
+    with open("fit.json", "w") as fh:
+        json.dump(fit, fh, indent=1)
+
+    # again, from the values of an earlier fit (keys: parameters, "human_" + parameter)
+    start = {**fit["mouse"], **{"human_" + k: v for k, v in fit["human"].items()}}
+    fit = run("article", start=start)
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
@@ -33,6 +42,14 @@ HYPOTHESIS_FIXED = {"article": {}, "interoceptive": {"g_T": 0.08}, "mechanical":
 
 
 def run(hypothesis: str = "article", start: dict[str, float] | None = None, log=sys.stderr) -> dict:
+    """Run every step for ``hypothesis`` (``article``, ``interoceptive`` or ``mechanical``).
+
+    ``start``: starting values, by parameter name for the mouse steps and by
+    ``"human_" + name`` for the human step (missing ones start from the model's values).
+    Each mouse step's values are printed to ``log`` as one JSON line. Returns
+    ``{"hypothesis", "mouse", "human", "mouse_targets", "human_targets"}``: the fitted
+    values and the simulated value of each target row with them.
+    """
     mouse: dict[str, float] = dict(HYPOTHESIS_FIXED[hypothesis])
     for params, rows, species in STEPS:
         params = [p for p in params if p not in HYPOTHESIS_FIXED[hypothesis]]
@@ -54,16 +71,3 @@ def run(hypothesis: str = "article", start: dict[str, float] | None = None, log=
                    ids=["HC1", "HC2", "HC3", "HC4", "HC5", "HT1"])
     out["human_targets"] = dict(zip(res.id, res.simulated))
     return out
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--hypothesis", default="article")
-    ap.add_argument("--start", default=None, help="JSON file of starting values")
-    a = ap.parse_args()
-    start = json.load(open(a.start)) if a.start else None
-    print(json.dumps(run(a.hypothesis, start), indent=1))
-
-
-if __name__ == "__main__":
-    main()

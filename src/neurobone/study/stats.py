@@ -12,12 +12,18 @@
 
 Every function takes the tidy animals table (``arm, animal, day, output`` plus a value
 column) and returns a DataFrame.
+
+The tests and corrections are the libraries': Welch's test is
+``scipy.stats.ttest_ind(equal_var=False)`` with its ``confidence_interval``, Holm's
+adjustment is ``statsmodels.stats.multitest.multipletests(method="holm")``. Degenerate
+inputs (fewer than two values in a group, every group constant) give NaN statistics,
+decided here before the libraries are called; warnings the libraries raise otherwise
+(e.g. SciPy's precision-loss warning for nearly identical values) reach the caller.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -44,8 +50,8 @@ def summarize(animals: pd.DataFrame, value: str = "measured", arms: list[str] | 
         sd = float(np.std(x, ddof=1)) if n > 1 else np.nan
         sem = sd / math.sqrt(n) if n > 1 else np.nan
         h = sps.t.ppf(0.5 + LEVEL / 2, n - 1) * sem if n > 1 else np.nan
-        rows.append(dict(output=out, day=day, arm=arm, n=n, mean=mean, sd=sd, sem=sem,
-                         ci_low=mean - h, ci_high=mean + h))
+        rows.append({"output": out, "day": day, "arm": arm, "n": n, "mean": mean, "sd": sd,
+                     "sem": sem, "ci_low": mean - h, "ci_high": mean + h})
     df = pd.DataFrame(rows)
     if df.empty:
         return df
@@ -59,44 +65,55 @@ def summarize(animals: pd.DataFrame, value: str = "measured", arms: list[str] | 
 
 
 def welch(x: np.ndarray, y: np.ndarray, level: float = LEVEL) -> dict:
-    """Welch's comparison of ``mean(x) - mean(y)``: difference, SE, df, CI, t and p."""
+    """Welch's comparison of ``mean(x) - mean(y)``: difference, SE, df, CI, t and p.
+
+    ``scipy.stats.ttest_ind(x, y, equal_var=False)`` and its ``confidence_interval``;
+    non-finite values are dropped first. With fewer than two values in a group, or both
+    groups constant, only ``diff`` is defined (the rest is NaN). With one group
+    constant, Welch's test is the one-sample test of the other group against that
+    constant (``scipy.stats.ttest_1samp``; SciPy's ``ttest_ind`` would warn of precision
+    loss for the exactly constant group).
+    """
     x = np.asarray(x, float)
     y = np.asarray(y, float)
     x, y = x[np.isfinite(x)], y[np.isfinite(y)]
     nx, ny = len(x), len(y)
     diff = float(np.mean(x) - np.mean(y)) if nx and ny else np.nan
-    out = dict(diff=diff, se=np.nan, df=np.nan, ci_low=np.nan, ci_high=np.nan, t=np.nan, p=np.nan)
+    out = {"diff": diff, "se": np.nan, "df": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+           "t": np.nan, "p": np.nan}
     if nx < 2 or ny < 2:
         return out
-    vx, vy = np.var(x, ddof=1) / nx, np.var(y, ddof=1) / ny
-    se = math.sqrt(vx + vy)
-    if se == 0:
+    const_x, const_y = np.ptp(x) == 0, np.ptp(y) == 0
+    if const_x and const_y:
         return out
-    df = (vx + vy) ** 2 / (vx ** 2 / (nx - 1) + vy ** 2 / (ny - 1))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+    se = math.sqrt(np.var(x, ddof=1) / nx + np.var(y, ddof=1) / ny)
+    if const_x or const_y:
+        # mean(x) - mean(y) = sign * (mean(v) - c): the varying group v against the constant c
+        v, c, sign = (y, float(np.mean(x)), -1.0) if const_x else (x, float(np.mean(y)), 1.0)
+        res = sps.ttest_1samp(v, popmean=c)
+        ci = res.confidence_interval(level)
+        lo, hi = sorted((sign * (ci.low - c), sign * (ci.high - c)))
+    else:
         res = sps.ttest_ind(x, y, equal_var=False)
-    h = sps.t.ppf(0.5 + level / 2, df) * se
-    out.update(se=se, df=float(df), ci_low=diff - h, ci_high=diff + h,
-               t=float(res.statistic), p=float(res.pvalue))
+        ci = res.confidence_interval(level)
+        lo, hi = ci.low, ci.high
+        sign = 1.0
+    out.update(se=se, df=float(res.df), ci_low=float(lo), ci_high=float(hi),
+               t=float(sign * res.statistic), p=float(res.pvalue))
     return out
 
 
 def holm(p: np.ndarray) -> np.ndarray:
-    """Holm's step-down adjusted p-values (NaN stays NaN and is not counted).
+    """Holm's step-down adjusted p-values (Holm 1979, Scand J Stat 6:65) by
+    ``statsmodels.stats.multitest.multipletests(method="holm")``; NaN stays NaN and is
+    not counted in the family."""
+    from statsmodels.stats.multitest import multipletests
 
-    With the m finite p-values sorted ascending, the j-th (1-based) becomes
-    ``max over i <= j of min(1, (m - i + 1) * p_(i))`` (Holm 1979, Scand J Stat 6:65);
-    the same as ``statsmodels.stats.multitest.multipletests(method="holm")``.
-    """
     p = np.asarray(p, float)
     out = np.full(p.shape, np.nan)
-    ok = np.nonzero(np.isfinite(p))[0]
-    m = len(ok)
-    if m:
-        order = ok[np.argsort(p[ok], kind="stable")]
-        adj = np.minimum(1.0, (m - np.arange(m)) * p[order])
-        out[order] = np.maximum.accumulate(adj)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], method="holm")[1]
     return out
 
 
@@ -116,15 +133,16 @@ def compare(animals: pd.DataFrame, pairs: list[tuple[str, str]], *, day: float |
             w = welch(x, y)
             mref = float(np.nanmean(y)) if len(y) else np.nan
             relative = value != "change_pct" and mref != 0.0 and np.isfinite(mref)
-            pct = (lambda v: 100.0 * v / mref) if relative else (lambda v: np.nan)
-            block.append(dict(
-                output=out, day=day, arm=arm, reference=ref,
-                n_arm=int(np.isfinite(x).sum()), n_reference=int(np.isfinite(y).sum()),
-                mean_arm=float(np.nanmean(x)) if len(x) else np.nan, mean_reference=mref,
-                diff=w["diff"], ci_low=w["ci_low"], ci_high=w["ci_high"],
-                pct_diff=pct(w["diff"]), pct_ci_low=pct(w["ci_low"]), pct_ci_high=pct(w["ci_high"]),
-                t=w["t"], df=w["df"], p=w["p"],
-            ))
+            pct = {k: 100.0 * w[k] / mref if relative else np.nan
+                   for k in ("diff", "ci_low", "ci_high")}
+            block.append({
+                "output": out, "day": day, "arm": arm, "reference": ref,
+                "n_arm": int(np.isfinite(x).sum()), "n_reference": int(np.isfinite(y).sum()),
+                "mean_arm": float(np.nanmean(x)) if len(x) else np.nan, "mean_reference": mref,
+                "diff": w["diff"], "ci_low": w["ci_low"], "ci_high": w["ci_high"],
+                "pct_diff": pct["diff"], "pct_ci_low": pct["ci_low"], "pct_ci_high": pct["ci_high"],
+                "t": w["t"], "df": w["df"], "p": w["p"],
+            })
         adj = holm(np.array([r["p"] for r in block]))
         for r, a in zip(block, adj):
             r["p_holm"] = float(a)
@@ -134,7 +152,11 @@ def compare(animals: pd.DataFrame, pairs: list[tuple[str, str]], *, day: float |
 
 def anova(animals: pd.DataFrame, *, day: float | None = None, outputs: list[str] | None = None,
           value: str = "measured") -> pd.DataFrame:
-    """One-way ANOVA across arms for each output on ``day`` (default: the last day)."""
+    """One-way ANOVA across arms for each output on ``day`` (default: the last day).
+
+    F and p are NaN with fewer than two arms, no residual degrees of freedom, or no
+    spread within any arm.
+    """
     import statsmodels.formula.api as smf
     from statsmodels.stats.anova import anova_lm
 
@@ -145,12 +167,17 @@ def anova(animals: pd.DataFrame, *, day: float | None = None, outputs: list[str]
     for out in outputs:
         d = at.loc[at["output"] == out, ["arm", value]].rename(columns={value: "y"})
         d = d[np.isfinite(d["y"])]
-        row = dict(output=out, day=day, n_arms=int(d["arm"].nunique()), n=len(d),
-                   F=np.nan, df_between=np.nan, df_within=np.nan, p=np.nan)
-        if row["n_arms"] >= 2 and len(d) > row["n_arms"]:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                table = anova_lm(smf.ols("y ~ C(arm)", data=d).fit())
+        row = {"output": out, "day": day, "n_arms": int(d["arm"].nunique()), "n": len(d),
+               "F": np.nan, "df_between": np.nan, "df_within": np.nan, "p": np.nan}
+        if row["n_arms"] < 2 or len(d) <= row["n_arms"]:
+            rows.append(row)
+            continue
+        if not d.groupby("arm", sort=False)["y"].nunique().gt(1).any():
+            # no spread within any arm: F is undefined (all equal) or infinite, and OLS
+            # would return round-off instead; F and p are NaN, as in Welch's comparison
+            row.update(df_between=float(row["n_arms"] - 1), df_within=float(len(d) - row["n_arms"]))
+        else:
+            table = anova_lm(smf.ols("y ~ C(arm)", data=d).fit())
             row.update(F=float(table.loc["C(arm)", "F"]), df_between=float(table.loc["C(arm)", "df"]),
                        df_within=float(table.loc["Residual", "df"]),
                        p=float(table.loc["C(arm)", "PR(>F)"]))
