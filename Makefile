@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-all bench clean
+.PHONY: install demo test test-slow test-nolanes test-all lint bench bench-user clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -18,15 +18,30 @@ install: $(STAMP)
 demo: install
 	$(BIN)/neurobone run
 
-test: install
+# the import contract (layers, no cycles), then the fast tests
+test: install lint
 	$(BIN)/python -m pytest -q
 
-test-all: install
-	$(BIN)/python -m pytest -q -m ''
+lint: install
+	$(BIN)/lint-imports
+
+# the long tests (Dask, killed processes, calibration targets, large cohorts)
+test-slow: install
+	$(BIN)/python -m pytest -q -m slow
+
+# the engine without the SIMD lanes, on a representative subset
+test-nolanes: install
+	NEUROBONE_LANES=0 $(BIN)/python -m pytest -q tests/test_engine.py tests/test_subjects.py tests/test_cohort.py
+
+test-all: test test-slow test-nolanes
 
 bench: install
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/bench_cohort.py
+
+bench-user: install
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python benchmarks/bench_user_path.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

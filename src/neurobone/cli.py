@@ -70,6 +70,34 @@ def models_cmd() -> None:
     console.print(table)
 
 
+@app.command("warm-up")
+def warm_up_cmd(
+    model: Optional[List[str]] = typer.Option(
+        None, "--model", "-m", help="model to prepare (repeatable; default: every model)"),
+) -> None:
+    """Compile the kernels now (cached on disk: later runs load them in under a second)."""
+    import time
+
+    from neurobone.engine.solvers import warm_up
+    from neurobone.model.registry import available, get_model
+
+    names = model or available()
+    t0 = time.perf_counter()
+    for name in names:
+        m = get_model(name)
+        took = warm_up(m)
+        parts = ", ".join(f"{k} {v:.1f} s" for k, v in took.items())
+        console.print(f"{name}: {parts}", highlight=False)
+    console.print(f"kernels ready in {time.perf_counter() - t0:.1f} s "
+                  f"(cache: {config_dir()})", highlight=False)
+
+
+def config_dir() -> str:
+    from neurobone import config
+
+    return str(config.settings().cache_dir)
+
+
 @app.command("simulate")
 def simulate_cmd(
     scenario: Optional[Path] = typer.Argument(
@@ -249,6 +277,7 @@ def cohort_cmd(
     trajectory_every: int = typer.Option(100, "--trajectory-every", help="keep trajectories of subjects whose index is divisible by K"),
     trajectory_step: Optional[float] = typer.Option(None, "--trajectory-step", help="days between trajectory points (default: daily/weekly/monthly/quarterly, <= 160 points)"),
     threads: Optional[int] = typer.Option(None, "--threads", help="Numba threads per chunk (default: all cores)"),
+    rtol: float = typer.Option(5e-5, "--rtol", help="relative tolerance (default 5e-5: spine aBMD change within 0.002 percentage points, docs/cohorts.md)"),
 ) -> None:
     """Simulate a virtual cohort in chunks into partitioned Parquet (query it with `neurobone query`)."""
     from neurobone.cohort.console import cohort_progress, dask_client, outcome_table
@@ -262,7 +291,7 @@ def cohort_cmd(
         with cohort_progress(scenario.stem) as progress:
             result = run_cohort(scn, n, seed, out, chunk_size, client=client, progress=progress,
                                 overwrite=overwrite, trajectory_every=trajectory_every,
-                                trajectory_step=trajectory_step,
+                                trajectory_step=trajectory_step, rtol=rtol,
                                 threads=threads if threads is not None else task_threads)
     m = result.manifest
     rate = f" ({m['last_run_rate']:,.1f} subjects/s)" if m.get("last_run_rate") else ""

@@ -371,3 +371,4 @@ def kernel_source_path(cm: CompiledModel) -> Path:
 def call(function, *args: Any):
     """Call a kernel after making sure it is compiled for these argument types."""
     return compiled(function, *args)(*args)
+

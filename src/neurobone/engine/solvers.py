@@ -143,10 +143,10 @@ class Solver:
     def prepare(self, cm: CompiledModel) -> None:
         """Load (and compile, the first time on this machine) the kernels this solver
         runs for ``cm``: one subject for one day."""
-        from neurobone.engine.simulate import simulate
-
-        simulate(cm, 1.0, save_days=[0.0, 1.0], outputs=cm.model.state_names[:1], solver=self,
-                 on_failure="ignore")
+        pr = Problem(cm, cm.parameter_vector()[None, :], cm.initial_vector()[None, :],
+                     np.ones(1), Schedule.empty(cm.model.parameter_names, 1),
+                     np.array([0.0, 1.0]), np.zeros(1, np.int64), np.zeros(1, np.int64))
+        self.integrate(pr)
 
 
 @dataclass(frozen=True)
@@ -359,5 +359,24 @@ def solver_named(name: str, **options) -> Solver:
     return cls(**options)
 
 
+def warm_up(model, solvers: list[Solver] | None = None) -> dict[str, float]:
+    """Load (and, the first time on this machine, compile) every kernel ``model`` needs:
+    the scalar kernels, the compiled integrators and the lanes where the machine has
+    them. Returns the seconds each took."""
+    import time
+
+    out: dict[str, float] = {}
+    t = time.perf_counter()
+    cm = kernels.compile_model(model)
+    cm.rhs, cm.jac, cm.observe  # noqa: B018 - compiled on first access
+    out["scalar kernels"] = time.perf_counter() - t
+    chosen = solvers or [Switching()] + ([Lanes()] if platform.lanes_available() else [])
+    for solver in chosen:
+        t = time.perf_counter()
+        solver.prepare(cm)
+        out[type(solver).__name__] = time.perf_counter() - t
+    return out
+
+
 __all__ = ["BDF", "Dopri5", "Lanes", "Rodas4", "Solver", "Switching", "default_solver",
-           "solver_named"]
+           "solver_named", "warm_up"]

@@ -12,7 +12,8 @@ import html
 import numpy as np
 import pandas as pd
 
-from neurobone.report.text import HYPOTHESES, findings
+from neurobone.model.brainbone import HYPOTHESIS_DESCRIPTIONS
+from neurobone.report.text import findings
 from neurobone.study.stats import p_value
 
 CSS = """
@@ -117,11 +118,11 @@ def design_tables(result) -> str:
     rows = [
         ("study", s.name), ("source", s._source), ("species", s.species), ("subjects", subj),
         ("duration", f"{s.duration_days:g} days"), ("subjects per arm", s.n_per_arm),
-        ("mechanism hypothesis", f"{s.hypothesis}: {HYPOTHESES.get(s.hypothesis, '')}"),
+        ("mechanism hypothesis", f"{s.hypothesis}: {HYPOTHESIS_DESCRIPTIONS.get(s.hypothesis, '')}"),
         ("seed", s.seed), ("measurement days", ", ".join(f"{d:g}" for d in s.days)),
         ("primary outcome", result.label(s.primary)),
         ("parameter overrides", ", ".join(f"{k} = {v:g}" for k, v in s.parameters.items()) or "none"),
-        ("neurobone version", result.version), ("engine", result.engine),
+        ("neurobone version", result.version), ("solver", result.solver),
     ]
     design = pd.DataFrame(rows, columns=["", "value"])
     arms = pd.DataFrame([dict(arm=a.name, description=a.description,

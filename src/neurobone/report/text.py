@@ -12,15 +12,6 @@ import numpy as np
 
 from neurobone.study.stats import format_p
 
-#: what each mechanism hypothesis assumes (the model's definitions, docs/model.md)
-HYPOTHESES = {
-    "article": "the neural path (circuit plasticity lowering sympathetic tone) carries most "
-               "of the exercise benefit, as the article claims",
-    "interoceptive": "the neural path modulates the benefit; direct mechanical loading dominates",
-    "mechanical": "no neural path to bone: exercise acts through mechanical loading only",
-}
-
-
 def _num(x: float) -> str:
     if x is None or not np.isfinite(x):
         return "n/a"

@@ -105,6 +105,15 @@ HYPOTHESES: dict[str, dict[str, dict[str, float]]] = {
 }
 
 
+#: what each mechanism hypothesis assumes (docs/model.md)
+HYPOTHESIS_DESCRIPTIONS = {
+    "article": "the neural path (circuit plasticity lowering sympathetic tone) carries most "
+               "of the exercise benefit, as the article claims",
+    "interoceptive": "the neural path modulates the benefit; direct mechanical loading dominates",
+    "mechanical": "no neural path to bone: exercise acts through mechanical loading only",
+}
+
+
 def build(species: str = "mouse", hypothesis: str = "article") -> Model:
     """The neurobone model for a species under a mechanism hypothesis."""
     if hypothesis not in HYPOTHESES:
