@@ -298,6 +298,10 @@ def cohort_cmd(
     console.print(f"{result.n} subjects in {result.n_chunks} chunks at {result.out_dir}: "
                   f"{m.get('last_run_subjects', 0)} simulated in {m.get('last_run_seconds', 0):.1f} s{rate}",
                   highlight=False)
+    stages = m.get("last_run_stage_seconds") or {}
+    if stages:
+        console.print("time by stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items()),
+                      highlight=False)
     table = outcome_table(result)
     if table is not None:
         console.print(table)

@@ -412,9 +412,13 @@ def run_cohort(
         progress(count, spec.n, "simulating")
     t0 = time.perf_counter()
 
+    stages: dict[str, float] = {}
+
     def finished(stats: dict[str, Any]) -> None:
         nonlocal count
         count += stats["subjects"]
+        for k, v in stats.get("timings", {}).items():
+            stages[k] = stages.get(k, 0.0) + v
         if on_chunk is not None:
             on_chunk(stats)
         if progress is not None:
@@ -434,7 +438,8 @@ def run_cohort(
     new = sum(spec.bounds(k)[1] - spec.bounds(k)[0] for k in pending)
     manifest.update(complete=True, finished=_now(), last_run_seconds=round(elapsed, 3),
                     last_run_subjects=new,
-                    last_run_rate=round(new / elapsed, 2) if elapsed > 0 and new else None)
+                    last_run_rate=round(new / elapsed, 2) if elapsed > 0 and new else None,
+                    last_run_stage_seconds={k: round(v, 3) for k, v in stages.items()})
     if failed:
         manifest["failed_subjects_last_run"] = failed
     store.write_manifest(out, manifest)
