@@ -121,7 +121,7 @@ def design_tables(result) -> str:
         ("seed", s.seed), ("measurement days", ", ".join(f"{d:g}" for d in s.days)),
         ("primary outcome", result.label(s.primary)),
         ("parameter overrides", ", ".join(f"{k} = {v:g}" for k, v in s.parameters.items()) or "none"),
-        ("neurobone version", result.version), ("engine", result.engine),
+        ("neurobone version", result.version), ("solver", result.solver),
     ]
     design = pd.DataFrame(rows, columns=["", "value"])
     arms = pd.DataFrame([dict(arm=a.name, description=a.description,
