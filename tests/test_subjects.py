@@ -9,7 +9,7 @@ import pytest
 
 from neurobone.cohort import query, run_cohort
 from neurobone.engine.kernels import compile_model
-from neurobone.engine.solvers import Lanes, Switching
+from neurobone.engine.solvers import Lanes
 from neurobone.model import brainbone
 from neurobone.model.subjects import Covariates
 from neurobone.scenario import population as popmod
