@@ -1,15 +1,23 @@
-"""The brain-bone model: structure, neutrality of the couplings, species and hypotheses."""
+"""The brain-bone model through scenarios: structure, neutrality of the couplings,
+species and hypotheses, the scenario result and the path decomposition."""
 
+import matplotlib
 import numpy as np
 import pytest
 
-from neurobone.engine.solve import simulate
+import neurobone as nb
+from neurobone.engine.kernels import compile_model
+from neurobone.engine.simulate import simulate
+from neurobone.engine.solvers import BDF
 from neurobone.errors import InputError, ModelError
 from neurobone.model import brainbone, pivonka2008
-from neurobone.model.codegen import compile_model
-from neurobone.scenario.compile import compile_scenario, reference_homeostasis
+from neurobone.model.timed import Override
+from neurobone.scenario.compile import compile_scenario
 from neurobone.scenario.run import decompose, run_scenario
 from neurobone.scenario.schema import parse_scenario
+from neurobone.scenario.subjects import reference
+
+TREADMILL = {"modality": "treadmill", "minutes": 45, "days_per_week": 5}
 
 
 def test_every_parameter_has_unit_species_and_source():
@@ -24,17 +32,16 @@ def test_neutral_couplings_reproduce_pivonka_exactly():
     """With the coupling gains off (no mechanostat or sympathetic feedback), the cells
     follow Pivonka 2008 exactly, whatever the bone volume does."""
     cm = compile_model(brainbone.MODEL)
-    y0, p = reference_homeostasis(cm, cm.parameter_vector({"g_scl": 0.0, "g_T": 0.0}))
-    piv = compile_model(pivonka2008.MODEL)
+    ref = reference(cm, cm.parameter_vector({"g_scl": 0.0, "g_T": 0.0}))
     for k in ("OBp", "OBa", "OCa"):
-        assert y0[cm.state_index(k)] == pytest.approx(pivonka2008.STEADY_STATE[k], rel=1e-9)
+        assert ref.y[cm.state_index(k)] == pytest.approx(pivonka2008.STEADY_STATE[k], rel=1e-9)
     # a PTH infusion in both models: identical cell trajectories
-    from neurobone.engine.schedule import Override
     ov = [Override("I_P", 1e3, 5, 30)]
-    a = simulate(cm, 60, parameters=p, initial=y0, overrides=ov)
-    b = simulate(piv, 60, overrides=ov)
+    a = simulate(cm, 60, parameters=ref.p, initial=ref.y, schedule=ov, solver=BDF())
+    b = simulate(pivonka2008.MODEL, 60, schedule=ov, solver=BDF())
+    assert a["OCa"][0, 30] > 1.5 * a["OCa"][0, 0]  # the infusion does something
     for k in ("OBp", "OBa", "OCa"):
-        np.testing.assert_allclose(a[k], b[k], rtol=1e-6)
+        np.testing.assert_allclose(a[k][0], b[k][0], rtol=1e-6)
 
 
 def test_sedentary_young_adult_is_at_homeostasis():
@@ -52,9 +59,56 @@ def test_species_presets_and_hypotheses():
         brainbone.MODEL.for_species("dog")
 
 
+# ----------------------------------------------------------------------------- the result
+def test_scenario_result_defaults_to_the_models_outputs_per_species():
+    mouse = run_scenario({"species": "mouse", "duration_days": 7})
+    assert mouse.plan.outputs == list(brainbone.DEFAULT_OUTPUTS["mouse"])
+    assert list(mouse.table().columns) == ["day", *brainbone.DEFAULT_OUTPUTS["mouse"]]
+    assert list(mouse.t) == list(range(8)) and len(mouse["bv_tv"]) == 8
+    # the engine result keeps every state, named output and expression of the one subject
+    assert mouse.result.n_subjects == 1
+    assert {"OBa", "BV", "abmd_ls", "E2"} <= set(mouse.result.names)
+    assert list(mouse.table(outputs=["OBa"]).columns) == ["day", "OBa"]
+    human = run_scenario({"species": "human", "subject": {"age_years": 40}, "duration_days": 7})
+    assert human.plan.outputs == list(brainbone.DEFAULT_OUTPUTS["human"])
+
+
+def test_change_is_a_percentage_except_for_outputs_that_cross_zero():
+    r = run_scenario({"species": "human", "subject": {"age_years": 60, "t_score": -0.1},
+                      "duration_days": 365, "outputs": ["abmd_ls", "t_score"]})
+    ls, t = r["abmd_ls"], r["t_score"]
+    assert r.change("abmd_ls") == pytest.approx(100 * (ls[-1] / ls[0] - 1))
+    assert r.change("abmd_ls", relative=False) == pytest.approx(ls[-1] - ls[0])
+    assert r.change("abmd_ls", day=100) == pytest.approx(100 * (ls[100] / ls[0] - 1))
+    assert "t_score" in r.plan.cm.model.signed_outputs
+    assert t[0] == pytest.approx(-0.1) and t[-1] < 0  # anchored, and it falls
+    assert r.change("t_score") == pytest.approx(t[-1] - t[0])  # a difference, not %
+
+
+def test_plot_returns_a_figure():
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = run_scenario({"species": "mouse", "duration_days": 7}).plot(["bv_tv", "connectivity"])
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+
+
+def test_plan_with_parameters_and_overrides():
+    plan = compile_scenario(parse_scenario({"species": "mouse", "duration_days": 28,
+                                            "outputs": ["bv_tv"]}))
+    base = plan.run(outputs=["bv_tv"])["bv_tv"][0]
+    ovx = plan.with_overrides([Override("E2_target", 0.1, 0)]).run(outputs=["bv_tv"])["bv_tv"][0]
+    assert ovx[-1] < base[-1]
+    assert plan.with_parameters({"g_T": 0.0}).parameters[plan.cm.param_index("g_T")] == 0.0
+    assert plan.parameters[plan.cm.param_index("g_T")] != 0.0  # the plan itself is unchanged
+    # the solver can be chosen: the reference BDF agrees with the default
+    bdf = plan.run(BDF(), outputs=["bv_tv"])["bv_tv"][0]
+    np.testing.assert_allclose(bdf, base, rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------- exercise
 def test_circuit_inhibition_blocks_connectivity_and_activation_raises_it():
-    ex = {"species": "mouse", "duration_days": 28, "outputs": ["connectivity"],
-          "exercise": [{"modality": "treadmill", "minutes": 45, "days_per_week": 5}]}
+    ex = {"species": "mouse", "duration_days": 28, "outputs": ["connectivity"], "exercise": [TREADMILL]}
     run = run_scenario(ex)["connectivity"][-1]
     inh = run_scenario({**ex, "interventions": [{"kind": "circuit_inhibition"}]})["connectivity"][-1]
     act = run_scenario({"species": "mouse", "duration_days": 28, "outputs": ["connectivity"],
@@ -64,38 +118,89 @@ def test_circuit_inhibition_blocks_connectivity_and_activation_raises_it():
 
 def test_regular_training_beats_sporadic_at_equal_weekly_minutes():
     base = {"species": "mouse", "duration_days": 56, "outputs": ["connectivity", "bv_tv"]}
-    regular = run_scenario({**base, "exercise": [{"modality": "treadmill", "minutes": 45, "days_per_week": 4}]})
-    sporadic = run_scenario({**base, "exercise": [{"modality": "treadmill", "minutes": 90, "days_per_week": 2}]})
+    regular = run_scenario({**base, "exercise": [{**TREADMILL, "days_per_week": 4}]})
+    sporadic = run_scenario({**base, "exercise": [{**TREADMILL, "minutes": 90, "days_per_week": 2}]})
     assert regular["connectivity"][-7:].mean() > sporadic["connectivity"][-7:].mean()
 
 
 def test_connectivity_decays_after_detraining_and_bone_follows():
     r = run_scenario({"species": "mouse", "duration_days": 120, "outputs": ["connectivity", "bv_tv"],
-                      "exercise": [{"modality": "treadmill", "minutes": 45, "days_per_week": 5, "end_day": 56}]})
-    c = r["connectivity"]
+                      "exercise": [{**TREADMILL, "end_day": 56}]})
+    c, bv = r["connectivity"], r["bv_tv"]
     assert c[56] > c[90] > c[120] > 1.0
-
-
-def test_decomposition_shares_add_up():
-    ex = {"species": "mouse", "duration_days": 56, "outputs": ["bv_tv"],
-          "exercise": [{"modality": "treadmill", "minutes": 45, "days_per_week": 5}]}
-    d = decompose(ex).iloc[0]
-    assert d.neural_share + d.mechanical_share + d.interaction_share == pytest.approx(1.0)
-    assert d.effect > 0 and 0 < d.neural_share < 1 and 0 < d.mechanical_share < 1
-    mech = decompose({**ex, "hypothesis": "mechanical"}).iloc[0]
-    assert mech.neural_share == pytest.approx(0.0, abs=1e-5)  # solver tolerance
+    assert bv[56] > bv[0] and bv[120] < bv[56]
 
 
 def test_swimming_and_walking_do_less_for_bone_than_impact():
     base = {"species": "human", "subject": {"age_years": 60}, "duration_days": 365, "outputs": ["abmd_ls"]}
+
     def gain(block):
         return run_scenario({**base, "exercise": [block]}).change("abmd_ls")
+
     swim = gain({"modality": "swimming", "minutes": 45, "days_per_week": 3})
     walk = gain({"modality": "walking", "minutes": 30, "days_per_week": 5, "speed_km_per_h": 6})
     jump = gain({"modality": "jumping", "minutes": 10, "days_per_week": 3})
     assert jump > walk and jump > swim
 
 
+# ----------------------------------------------------------------------------- decomposition
+EXERCISE_8W = {"species": "mouse", "duration_days": 56, "outputs": ["bv_tv"], "exercise": [TREADMILL]}
+
+
+@pytest.fixture(scope="module")
+def shares():
+    """The bv_tv decomposition under each hypothesis, and under a circuit block."""
+    out = {h: decompose({**EXERCISE_8W, "hypothesis": h}).iloc[0]
+           for h in ("article", "interoceptive", "mechanical")}
+    out["blocked"] = decompose({**EXERCISE_8W, "interventions": [{"kind": "circuit_inhibition"}]}).iloc[0]
+    return out
+
+
+def test_decomposition_table_columns():
+    d = decompose(EXERCISE_8W)
+    assert list(d.columns) == ["output", "day", "effect", "full", "no_exercise", "neural_off",
+                               "mechanical_off", "neural_share", "mechanical_share",
+                               "interaction_share"]
+    assert d.iloc[0].day == 56 and d.iloc[0].effect == pytest.approx(d.iloc[0].full - d.iloc[0].no_exercise)
+
+
+def test_article_hypothesis_carries_most_of_the_effect_neurally(shares):
+    a = shares["article"]
+    assert a.effect > 0
+    assert 0.55 < a.neural_share < 0.85 and 0.1 < a.mechanical_share < 0.45  # MC3: ~70 % neural
+    assert abs(a.interaction_share) < 0.1
+
+
+def test_circuit_block_removes_the_neural_share(shares):
+    a, b = shares["article"], shares["blocked"]
+    # switching the neural path off and blocking the circuit are the same experiment
+    assert b.full == pytest.approx(a.neural_off, rel=1e-6)
+    # with the circuit blocked nothing is left for the neural path; the effect left is
+    # the mechanical one
+    assert abs(b.neural_share) < 1e-3 and b.mechanical_share == pytest.approx(1.0, abs=1e-3)
+    assert b.effect < 0.5 * a.effect
+
+
+def test_mechanical_hypothesis_has_no_neural_share(shares):
+    m = shares["mechanical"]
+    assert m.neural_share == pytest.approx(0.0, abs=1e-5)  # solver tolerance
+    assert m.mechanical_share == pytest.approx(1.0, abs=1e-5)
+    assert m.mechanical_off == pytest.approx(m.no_exercise, rel=1e-6)
+
+
+def test_hypotheses_order_the_neural_share_at_the_same_effect(shares):
+    a, i, m = shares["article"], shares["interoceptive"], shares["mechanical"]
+    assert a.neural_share > i.neural_share > m.neural_share + 0.05
+    # every hypothesis is calibrated to the same exercise effect (MC2)
+    assert i.effect == pytest.approx(a.effect, rel=0.02) and m.effect == pytest.approx(a.effect, rel=0.02)
+
+
+def test_decompose_needs_a_model_with_paths():
+    with pytest.raises(InputError, match="no paths"):
+        decompose({"model": "lemaire2004", "duration_days": 10})
+
+
+# ----------------------------------------------------------------------------- errors
 @pytest.mark.parametrize("data, needle", [
     ({"species": "cat", "duration_days": 5}, "species"),
     ({"duration_days": -1}, "duration_days"),
@@ -103,6 +208,8 @@ def test_swimming_and_walking_do_less_for_bone_than_impact():
     ({"duration_days": 5, "interventions": [{"kind": "teleport"}]}, "interventions.0.kind"),
     ({"duration_days": 5, "subject": {"age_years": 40}}, "age_years is for humans"),
     ({"duration_days": 5, "exercise": [{"modality": "treadmill", "minutes": 5, "days_per_week": 9}]}, "days_per_week"),
+    ({"species": "human", "duration_days": 5,
+      "subject": {"age_years": 60, "years_since_menopause": 5, "menopause_age_years": 50}}, "not both"),
 ])
 def test_schema_errors_name_the_field(data, needle):
     with pytest.raises(InputError, match=needle):
@@ -115,7 +222,19 @@ def test_schema_errors_name_the_field(data, needle):
     ({"duration_days": 5, "parameters": {"nope": 1}}, "unknown parameter 'nope'"),
     ({"duration_days": 5, "outputs": ["nope"]}, "unknown output 'nope'"),
     ({"duration_days": 5, "interventions": [{"kind": "menopause"}]}, "human female"),
+    ({"model": "lemaire2004", "duration_days": 5, "exercise": [TREADMILL]}, "use model: neurobone"),
 ])
 def test_compile_errors_are_clear(data, needle):
     with pytest.raises(InputError, match=needle):
         compile_scenario(parse_scenario(data))
+
+
+def test_top_level_namespace_exports_the_layers():
+    assert nb.run_scenario is run_scenario and nb.decompose is decompose
+    assert nb.Override is Override and nb.BDF is BDF
+    from neurobone.cohort import run_cohort
+    from neurobone.study import run_study
+
+    assert nb.run_study is run_study and nb.run_cohort is run_cohort
+    with pytest.raises(AttributeError):
+        nb.simulate_batch  # noqa: B018 - removed in engine v2

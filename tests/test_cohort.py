@@ -16,11 +16,12 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neurobone.cli import main
-from neurobone.cohort import population as popmod
 from neurobone.cohort import query, run_cohort
+from neurobone.cohort.run import cohort_solver
 from neurobone.cohort.store import chunk_path, open_cohort, read_manifest
 from neurobone.errors import InputError
+from neurobone.scenario import population as popmod
+from neurobone.scenario.run import run_scenario
 from neurobone.scenario.schema import Subject, parse_scenario
 
 #: a short human scenario: exercise from day 20, a population spanning pre- and
@@ -45,15 +46,6 @@ MOUSE = {
     "population": {"age_weeks": {"dist": "uniform", "low": 10, "high": 30}},
 }
 N = 48
-
-
-def cli(argv: list[str]) -> int:
-    """Run the CLI in-process; its exit code."""
-    try:
-        main(argv)
-    except SystemExit as exc:
-        return 0 if exc.code is None else int(exc.code)
-    return 0
 
 
 def tables(out) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -283,38 +275,33 @@ def test_mouse_cohort_chunk_invariant(tmp_path):
 
 
 def test_cohort_subjects_equal_single_subject_scenarios(tmp_path):
-    """Without parameter variability, each cohort subject is the scenario compiler's
-    subject with the same covariates (life history, menopause, anchors, exercise)."""
-    from neurobone.scenario.run import run_scenario
-
-    scn = {**HUMAN, "duration_days": 300,
+    """Without parameter variability, each cohort subject is the single scenario's
+    subject with the same covariates (life history, menopause -- past, or ahead and
+    during the scenario --, anchors, exercise)."""
+    scn = {**HUMAN, "duration_days": 300, "outputs": ["abmd_ls", "estrogen"],
            "population": {"variability": False, "age_years": {"dist": "uniform", "low": 47, "high": 51.9},
                           "menopause_age_years": {"dist": "uniform", "low": 46, "high": 52.5}}}
     run_cohort(scn, 6, 3, tmp_path / "c", chunk_size=6, trajectory_every=1, trajectory_step=50)
     summary, traj = tables(tmp_path / "c")
     due = (~summary.postmenopausal) & ((summary.menopause_age_years - summary.age_years) * 365.25 < 300)
     assert due.any() and summary.postmenopausal.any()
-    outputs = ["abmd_ls", "t_score", "bv_tv", "connectivity", "sympathetic_tone"]
-    # one subject of each kind (the single-subject engine takes a second or two each)
+    outputs = ["abmd_ls", "t_score", "bv_tv", "connectivity", "sympathetic_tone", "estrogen"]
+    # one subject of each kind: postmenopausal, menopause during the scenario, after it
     kinds = np.where(summary.postmenopausal, "post", np.where(due, "due", "pre"))
     picked = summary[~pd.Series(kinds).duplicated().to_numpy()]
+    assert len(picked) >= 2
+    single = {k: v for k, v in scn.items() if k != "population"}
     for row in picked.itertuples():
-        subject = {"sex": "female", "age_years": row.age_years, "t_score": row.t_score}
-        events = []
-        if row.postmenopausal:
-            subject["years_since_menopause"] = row.years_since_menopause
-        else:  # menopause during the scenario (the compiler knows no natural one ahead)
-            start = (row.menopause_age_years - row.age_years) * 365.25
-            if start < 300:
-                events = [{"kind": "menopause", "start_day": start}]
-        single = {k: v for k, v in scn.items() if k != "population"}
-        single.update(subject=subject, interventions=events, outputs=outputs)
-        res = run_scenario(single)
+        subject = {"sex": "female", "age_years": row.age_years, "t_score": row.t_score,
+                   "menopause_age_years": row.menopause_age_years}
+        res = run_scenario({**single, "subject": subject, "outputs": outputs})
         mine = traj[traj.subject == row.subject].set_index("day")
+        assert list(mine.index) == [0, 50, 100, 150, 200, 250, 300]
         for o in outputs:
-            want = np.interp(mine.index, res.result.t, res[o])
+            want = np.interp(mine.index, res.t, res[o])
             atol = 1e-4 if o == "t_score" else 1e-9  # T-scores cross zero: absolute, in SD units
-            np.testing.assert_allclose(mine[o], want, rtol=1e-4, atol=atol, err_msg=f"{o} subject {row.subject}")
+            np.testing.assert_allclose(mine[o], want, rtol=1e-4, atol=atol,
+                                       err_msg=f"{o} subject {row.subject}")
 
 
 # ----------------------------------------------------------------------------- resume
@@ -336,13 +323,24 @@ def test_resume_after_a_crash_recomputes_no_finished_chunk(tmp_path, human_ref):
     done = {k: chunk_path(out, "summary", k).stat() for k in (0, 1)}
     assert not chunk_path(out, "summary", 2).exists()
 
-    computed = []
+    computed, stats, calls = [], [], []
     res = run_cohort(HUMAN, N, 7, out, chunk_size=10, trajectory_every=5,
-                     on_chunk=lambda s: computed.append(s["chunk"]))
+                     on_chunk=lambda s: (computed.append(s["chunk"]), stats.append(s)),
+                     progress=lambda done, total, stage: calls.append((done, total, stage)))
     assert sorted(computed) == [2, 3, 4]
-    for k, stat in done.items():
+    # progress: the finished chunks' subjects first, then after every chunk
+    assert calls == [(20, N, "simulating"), (30, N, "simulating"), (40, N, "simulating"),
+                     (N, N, "simulating")]
+    for chunk_stats in stats:
+        assert (chunk_stats["subjects"] == (8 if chunk_stats["chunk"] == 4 else 10)
+                and chunk_stats["failed"] == 0)
+        timings = chunk_stats["timings"]
+        assert set(timings) == {"sampling", "history", "scenario", "tables", "write"}
+        assert all(v >= 0 for v in timings.values())
+        assert sum(timings.values()) <= chunk_stats["seconds"] + 1e-6
+    for k, before in done.items():
         now = chunk_path(out, "summary", k).stat()
-        assert (now.st_mtime_ns, now.st_ino) == (stat.st_mtime_ns, stat.st_ino)
+        assert (now.st_mtime_ns, now.st_ino) == (before.st_mtime_ns, before.st_ino)
     assert res.complete and read_manifest(out)["complete"]
     assert_same(tables(out), ref)
 
@@ -355,21 +353,23 @@ def test_resume_after_a_crash_recomputes_no_finished_chunk(tmp_path, human_ref):
     assert_same(tables(out), ref)
 
 
+@pytest.mark.slow
 def test_killed_process_resumes_to_the_same_result(tmp_path, human_ref):
     _, ref, _ = human_ref
     scn = tmp_path / "s.yaml"
     scn.write_text(yaml.safe_dump(HUMAN))
     out = tmp_path / "k"
     args = [sys.executable, "-m", "neurobone.cli", "cohort", str(scn), "--n", str(N), "--seed", "7",
-            "--out", str(out), "--chunk-size", "3", "--trajectory-every", "5", "--threads", "1"]
+            "--out", str(out), "--chunk-size", "1", "--trajectory-every", "5", "--threads", "1"]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and not chunk_path(out, "summary", 1).exists():
         time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    finished = [k for k in range(16) if chunk_path(out, "summary", k).exists()]
-    assert 0 < len(finished) < 16, "the run was not interrupted mid-way"
+    # one subject per chunk: many chunks, so that the kill lands mid-way however fast they are
+    finished = [k for k in range(N) if chunk_path(out, "summary", k).exists()]
+    assert 0 < len(finished) < N, "the run was not interrupted mid-way"
     before = {k: chunk_path(out, "summary", k).stat().st_mtime_ns for k in finished}
     r = subprocess.run(args, capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
@@ -398,18 +398,46 @@ def test_other_arguments_in_the_same_directory_are_refused(tmp_path, human_ref):
         run_cohort(HUMAN, 5, 7, other, chunk_size=5)
 
 
+@pytest.mark.parametrize("kw, needle", [
+    (dict(n=0), "n: Input should be greater than or equal to 1"),
+    (dict(n=2.5), "n: must be an integer"),
+    (dict(seed=-1), "seed: Input should be greater than or equal to 0"),
+    (dict(chunk_size=0), "chunk_size: Input should be greater than or equal to 1"),
+    (dict(trajectory_every=True), "trajectory_every: must be an integer"),
+    (dict(trajectory_step=0.0), "trajectory_step:"),
+    (dict(trajectory_step=float("inf")), "trajectory_step:"),
+    (dict(rtol=2.0), "rtol:"),
+    (dict(threads=0), "threads:"),
+])
+def test_bad_counts_are_refused_naming_the_argument(tmp_path, kw, needle):
+    args = dict(n=4, seed=1, chunk_size=4)
+    args.update(kw)
+    with pytest.raises(InputError) as exc:
+        run_cohort(MOUSE, out_dir=tmp_path / "o", **args)
+    msg = str(exc.value)
+    assert msg.startswith(needle) and "\n" not in msg, msg
+    assert not (tmp_path / "o").exists()  # refused before anything is written
+    # whole numbers given as floats are whole numbers
+    if kw.get("n") == 2.5:
+        assert run_cohort(MOUSE, 2.0, 1, tmp_path / "f", 2.0).n == 2
+
+
 def test_manifest_records_the_run(human_ref):
     out, _, _ = human_ref
     m = read_manifest(out)
     import neurobone
+    from neurobone.model import brainbone
 
     assert m["n"] == N and m["seed"] == 7 and m["chunk_size"] == N and m["complete"]
     assert m["package_version"] == neurobone.__version__
     assert len(m["scenario_hash"]) == 64 and len(m["model_hash"]) == 64
     assert m["population"]["age_years"].startswith("uniform")
+    assert m["solver"] == type(cohort_solver(m["rtol"])).__name__
+    assert m["outputs"][:len(brainbone.DEFAULT_OUTPUTS["human"])] == list(brainbone.DEFAULT_OUTPUTS["human"])
 
 
 # ----------------------------------------------------------------------------- dask
+@pytest.mark.slow
 def test_dask_local_cluster_gives_the_in_process_result(tmp_path, human_ref):
     distributed = pytest.importorskip("distributed")
     _, ref, _ = human_ref
@@ -446,19 +474,20 @@ def test_query_and_result_object(human_ref):
 
 
 # ----------------------------------------------------------------------------- CLI
-def test_cli_cohort_and_query(tmp_path, capsys):
+def test_cli_cohort_and_query(tmp_path, cli):
     scn = tmp_path / "m.yaml"
     scn.write_text(yaml.safe_dump(MOUSE))
     out = tmp_path / "cli"
-    assert cli(["cohort", str(scn), "--n", "20", "--seed", "1", "--out", str(out), "--chunk-size", "8"]) == 0
+    code, text, err = cli("cohort", scn, "--n", "20", "--seed", "1", "--out", out, "--chunk-size", "8")
+    assert code == 0, err
     assert read_manifest(out)["complete"]
-    err = capsys.readouterr().err
     assert "subjects/s" in err and "20/20" in err  # the progress bar: rate and count
-    assert cli(["query", str(out), "SELECT count(*) AS n FROM summary"]) == 0
-    assert "20" in capsys.readouterr().out
+    assert "20 subjects in 3 chunks" in text
+    code, text, _ = cli("query", out, "SELECT count(*) AS n FROM summary")
+    assert code == 0 and "20" in text
     csv = tmp_path / "q.csv"
-    assert cli(["query", str(out), "SELECT subject, bv_tv_pct FROM summary ORDER BY subject",
-                "-o", str(csv)]) == 0
+    code, _, _ = cli("query", out, "SELECT subject, bv_tv_pct FROM summary ORDER BY subject", "-o", csv)
+    assert code == 0
     assert pd.read_csv(csv).subject.tolist() == list(range(20))
 
 
@@ -471,15 +500,13 @@ def test_cli_cohort_and_query(tmp_path, capsys):
     (lambda d: ["cohort", str(d / "m.yaml"), "--n", "5", "--out", str(d / "o"), "--dask", "local:x"], "local:N"),
     (lambda d: ["query", str(d), "SELECT 1"], "no cohort"),
 ])
-def test_cli_bad_input_one_line_exit_2(tmp_path, capsys, make_args, needle):
+def test_cli_bad_input_one_line_exit_2(tmp_path, cli, one_line_error, make_args, needle):
     (tmp_path / "m.yaml").write_text(yaml.safe_dump(MOUSE))
-    code = cli(make_args(tmp_path))
-    err = capsys.readouterr().err.strip()
-    assert code == 2
-    assert needle in err and len(err.splitlines()) == 1
+    code, _, err = cli(*make_args(tmp_path))
+    one_line_error(code, err, needle)
 
 
-def test_cli_bad_sql_and_mismatched_resume_exit_2(tmp_path, capsys):
+def test_cli_bad_sql_and_mismatched_resume_exit_2(tmp_path, cli, one_line_error):
     scn = tmp_path / "m.yaml"
     scn.write_text(yaml.safe_dump(MOUSE))
     out = tmp_path / "o"
@@ -487,9 +514,8 @@ def test_cli_bad_sql_and_mismatched_resume_exit_2(tmp_path, capsys):
     for argv, needle in ((["query", str(out), "SELEC nonsense"], "query failed"),
                          (["cohort", str(scn), "--n", "5", "--seed", "1", "--out", str(out),
                            "--chunk-size", "4"], "other arguments (n 4 -> 5)")):
-        code = cli(argv)
-        err = capsys.readouterr().err.strip()
-        assert code == 2 and needle in err and len(err.splitlines()) == 1
+        code, _, err = cli(*argv)
+        one_line_error(code, err, needle)
 
 
 def test_documented_and_example_scenarios_are_valid():

@@ -1,15 +1,52 @@
-"""The generated docs match the model definitions, and documented examples run."""
+"""The generated docs match the model definitions, documented names exist, and the
+documented examples run."""
 
+import ast
+import importlib
+import re
 from pathlib import Path
 
 import pytest
 
+from neurobone.model.brainbone.dosing import modality_table
 from neurobone.model.reference import render
 from neurobone.model.registry import get_model
-from neurobone.scenario.exercise import modality_table
 from neurobone.scenario.run import run_scenario
+from neurobone.scenario.schema import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+#: pages still written for the engine before v2 (neurobone.engine.solve / batch,
+#: StudyResult.write_report, neurobone.cohort.population ...): strict xfail, so the mark
+#: must go when the page is brought up to date
+STALE = {"engine.md", "model.md", "published-models.md", "cohorts.md", "studies.md"}
+
+
+def _page(path: Path):
+    marks = [pytest.mark.xfail(strict=True, reason="page not yet updated to engine v2")] \
+        if path.name in STALE else []
+    return pytest.param(path, id=path.name, marks=marks)
+
+
+def _python_blocks(path: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.S)
+
+
+def _resolves(dotted: str) -> bool:
+    """True when ``a.b.c`` is a module or an attribute of the longest importable prefix."""
+    parts = dotted.split(".")
+    for k in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:k]))
+        except ImportError:
+            continue
+        for name in parts[k:]:
+            if not hasattr(obj, name):
+                return False
+            obj = getattr(obj, name)
+        return True
+    return False
 
 
 @pytest.mark.parametrize("name, path", [("neurobone", "model-reference.md"),
@@ -27,7 +64,51 @@ def test_scenario_docs_list_every_modality():
         assert f"`{r.modality}`" in text and f"`{r.intensity_field}`" in text
 
 
-@pytest.mark.parametrize("path", ["mouse_treadmill.yaml", "mouse_ovx_betablocker.yaml", "human_liftmor.yaml"])
+@pytest.mark.parametrize("path", [_page(p) for p in DOCS])
+def test_documented_imports_and_names_exist(path):
+    """Every ``from neurobone... import X`` of a Python example, and every
+    ```neurobone.a.b``` the text names, exists."""
+    missing = []
+    for block in _python_blocks(path):
+        try:
+            tree = ast.parse(block)
+        except SyntaxError:  # a signature shown as Python, not an example
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("neurobone"):
+                missing += [f"{node.module}.{a.name}" for a in node.names
+                            if not _resolves(f"{node.module}.{a.name}")]
+            elif isinstance(node, ast.Import):
+                missing += [a.name for a in node.names
+                            if a.name.startswith("neurobone") and not _resolves(a.name)]
+    for dotted in re.findall(r"`(neurobone(?:\.\w+)+)", path.read_text()):
+        if not _resolves(dotted):
+            missing.append(dotted)
+    assert not missing, f"{path.name} names what does not exist: {sorted(set(missing))}"
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/scenarios.md"])
+def test_scenario_examples_of_the_docs_run(page, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    monkeypatch.chdir(ROOT)
+    blocks = _python_blocks(ROOT / page)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, page, "exec"), {})
+
+
+@pytest.mark.parametrize("path", sorted(p.name for p in (ROOT / "examples").glob("*.yaml")
+                                        if not p.name.startswith(("cohort", "article"))))
 def test_example_scenarios_run(path):
     res = run_scenario(ROOT / "examples" / path)
     assert len(res.table()) == int(res.scenario.duration_days) + 1
+    assert res.table().notna().all().all()
+
+
+def test_cohort_examples_are_scenarios_with_a_population():
+    paths = sorted((ROOT / "examples").glob("cohort*.yaml"))
+    assert paths
+    for p in paths:
+        assert load_scenario(p).population is not None, p.name

@@ -11,20 +11,19 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
+from neurobone.engine.solvers import BDF
 from neurobone.errors import InputError
-from neurobone.study import (
-    article_study,
-    default_comparisons,
-    load_study,
-    parse_study,
-    run_study,
-    stats,
-)
+from neurobone.model import brainbone
+from neurobone.report import write_report
+from neurobone.scenario.compile import compile_scenario
+from neurobone.scenario.variability import draw_factors, draw_parameters
+from neurobone.study import article_study, default_comparisons, load_study, parse_study, run_study
+from neurobone.study import stats
 from neurobone.study.measurement import INSTRUMENTS, Instrument, instruments_for
-from neurobone.study.population import draw_factors, draw_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 TREADMILL = {"modality": "treadmill", "speed_m_per_min": 12, "minutes": 45, "days_per_week": 5}
+WALKING = {"modality": "walking", "minutes": 30, "days_per_week": 5}
 
 
 def small(n=3, seed=7, **kw):
@@ -36,24 +35,50 @@ def small(n=3, seed=7, **kw):
     return parse_study(data)
 
 
+def human(**kw):
+    """A small two-arm study of 60-year-old women."""
+    data = dict(name="women", species="human", subject={"sex": "female", "age_years": 60},
+                duration_days=56, n_per_arm=3, seed=1,
+                arms=[{"name": "control"}, {"name": "walking", "exercise": [WALKING]}])
+    data.update(kw)
+    return parse_study(data)
+
+
+def _with_cv(model, cvs):
+    params = tuple(dataclasses.replace(p, cv=cvs.get(p.name, 0.0)) for p in model.parameters)
+    return dataclasses.replace(model, parameters=params)
+
+
+@pytest.fixture
+def turnover_varies(monkeypatch):
+    """The brain-bone model with only ``turnover`` varying between animals (CV 25 %)."""
+    build = brainbone.build
+    monkeypatch.setattr(brainbone, "build",
+                        lambda species="mouse", hypothesis="article":
+                        _with_cv(build(species, hypothesis), {"turnover": 0.25}))
+
+
 @pytest.fixture(scope="module")
 def article_small():
-    return run_study(article_study().with_options(n_per_arm=3))
+    calls = []
+    r = run_study(article_study().with_options(n_per_arm=3),
+                  progress=lambda done, total, stage: calls.append((done, total, stage)))
+    return r, calls
 
 
 # ----------------------------------------------------------------------------- study files
-def test_article_study_file_validates():
+def test_article_study_is_consistent_with_its_rules():
     s = article_study()
-    assert s.species == "mouse" and s.subject.sex == "female" and s.subject.age_weeks == 12
-    assert s.duration_days == 56 and s.n_per_arm == 10
-    assert s.arm_names == ["sedentary", "exercise", "exercise + circuit inhibition",
-                           "sedentary + circuit activation", "exercise + beta-blocker"]
-    assert s.arm("exercise + beta-blocker").interventions[0].drug == "propranolol"
-    assert s.days == [0, 7, 14, 21, 28, 35, 42, 49, 56]
-    assert s.primary == "bv_tv" and s.decomposition_arm_name == "exercise"
+    assert s.days == list(np.arange(0.0, s.duration_days + 1, 7.0))  # weekly to the end
     # the explicit comparisons are exactly what the default rule derives
     assert s.comparison_pairs == default_comparisons(s.arms)
     assert ("exercise + circuit inhibition", "exercise") in s.comparison_pairs
+    # the explicit decomposition arm is the one the default rule picks
+    assert s.decomposition_arm_name == s.model_copy(update={"decomposition_arm": None}).decomposition_arm_name
+    # every arm is a valid scenario of the study's subject
+    for a in s.arm_names:
+        plan = compile_scenario(s.scenario(a))
+        assert plan.outputs == s.output_names and plan.duration == s.duration_days
 
 
 def test_example_is_a_copy_of_the_packaged_study():
@@ -67,6 +92,30 @@ def test_example_is_a_copy_of_the_packaged_study():
 def test_default_measurement_days_include_the_end():
     assert small(duration_days=30).days == [0, 7, 14, 21, 28, 30]
     assert small(measurement_days=[28, 0, 14]).days == [0, 14, 28]
+
+
+def test_design_defaults_come_from_the_model():
+    mouse, women = small(), human()
+    assert mouse.model.default_species == "mouse" and women.model.default_species == "human"
+    assert mouse.primary == brainbone.PRIMARY_OUTPUT["mouse"]
+    assert women.primary == brainbone.PRIMARY_OUTPUT["human"]
+    assert mouse.output_names == list(brainbone.DEFAULT_OUTPUTS["mouse"])
+    # the primary outcome comes first, whatever the list says
+    assert small(primary_outcome="p1np").output_names[0] == "p1np"
+    assert small(outputs=["ctx", "bv_tv"]).output_names == ["bv_tv", "ctx"]
+    assert small(hypothesis="mechanical").model.parameter("g_T").value == 0.0
+
+
+def test_change_analysis_leaves_out_outputs_that_cross_zero():
+    change, endpoint = human(), human(analysis="endpoint")
+    assert "t_score" not in change.output_names and "t_score" in endpoint.output_names
+    assert set(change.output_names) == set(brainbone.DEFAULT_OUTPUTS["human"]) - {"t_score"}
+    for bad in ({"outputs": ["abmd_ls", "t_score"]}, {"primary_outcome": "t_score"}):
+        with pytest.raises(InputError) as exc:
+            human(**bad)
+        msg = str(exc.value)
+        assert "t_score can cross zero" in msg and "analysis: endpoint" in msg and "\n" not in msg
+    assert human(analysis="endpoint", outputs=["abmd_ls", "t_score"]).output_names == ["abmd_ls", "t_score"]
 
 
 GOOD = """\
@@ -94,10 +143,16 @@ arms:
     ("seed: 1", "seed: 1\nmeasurement_days: [0, 99]", 7, "day 99 is outside the study"),
     ("species: mouse", "species: fish", 2, "species: Input should be 'mouse' or 'human'"),
     ("seed: 1", "seed: 1\ndecomposition_arm: sedentary", 7, "has no exercise to decompose"),
+    ("species: mouse\nsubject: {sex: female, age_weeks: 12}",
+     "species: human\nsubject: {sex: female, age_years: 60}\nanalysis: change\noutputs: [abmd_ls, t_score]",
+     5, "t_score can cross zero"),
 ])
 def test_bad_study_files_give_one_line_errors(tmp_path, old, new, line, needle):
     path = tmp_path / "bad.yaml"
-    path.write_text(GOOD.replace(old, new, 1))
+    text = GOOD.replace(old, new, 1)
+    if "species: human" in new:
+        text = text.replace("{modality: treadmill, speed_m_per_min: 12,", "{modality: walking,")
+    path.write_text(text)
     with pytest.raises(InputError) as exc:
         load_study(path)
     msg = str(exc.value)
@@ -120,7 +175,9 @@ def test_missing_and_malformed_study_files(tmp_path):
 
 def test_command_line_options_are_validated():
     s = article_study()
-    assert s.with_options(n_per_arm=4, seed=3, hypothesis="mechanical").n_per_arm == 4
+    t = s.with_options(n_per_arm=4, seed=3, hypothesis="mechanical")
+    assert (t.n_per_arm, t.seed, t.hypothesis) == (4, 3, "mechanical")
+    assert t.arm_names == s.arm_names
     with pytest.raises(InputError, match="--n"):
         s.with_options(n_per_arm=1)
     with pytest.raises(InputError, match="--hypothesis"):
@@ -136,14 +193,7 @@ def test_default_comparisons_rule():
 
 
 # ----------------------------------------------------------------------------- variability
-def _with_cv(model, cvs):
-    params = tuple(dataclasses.replace(p, cv=cvs.get(p.name, 0.0)) for p in model.parameters)
-    return dataclasses.replace(model, parameters=params)
-
-
 def test_population_is_median_preserving_log_normal():
-    from neurobone.model import brainbone
-
     m = _with_cv(brainbone.build("mouse"), {"turnover": 0.3})
     base = np.array([p.value for p in m.parameters])
     P = draw_parameters(base, m, seed=1, arm="a", n=20000)
@@ -156,11 +206,10 @@ def test_population_is_median_preserving_log_normal():
 
 
 def test_animals_do_not_depend_on_arm_order_or_group_size():
-    from neurobone.model import brainbone
-
     m = _with_cv(brainbone.build("mouse"), {"turnover": 0.2, "g_T": 0.2})
     a = draw_factors(m, 5, "exercise", 10)
     assert np.array_equal(draw_factors(m, 5, "exercise", 3), a[:3])
+    assert np.array_equal(draw_factors(m, 5, "exercise", 4, first=6), a[6:])
     assert not np.array_equal(draw_factors(m, 5, "sedentary", 10), a)
     assert not np.array_equal(draw_factors(m, 6, "exercise", 10), a)
 
@@ -179,48 +228,55 @@ def test_same_seed_same_animals_different_seed_different():
                                   d.sort_values(key).reset_index(drop=True))
 
 
-def test_variability_comes_from_the_models_cv(monkeypatch):
-    from neurobone.model import brainbone
-
-    build = brainbone.build
-    monkeypatch.setattr(brainbone, "build",
-                        lambda species="mouse", hypothesis="article":
-                        _with_cv(build(species, hypothesis), {"turnover": 0.25}))
+def test_variability_comes_from_the_models_cv(turnover_varies):
     r = run_study(small(n=4), decompose_paths=False)
     assert [v.name for v in r.variations] == ["turnover"]
+    assert list(r.variation_table().parameter) == ["turnover"]
     t = r.animals[r.animals.output == "bv_tv"]
     day0 = t[t.day == 0]["true"]
     assert np.allclose(day0, day0.iloc[0])  # the varied parameter keeps the homeostasis
     end = t[(t.day == 28) & (t.arm == "exercise")]["true"]
     assert end.std() > 0  # but animals respond differently
     assert r.parameters["turnover"].nunique() == 8
+    assert any("baseline" in n for n in r.notes)  # the day-0 spread is instrument error only
 
 
-def test_older_subjects_live_their_own_history(monkeypatch):
-    from neurobone.model import brainbone
-
+def test_without_variability_the_spread_is_measurement_error(monkeypatch):
     build = brainbone.build
-    monkeypatch.setattr(brainbone, "build",
-                        lambda species="mouse", hypothesis="article":
-                        _with_cv(build(species, hypothesis), {"turnover": 0.25}))
-    s = parse_study({"name": "old", "species": "human",
-                     "subject": {"sex": "female", "age_years": 60},
-                     "duration_days": 56, "n_per_arm": 3, "seed": 1, "outputs": ["abmd_ls", "bv_tv"],
-                     "arms": [{"name": "control"}, {"name": "walking", "exercise": [
-                         {"modality": "walking", "minutes": 30, "days_per_week": 5}]}]})
-    r = run_study(s, decompose_paths=False)
-    day0 = r.animals[(r.animals.day == 0) & (r.animals.output == "bv_tv")]["true"]
+    monkeypatch.setattr(brainbone, "build", lambda species="mouse", hypothesis="article":
+                        _with_cv(build(species, hypothesis), {}))
+    r = run_study(small(n=4), decompose_paths=False)
+    assert r.variations == [] and any("no parameter has cv > 0" in n for n in r.notes)
+    for _, g in r.animals.groupby(["arm", "day", "output"]):
+        assert np.ptp(g["true"]) < 1e-12 * max(1.0, abs(g["true"].iloc[0]))
+
+
+def test_older_subjects_live_their_own_history(turnover_varies):
+    r = run_study(human(outputs=["abmd_ls", "bv"]), decompose_paths=False)
+    day0 = r.animals[(r.animals.day == 0) & (r.animals.output == "bv")]["true"]
     assert day0.std() > 0  # the 30-year histories differ between subjects
-    assert any("history" in n for n in r.notes)
+    assert day0.max() < 1.0  # and every one lost bone since the young-adult reference (BV 1)
+    assert any("menopause assumed at 51" in n for n in r.notes)
 
 
-def test_batch_and_single_engines_agree():
-    a = run_study(small(n=2), decompose_paths=False).animals
-    b = run_study(small(n=2), decompose_paths=False, engine="single").animals
+def test_compiled_and_reference_solvers_agree():
+    a = run_study(small(n=2), decompose_paths=False)
+    b = run_study(small(n=2), decompose_paths=False, solver=BDF())
+    assert "BDF" in b.solver and "BDF" not in a.solver
+    a, b = a.animals, b.animals
     assert np.allclose(a["true"], b["true"], rtol=1e-4)
-    # the same noise draws: measured/true is engine-independent (log-normal instruments)
+    # the same noise draws: measured/true is solver-independent (log-normal instruments)
     ln = a["output"] != "connectivity"
     assert np.allclose((a["measured"] / a["true"])[ln], (b["measured"] / b["true"])[ln], rtol=1e-12)
+
+
+def test_progress_reports_done_total_and_stage(article_small):
+    _, calls = article_small
+    done = [c[0] for c in calls]
+    assert done == sorted(done) and calls[-1][0] == calls[-1][1]
+    assert len({c[1] for c in calls}) == 1
+    stages = " ".join(c[2] for c in calls)
+    assert "integrating 15 animals" in stages and "path decomposition" in stages
 
 
 # ----------------------------------------------------------------------------- measurement
@@ -243,11 +299,11 @@ def test_counting_instrument_is_poisson():
 def test_every_default_instrument_has_value_unit_and_source():
     for inst in INSTRUMENTS.values():
         assert inst.value > 0 and inst.unit and inst.source
-    assert INSTRUMENTS["abmd_ls"].value == 0.01  # DXA spine precision ~1 %
     over = instruments_for(["bv_tv", "connectivity", "oba"], {"bv_tv": 0.03, "connectivity": 0.2, "oba": 0.05})
     assert over["bv_tv"].value == 0.03
     assert abs(over["connectivity"].cv - 0.2) < 1e-12
     assert over["oba"].kind == "lognormal"
+    assert instruments_for(["oba"])["oba"] is None  # no instrument: the model's value
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -349,10 +405,25 @@ def test_anova_without_spread_is_nan_without_warnings():
     assert one["n_arms"] == 1 and np.isnan(one["F"])
 
 
+def test_study_comparisons_are_welch_tests_of_the_change(article_small):
+    """The comparisons a study reports are Welch tests of each animal's percent change."""
+    r, _ = article_small
+    assert r.analysis_value == "change_pct"
+    c = r.comparisons(outputs=["bv_tv"]).set_index(["arm", "reference"])
+    last = r.animals[(r.animals.day == r.last_day) & (r.animals.output == "bv_tv")]
+    for a, b in r.study.comparison_pairs:
+        x = last[last.arm == a]["change_pct"]
+        y = last[last.arm == b]["change_pct"]
+        ref = sps.ttest_ind(x, y, equal_var=False)
+        assert c.loc[(a, b), "diff"] == pytest.approx(x.mean() - y.mean())
+        assert c.loc[(a, b), "p"] == pytest.approx(ref.pvalue)
+
+
 # ----------------------------------------------------------------------------- result, report
 def test_result_tables_and_display(article_small):
-    r = article_small
+    r, _ = article_small
     assert set(r.animals.columns) == {"arm", "animal", "day", "output", "true", "measured", "change_pct"}
+    assert r.outputs == r.study.output_names and r.primary == "bv_tv"
     first = r.animals[r.animals.day == 0].set_index(["arm", "animal", "output"])["measured"]
     last = r.animals[r.animals.day == r.last_day].set_index(["arm", "animal", "output"])
     np.testing.assert_allclose(last["change_pct"], 100 * (last["measured"] / first - 1))
@@ -361,24 +432,39 @@ def test_result_tables_and_display(article_small):
     assert set(f["arm"]) == set(r.arms) and (f["n"] == 3).all()
     c = r.comparisons(outputs=["bv_tv"])
     assert len(c) == len(r.study.comparison_pairs)
+    assert set(r.anova()["output"]) == set(r.outputs)
     d = r.decomposition()
+    assert set(d["arm"]) == {"exercise"} and "connectivity" not in set(d["output"])
     row = d[d.output == "bv_tv"].iloc[0]
-    assert row.neural_share + row.mechanical_share + row.interaction_share == pytest.approx(1.0)
+    assert row.neural_share > row.mechanical_share > 0  # the article hypothesis
     assert "article_mouse" in repr(r) and "sedentary" in repr(r)
-    assert "<table>" in r._repr_html_()
+    assert "<table" in r._repr_html_()
+
+
+def test_the_studys_biology(article_small):
+    """The article's claims, seen in the study's true values on the last day."""
+    r, _ = article_small
+    t = r.animals[(r.animals.day == r.last_day)].groupby(["output", "arm"])["true"].mean()
+    bv = t["bv_tv"]
+    assert bv["exercise"] > bv["sedentary"]
+    assert bv["exercise + circuit inhibition"] < bv["exercise"]
+    assert bv["sedentary + circuit activation"] > bv["sedentary"]
+    assert t["connectivity"]["exercise + circuit inhibition"] == pytest.approx(1.0)
 
 
 def test_report_folder(article_small, tmp_path):
-    index = article_small.write_report(tmp_path / "rep")
+    r, _ = article_small
+    index = write_report(r, tmp_path / "rep")
     folder = index.parent
-    for name in ["index.html", "bv_tv_timecourse.png", "connectivity_timecourse.png",
-                 "sympathetic_tone_timecourse.png", "bv_tv_final.png", "path_decomposition.png",
-                 "results.csv", "comparisons.csv", "animals.csv", "study.yaml"]:
+    for name in ["index.html", "bv_tv_final.png", "path_decomposition.png", "results.csv",
+                 "comparisons.csv", "anova.csv", "animals.csv", "decomposition.csv",
+                 "parameters.csv", "instruments.csv", "study.yaml",
+                 *(f"{o}_timecourse.png" for o in r.outputs)]:
         assert (folder / name).stat().st_size > 0, name
     assert (folder / "bv_tv_final.png").read_bytes()[:4] == b"\x89PNG"
     html = index.read_text()
-    r = article_small
     assert f"seed {r.study.seed}" in html and r.version in html and "article" in html
+    assert r.solver.split("(")[0] in html
     # the findings are generated from this run's numbers
     c = r.comparisons(outputs=["bv_tv"]).iloc[0]
     assert f"{abs(c['diff']):.1f} percentage points {'higher' if c['diff'] > 0 else 'lower'}" in html
@@ -387,17 +473,27 @@ def test_report_folder(article_small, tmp_path):
     assert load_study(folder / "study.yaml").n_per_arm == 3
 
 
-def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "neurobone.cli", *args], capture_output=True,
-                          text=True, cwd=cwd, check=False)
+def test_report_refuses_a_file_as_folder(article_small, tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(InputError, match="not a directory"):
+        write_report(article_small[0], tmp_path / "f")
 
 
-def test_cli_run_small_study(tmp_path):
+def test_study_result_has_no_report_method(article_small):
+    """The study layer does not import the report layer (write_report moved there)."""
+    assert not hasattr(article_small[0], "write_report")
+    code = ("import sys, neurobone.study.run, neurobone.study.design; "
+            "print(any(m.startswith('neurobone.report') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "False", out.stderr
+
+
+def test_cli_run_small_study(cli, tmp_path):
     out = tmp_path / "tmp"
-    r = _cli("run", "--n", "3", "--out", str(out))
-    assert r.returncode == 0, r.stderr
-    assert "mean ± SD" in r.stdout and "exercise + circuit inhibition" in r.stdout
-    assert "Comparisons" in r.stdout and "95 % CI" in r.stdout
+    code, text, err = cli("run", "--n", "3", "--out", out)
+    assert code == 0, err
+    assert "mean ± SD" in text and "exercise + circuit inhibition" in text
+    assert "Comparisons" in text and "95 % CI" in text
     assert (out / "index.html").exists() and (out / "bv_tv_timecourse.png").exists()
 
 
@@ -407,10 +503,7 @@ def test_cli_run_small_study(tmp_path):
     (["run", "--hypothesis", "telepathy"], "--hypothesis"),
     (["run", "--n", "many"], "--n"),
 ])
-def test_cli_run_bad_input_is_one_line_exit_2(tmp_path, args, needle):
-    r = _cli(*args, cwd=tmp_path)
-    assert r.returncode == 2
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1, r.stderr
-    assert needle in lines[0]
-    assert "Traceback" not in r.stderr
+def test_cli_run_bad_input_is_one_line_exit_2(cli, one_line_error, tmp_path, monkeypatch, args, needle):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(*args)
+    one_line_error(code, err, needle)

@@ -96,7 +96,7 @@ class CohortSpec(BaseModel):
             raise ValueError("must be an integer")
         if isinstance(v, float):
             if not v.is_integer():
-                raise ValueError(f"must be an integer, got {v!r}")
+                raise ValueError("must be an integer")
             return int(v)
         return v
 

@@ -387,6 +387,9 @@ def resolve(population: Population | None, species: str, subject) -> dict[str, o
         if subject.years_since_menopause is not None:
             out["years_since_menopause"] = subject.years_since_menopause
             out["menopause_age_years"] = None
+        elif subject.menopause_age_years is not None:
+            out["menopause_age_years"] = subject.menopause_age_years
+            out["years_since_menopause"] = None
     if subject.sex is not None:
         out["female_fraction"] = 1.0 if subject.sex == "female" else 0.0
     for name in fields:

@@ -1,0 +1,282 @@
+"""The one subject initialisation (``neurobone.scenario.subjects.initialise_subjects``)
+and the model's subject rules, as every caller uses them: one scenario (N = 1), a study's
+arms, a cohort's chunks."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from neurobone.cohort import query, run_cohort
+from neurobone.engine.kernels import compile_model
+from neurobone.engine.solvers import Lanes
+from neurobone.model import brainbone
+from neurobone.model.subjects import Covariates
+from neurobone.scenario import population as popmod
+from neurobone.scenario.compile import compile_scenario
+from neurobone.scenario.run import run_scenario
+from neurobone.scenario.schema import Subject, parse_scenario
+from neurobone.scenario.subjects import (
+    covariates_of_frame, covariates_of_subject, initialise_subjects, reference,
+)
+from neurobone.scenario.variability import apply_factors, draw_factors
+from neurobone.study import parse_study, run_study
+
+YEAR = 365.25
+WEEK = 7.0
+
+
+@pytest.fixture(scope="module")
+def human():
+    cm = compile_model(brainbone.build("human"))
+    return cm, reference(cm, cm.parameter_vector())
+
+
+@pytest.fixture(scope="module")
+def mouse():
+    cm = compile_model(brainbone.build("mouse"))
+    return cm, reference(cm, cm.parameter_vector())
+
+
+def _women(n: int) -> Covariates:
+    """``n`` different subjects: women before, around and long after menopause (given
+    or by the rule), a man, subjects younger than the reference or of no stated age,
+    DXA anchors, habitual activity above and below the reference."""
+    kinds = [
+        dict(sex="female", age_days=60 * YEAR, menopause_age_days=50 * YEAR, t_score=-1.5),
+        dict(sex="female", age_days=25 * YEAR),                                # younger
+        dict(sex="male", age_days=70 * YEAR, activity=0.8),
+        dict(sex="female"),                                                    # the reference age
+        dict(sex="female", age_days=50 * YEAR, menopause_age_days=50.5 * YEAR,  # menopause ahead
+             activity=1.2),
+        dict(sex="female", age_days=80 * YEAR, t_score=-2.6, abmd_ls=0.8),       # menopause by rule
+        dict(sex="female", age_days=45 * YEAR, menopause_age_days=44 * YEAR, abmd_th=0.85),
+    ]
+    rows = [kinds[i % len(kinds)] for i in range(n)]
+    names = ["age_days", "menopause_age_days", "t_score", "abmd_ls", "abmd_th"]
+    cols = {k: [r.get(k, np.nan) + (i // len(kinds)) * 200.0 * (k == "age_days")
+                for i, r in enumerate(rows)] for k in names}
+    return Covariates.of(n, sex=[r["sex"] for r in rows],
+                         activity=[r.get("activity", 1.0) for r in rows], **cols)
+
+
+# ----------------------------------------------------------------------------- N = 1
+@pytest.mark.parametrize("solver", [None, Lanes(rtol=1e-6)], ids=["default", "lanes"])
+def test_subjects_initialised_together_equal_each_alone(human, solver):
+    """A subject's start depends on its own covariates and parameters only: bit for bit
+    the same alone (N = 1) or among others (each history has its own end day and steps),
+    with the default solver and with the cohort's lanes."""
+    cm, ref = human
+    n = 20  # more than a lane width, so the lanes take subjects one after another
+    cov = _women(n)
+    P = apply_factors(ref.p, cm.model, draw_factors(cm.model, 1, "subjects", n))
+    together = initialise_subjects(cm, cov, ref=ref, P=P, days=365, solver=solver)
+    assert (together.status == 0).all() and together.n == n
+    assert len({float(x) for x in together.initial[:, cm.state_index("BV")]}) > 10  # they differ
+    for i in range(n):
+        alone = initialise_subjects(cm, cov.take([i]), ref=ref, P=P[[i]], days=365, solver=solver)
+        np.testing.assert_array_equal(alone.initial[0], together.initial[i], err_msg=f"subject {i}")
+        np.testing.assert_array_equal(alone.parameters[0], together.parameters[i])
+        assert alone.rows[0] == together.rows[i]
+    # the caller's parameter matrix is not edited in place
+    np.testing.assert_array_equal(P, apply_factors(ref.p, cm.model, draw_factors(cm.model, 1, "subjects", n)))
+
+
+def test_the_reference_subject_needs_no_history(human, mouse):
+    for cm, ref in (human, mouse):
+        s = initialise_subjects(cm, Covariates.of(2), ref=ref)
+        np.testing.assert_array_equal(s.initial, np.tile(ref.y, (2, 1)))
+        assert s.rows == [[], []] and s.notes == []
+        assert s.parameters[0, cm.param_index("BV_start")] == ref.y[cm.state_index("BV")] == 1.0
+
+
+# ----------------------------------------------------------------------------- menopause
+def _estrogen_run(subject, **extra):
+    scn = {"species": "human", "subject": subject, "duration_days": 365,
+           "outputs": ["estrogen", "abmd_ls"], **extra}
+    return run_scenario(scn)
+
+
+def test_a_menopause_ahead_happens_during_the_scenario():
+    day = 0.5 * YEAR  # 182.6: the woman is 50 and reaches menopause at 50.5
+    res = _estrogen_run({"age_years": 50, "menopause_age_years": 50.5})
+    e = res["estrogen"]
+    before, after = e[: int(day) + 1], e[int(day) + 1:]
+    assert np.ptp(before) < 1e-12 * e[0]  # nothing happens before that day
+    assert np.all(np.diff(after) < 0) and e[-1] < 0.8 * e[0]  # estrogen falls after it
+    own = [o for o in res.plan.overrides if o.name == "E2_target"]
+    assert [o.start for o in own] == [pytest.approx(day)]
+    # the faster bone loss follows
+    ls = res["abmd_ls"]
+    assert (ls[-1] - ls[int(day)]) < (ls[int(day)] - ls[0])
+    # a menopause after the scenario does not happen in it
+    later = _estrogen_run({"age_years": 50, "menopause_age_years": 52})
+    assert np.ptp(later["estrogen"]) < 1e-12 and not any(o.name == "E2_target"
+                                                         for o in later.plan.overrides)
+
+
+def test_a_past_menopause_is_lived_in_the_history():
+    res = _estrogen_run({"age_years": 50, "menopause_age_years": 49})
+    assert res["estrogen"][0] < 0.9  # already falling at the start
+    assert not any(o.name == "E2_target" for o in res.plan.overrides)  # no override during it
+    same = _estrogen_run({"age_years": 50, "years_since_menopause": 1})
+    np.testing.assert_allclose(same["estrogen"], res["estrogen"], rtol=1e-12)
+
+
+def test_estradiol_wins_over_a_natural_menopause():
+    subject = {"age_years": 50, "menopause_age_years": 50.5}
+    natural = _estrogen_run(subject)["estrogen"]
+    treated = _estrogen_run(subject, interventions=[{"kind": "estradiol"}])["estrogen"]
+    assert np.ptp(treated) < 1e-9 and treated[0] == pytest.approx(natural[0])
+    # started after the menopause, estradiol brings estrogen back up
+    late = _estrogen_run(subject, interventions=[{"kind": "estradiol", "start_day": 250}])["estrogen"]
+    np.testing.assert_allclose(late[:250], natural[:250], rtol=1e-12)
+    assert late[-1] > late[250] and late[-1] > natural[-1] + 0.1
+
+
+def test_estradiol_wins_in_a_cohort_too(tmp_path):
+    """The cohort composes the subject's own overrides with the shared protocol
+    differently from a scenario; the protocol must still win."""
+    base = {"species": "human", "duration_days": 365, "outputs": ["estrogen"],
+            "population": {"variability": False, "age_years": 50, "menopause_age_years": 50.5}}
+    run_cohort(base, 2, 1, tmp_path / "n", 2)
+    run_cohort({**base, "interventions": [{"kind": "estradiol"}]}, 2, 1, tmp_path / "e", 2)
+    natural = query(tmp_path / "n", "SELECT * FROM summary ORDER BY subject")
+    treated = query(tmp_path / "e", "SELECT * FROM summary ORDER BY subject")
+    assert (natural.estrogen_end < 0.8 * natural.estrogen_base).all()
+    np.testing.assert_allclose(treated.estrogen_end, treated.estrogen_base, rtol=1e-6)
+
+
+def test_menopause_rule_for_women_of_52_and_over(human):
+    cm, ref = human
+    cov = Covariates.of(3, age_days=[51.5 * YEAR, 52 * YEAR, 60 * YEAR])
+    s = initialise_subjects(cm, cov, ref=ref, days=365)
+    e2 = s.initial[:, cm.state_index("E2")]
+    assert e2[0] == pytest.approx(ref.y[cm.state_index("E2")])  # 51.5: not assumed yet
+    assert e2[1] < e2[0] and e2[2] < e2[1]
+    assert any("menopause assumed at 51" in n for n in s.notes)
+    men = initialise_subjects(cm, Covariates.of(1, sex="male", age_days=60 * YEAR), ref=ref)
+    assert men.initial[0, cm.state_index("E2")] == pytest.approx(e2[0]) and men.notes == []
+
+
+# ----------------------------------------------------------------------------- ages
+@pytest.mark.parametrize("species, age, unit", [("human", 25, YEAR), ("mouse", 8, WEEK)])
+def test_subjects_younger_than_the_reference_start_at_their_own_age(species, age, unit, human, mouse):
+    cm, ref = human if species == "human" else mouse
+    block = {"age_years": age} if species == "human" else {"age_weeks": age}
+    plan = compile_scenario(parse_scenario({"species": species, "subject": block, "duration_days": 7}))
+    k = cm.state_index("age")
+    assert plan.initial[k] == pytest.approx(age * unit)
+    others = np.arange(cm.n_states) != k
+    np.testing.assert_array_equal(plan.initial[others], ref.y[others])  # the reference state
+    assert any("younger than the reference" in n for n in plan.notes)
+    # and they age from there: the age state runs with the days
+    res = plan.run(outputs=["age"])
+    assert res["age"][0, -1] == pytest.approx(age * unit + 7)
+
+
+# ----------------------------------------------------------------------------- covariates
+def test_covariates_of_subject_for_mice_and_humans():
+    m = covariates_of_subject(Subject(age_weeks=8), "mouse", n=3)
+    assert m.n == 3 and list(m.sex) == ["female"] * 3
+    np.testing.assert_array_equal(m.age_days, [56.0] * 3)
+    assert np.isnan(m.menopause_age_days).all() and np.isnan(m.t_score).all()
+    np.testing.assert_array_equal(m.activity, [1.0] * 3)
+    assert np.isnan(covariates_of_subject(Subject(), "mouse").age_days[0])  # the reference age
+
+    h = covariates_of_subject(Subject(sex="female", age_years=60, years_since_menopause=5,
+                                      t_score=-1.2, abmd_ls=0.9, abmd_th=0.8), "human")
+    assert h.age_days[0] == pytest.approx(60 * YEAR)
+    assert h.menopause_age_days[0] == pytest.approx(55 * YEAR)
+    assert (h.t_score[0], h.abmd_ls[0], h.abmd_th[0]) == (-1.2, 0.9, 0.8)
+    ahead = covariates_of_subject(Subject(age_years=48, menopause_age_years=51), "human")
+    assert ahead.menopause_age_days[0] == pytest.approx(51 * YEAR)
+    man = covariates_of_subject(Subject(sex="male", age_years=70), "human")
+    assert man.sex[0] == "male" and np.isnan(man.menopause_age_days[0])
+
+
+def population_of(block: dict) -> dict:
+    """A population block that samples nothing the subject block does not give (a T-score
+    left out of both would be drawn from NHANES)."""
+    return {"variability": False, **({} if "t_score" in block else {"t_score": None})}
+
+
+# ages of whole days: a cohort rounds sampled ages to whole days (docs/cohorts.md)
+@pytest.mark.parametrize("block", [
+    {"sex": "female", "age_years": 60, "menopause_age_years": 50, "t_score": -1.5},
+    {"sex": "female", "age_years": 60, "years_since_menopause": 10, "abmd_ls": 0.9},
+    {"sex": "female", "age_years": 48, "menopause_age_years": 51, "abmd_th": 0.8},
+    {"sex": "male", "age_years": 68},
+])
+def test_a_population_of_one_subject_block_has_its_covariates(block):
+    """The cohort's route (population table -> covariates_of_frame) and the scenario's
+    (covariates_of_subject) read a subject block the same way."""
+    scn = parse_scenario({"species": "human", "duration_days": 1, "subject": block,
+                          "population": population_of(block)})
+    spec = popmod.resolve(scn.population, "human", scn.subject)
+    frame = covariates_of_frame(popmod.sample_covariates(spec, "human", 1, 0, 4, 30 * YEAR))
+    one = covariates_of_subject(scn.subject, "human", n=4)
+    for f in dataclasses.fields(Covariates):
+        a, b = getattr(frame, f.name), getattr(one, f.name)
+        if f.name == "sex":
+            assert list(a) == list(b)
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-12, equal_nan=True, err_msg=f.name)
+
+
+# ----------------------------------------------------------------------------- three callers
+@pytest.fixture
+def no_variability(monkeypatch):
+    """The brain-bone model with no parameter varying between subjects (a study always
+    draws its animals' parameters from the model's CVs)."""
+    build = brainbone.build
+
+    def fixed(species="mouse", hypothesis="article"):
+        m = build(species, hypothesis)
+        return dataclasses.replace(m, parameters=tuple(dataclasses.replace(p, cv=0.0)
+                                                       for p in m.parameters))
+
+    monkeypatch.setattr(brainbone, "build", fixed)
+
+
+HUMAN_OUTPUTS = ["abmd_ls", "abmd_th", "abmd_fn", "t_score", "bv", "oba", "oca", "estrogen",
+                 "sympathetic_tone", "connectivity", "p1np"]
+MOUSE_OUTPUTS = ["bv_tv", "bv", "oba", "oca", "estrogen", "sympathetic_tone", "connectivity"]
+
+
+@pytest.mark.parametrize("species, block, outputs", [
+    # ages of whole days: a cohort rounds ages to days
+    ("human", {"sex": "female", "age_years": 60, "menopause_age_years": 50, "t_score": -1.5},
+     HUMAN_OUTPUTS),
+    ("human", {"sex": "female", "age_years": 60, "menopause_age_years": 60.1}, HUMAN_OUTPUTS),
+    ("mouse", {"sex": "female", "age_weeks": 40}, MOUSE_OUTPUTS),
+], ids=["postmenopausal", "menopause-ahead", "aged-mouse"])
+def test_scenario_study_and_cohort_give_the_same_start(no_variability, tmp_path, species, block,
+                                                       outputs):
+    days = 28
+    res = run_scenario({"species": species, "subject": block, "duration_days": days,
+                        "outputs": outputs})
+    start = {o: res[o][0] for o in outputs}
+
+    study = run_study(parse_study(dict(
+        name="one-arm", species=species, subject=block, duration_days=days, n_per_arm=3, seed=1,
+        analysis="endpoint", outputs=outputs, arms=[{"name": "control"}])), decompose_paths=False)
+    assert study.variations == []
+    day0 = study.animals[study.animals.day == 0]
+    for o in outputs:
+        true = day0[day0.output == o]["true"].to_numpy()
+        assert len(true) == 3
+        # the same initialisation and solver as the scenario's: equal to round-off
+        np.testing.assert_allclose(true, start[o], rtol=1e-12, atol=1e-14, err_msg=o)
+
+    run_cohort({"species": species, "subject": block, "duration_days": days, "outputs": outputs,
+                "population": population_of(block) if species == "human" else {"variability": False}},
+               1, 1, tmp_path / "c", 1, trajectory_every=1)
+    row = query(tmp_path / "c", "SELECT * FROM summary").iloc[0]
+    assert row.status == 0
+    for o in outputs:
+        # the cohort integrates histories with its own solver (lanes, rtol 1e-6)
+        assert row[f"{o}_base"] == pytest.approx(start[o], rel=1e-5, abs=1e-6), o
+    # and the scenario's subject is the same after it too
+    for o in outputs:
+        assert row[f"{o}_end"] == pytest.approx(res[o][-1], rel=1e-5, abs=1e-6), o
