@@ -13,7 +13,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 CALIBRATION_CSV = SHARED / "targets" / "calibration.csv"
 #: calibration rows run by ``make test``; the others are marked slow (``make test-all``)
-FAST_CALIBRATION_ROWS = ("MC2", "MC3", "HC1")
 
 
 @pytest.fixture(scope="session")
@@ -29,16 +28,14 @@ def calibration_rows() -> list[dict]:
 
 
 def pytest_generate_tests(metafunc):
-    """``calibration_row``: one test per row of calibration.csv, all but
-    :data:`FAST_CALIBRATION_ROWS` marked slow; ``extra_calibration_row`` likewise for the
-    project's own rows (``neurobone.fit.targets.EXTRA_ROWS``), all slow."""
-    def param(row, fast=()):
-        marks = () if row["id"] in fast else (pytest.mark.slow,)
-        return pytest.param(row, id=row["id"], marks=marks)
+    """``calibration_row``: one test per row of calibration.csv; ``extra_calibration_row``
+    likewise for the project's own rows (``neurobone.fit.targets.EXTRA_ROWS``). Every
+    row is evaluated from cached scenario runs: all of them take under a second."""
+    def param(row):
+        return pytest.param(row, id=row["id"])
 
     if "calibration_row" in metafunc.fixturenames:
-        metafunc.parametrize("calibration_row",
-                             [param(r, FAST_CALIBRATION_ROWS) for r in calibration_rows()])
+        metafunc.parametrize("calibration_row", [param(r) for r in calibration_rows()])
     if "extra_calibration_row" in metafunc.fixturenames:
         from neurobone.fit.targets import EXTRA_ROWS
 

@@ -456,8 +456,7 @@ def sample_covariates(spec: dict[str, object], species: str, seed: int, first: i
     """Covariates of subjects ``first .. first+n-1`` (one row each, index ``subject``).
 
     ``spec`` is a resolved specification (:func:`resolve`); ``age_default_days`` is the
-    age of subjects whose age is not sampled (the model's reference age). Ages are
-    rounded to whole days (the life-history integration runs in whole days); columns:
+    age of subjects whose age is not sampled (the model's reference age). Columns:
     ``sex``, ``age_days``, ``age_years`` (human) or ``age_weeks`` (mouse), and for humans
     ``menopause_age_years``, ``years_since_menopause`` (NaN before menopause),
     ``postmenopausal``, ``t_score``, ``abmd_ls``, ``abmd_th`` (NaN: not anchored), and
@@ -470,7 +469,7 @@ def sample_covariates(spec: dict[str, object], species: str, seed: int, first: i
     df["sex"] = np.where(female, "female", "male")
     if species == "human":
         age_y = _draw(spec["age_years"], col["age"])
-        age_d = np.where(np.isnan(age_y), age_default_days, np.round(age_y * DAYS_PER_YEAR))
+        age_d = np.where(np.isnan(age_y), age_default_days, age_y * DAYS_PER_YEAR)
         df["age_days"] = age_d
         df["age_years"] = age_d / DAYS_PER_YEAR
         age_y = df["age_years"].to_numpy()
@@ -492,7 +491,7 @@ def sample_covariates(spec: dict[str, object], species: str, seed: int, first: i
         df["abmd_th"] = _draw(spec["abmd_th"], col["abmd_th"])
     else:
         age_w = _draw(spec.get("age_weeks"), col["age"])
-        age_d = np.where(np.isnan(age_w), age_default_days, np.round(age_w * DAYS_PER_WEEK))
+        age_d = np.where(np.isnan(age_w), age_default_days, age_w * DAYS_PER_WEEK)
         df["age_days"] = age_d
         df["age_weeks"] = age_d / DAYS_PER_WEEK
     act = _draw(spec.get("activity"), col["activity"])
