@@ -8,7 +8,6 @@ turns it (and Click's usage errors) into one line on stderr and exit code 2.
 from __future__ import annotations
 
 import math
-import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -359,7 +358,9 @@ def main(argv: list[str] | None = None) -> None:
         print("neurobone: interrupted", file=sys.stderr)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - a bug, not bad input: one line unless debugging
-        if os.environ.get("NEUROBONE_DEBUG"):
+        from neurobone import config
+
+        if config.settings().debug:
             raise
         print(f"neurobone: internal error: {type(exc).__name__}: {exc} "
               "(set NEUROBONE_DEBUG=1 for the traceback)", file=sys.stderr)

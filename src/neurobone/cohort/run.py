@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,13 +197,15 @@ class Prepared:
 
 
 _CACHE: dict[str, Prepared] = {}
+_CACHE_LOCK = threading.Lock()
 
 
 def prepare(spec: CohortSpec, ref: Reference | None = None) -> Prepared:
     """Compile the scenario's model, resolve the population, the reference subject (or
     take ``ref``, computed by the parent process) and the protocol."""
     key = f"{spec.key()}/{spec.threads}"
-    hit = _CACHE.get(key)
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
     if hit is not None and (ref is None or (np.array_equal(hit.ref.y, ref.y)
                                             and np.array_equal(hit.ref.p, ref.p))):
         return hit
@@ -220,8 +223,9 @@ def prepare(spec: CohortSpec, ref: Reference | None = None) -> Prepared:
     save_traj = np.unique(np.append(grid, scn.duration_days))
     prep = Prepared(spec, scn, cm, ref, rows, pop, outputs, save_traj, cohort_solver(spec.rtol),
                     history_solver(spec.rtol))
-    _CACHE.clear()
-    _CACHE[key] = prep
+    with _CACHE_LOCK:  # one prepared run per process (Dask workers run one cohort)
+        _CACHE.clear()
+        _CACHE[key] = prep
     return prep
 
 
