@@ -171,8 +171,8 @@ def steady_state_cmd(
 ) -> None:
     """Print the model's steady state (one line per state)."""
     from neurobone.engine.steady import steady_state
-    from neurobone.model.timed import parse_set
     from neurobone.model.registry import get_model
+    from neurobone.model.timed import parse_set
 
     m = get_model(model)
     params = {}
@@ -201,8 +201,8 @@ def export_sbml_cmd(
 ) -> None:
     """Write a model (or a scenario) as SBML Level 3; schedules become events."""
     from neurobone.io.sbml import write_sbml
-    from neurobone.model.timed import parse_set
     from neurobone.model.registry import get_model
+    from neurobone.model.timed import parse_set
 
     overrides = [parse_set(s) for s in (set_ or [])]
     check_writable(out)

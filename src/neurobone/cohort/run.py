@@ -53,7 +53,12 @@ from neurobone.scenario import population as popmod
 from neurobone.scenario.compile import base_parameters, model_for, protocol
 from neurobone.scenario.run import as_scenario
 from neurobone.scenario.schema import Scenario, parse_scenario
-from neurobone.scenario.subjects import Reference, covariates_of_frame, initialise_subjects, reference
+from neurobone.scenario.subjects import (
+    Reference,
+    covariates_of_frame,
+    initialise_subjects,
+    reference,
+)
 from neurobone.scenario.variability import variations
 
 #: default subjects per chunk (memory per chunk is a few MB per 1000 subjects)

@@ -12,11 +12,11 @@ import pandas as pd
 from neurobone.engine.kernels import CompiledModel, compile_model
 from neurobone.engine.result import Result
 from neurobone.engine.schedule import Schedule
-from neurobone.model.timed import Override
 from neurobone.engine.solvers import Outcome, Problem, Solver, default_solver
 from neurobone.errors import InputError, SolverError
 from neurobone.model.definition import Model
 from neurobone.model.registry import as_model
+from neurobone.model.timed import Override
 
 #: ``progress(done, total, stage)``: the one shape of every progress callback
 Progress = Callable[[int, int, str], None]

@@ -19,8 +19,9 @@ import pandas as pd
 
 from neurobone.scenario.run import ScenarioResult, run_scenario
 from neurobone.scenario.schema import load_scenario
+from neurobone.units import DAYS_PER_YEAR
 
-YEAR = 365.25
+YEAR = DAYS_PER_YEAR
 
 
 def scenario_path(name: str) -> Path:

@@ -41,10 +41,11 @@ from sympy.printing.str import StrPrinter
 from neurobone.atomic import atomic_write_text
 from neurobone.engine.kernels import CompiledModel
 from neurobone.errors import InputError, ModelError
-from neurobone.model.timed import Override
 from neurobone.model.definition import Model
 from neurobone.model.registry import as_model
 from neurobone.model.symbolic import parse
+from neurobone.model.timed import Override
+from neurobone.units import DAYS_PER_YEAR
 
 SBML_LEVEL = 3
 SBML_VERSION = 2
@@ -114,7 +115,7 @@ _BASE_UNITS = {
     "uM": [("mole", 1, -6, 1.0), ("litre", -1, 0, 1.0)],
     "day": [("second", 1, 0, 86400.0)],
     "hour": [("second", 1, 0, 3600.0)],
-    "year": [("second", 1, 0, 365.25 * 86400.0)],
+    "year": [("second", 1, 0, DAYS_PER_YEAR * 86400.0)],
     "%": [("dimensionless", 1, 0, 0.01)],
     "1": [],
     "SD": [],

@@ -12,6 +12,7 @@ import numpy as np
 
 from neurobone.study.stats import format_p
 
+
 def _num(x: float) -> str:
     if x is None or not np.isfinite(x):
         return "n/a"

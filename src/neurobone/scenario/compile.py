@@ -20,7 +20,12 @@ from neurobone.errors import InputError, SolverError
 from neurobone.model.definition import Model
 from neurobone.model.timed import Override
 from neurobone.scenario.schema import Scenario
-from neurobone.scenario.subjects import Reference, covariates_of_subject, initialise_subjects, reference
+from neurobone.scenario.subjects import (
+    Reference,
+    covariates_of_subject,
+    initialise_subjects,
+    reference,
+)
 
 #: solver of single-subject scenario runs when none is named
 SCENARIO_SOLVER = Switching(rtol=1e-8)

@@ -28,6 +28,7 @@ from neurobone.errors import InputError
 from neurobone.model.brainbone import HYPOTHESES
 from neurobone.model.brainbone.protocol import BETA_BLOCKERS, INTERVENTIONS
 from neurobone.scenario.population import Population
+from neurobone.units import DAYS_PER_YEAR
 from neurobone.yamlfile import read_yaml, validation_error
 
 INTERVENTION_KINDS = tuple(INTERVENTIONS)
@@ -115,7 +116,7 @@ class Scenario(_Strict):
     model: str = "neurobone"
     hypothesis: Literal[tuple(HYPOTHESES)] = "article"  # type: ignore[valid-type]
     subject: Subject = Subject()
-    duration_days: float = Field(gt=0, le=365.25 * 60)
+    duration_days: float = Field(gt=0, le=DAYS_PER_YEAR * 60)
     parameters: dict[str, float] = {}
     exercise: list[Exercise] = []
     interventions: list[Intervention] = []

@@ -9,7 +9,13 @@ See docs/studies.md.
 """
 
 from neurobone.study.design import (
-    Arm, Study, article_study, default_comparisons, load_study, packaged_study, parse_study,
+    Arm,
+    Study,
+    article_study,
+    default_comparisons,
+    load_study,
+    packaged_study,
+    parse_study,
 )
 from neurobone.study.run import StudyResult, as_study, run_study
 

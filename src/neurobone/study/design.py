@@ -37,6 +37,7 @@ from neurobone.errors import InputError
 from neurobone.model import brainbone
 from neurobone.model.brainbone import HYPOTHESES
 from neurobone.scenario.schema import Exercise, Intervention, Scenario, Subject
+from neurobone.units import DAYS_PER_YEAR
 from neurobone.yamlfile import located_error, message, read_yaml, validation_error
 
 #: spacing of the default measurement days
@@ -66,7 +67,7 @@ class Study(_Strict):
     species: Literal["mouse", "human"] = "mouse"
     hypothesis: Literal[tuple(HYPOTHESES)] = "article"  # type: ignore[valid-type]
     subject: Subject = Subject()
-    duration_days: float = Field(gt=0, le=365.25 * 60)
+    duration_days: float = Field(gt=0, le=DAYS_PER_YEAR * 60)
     n_per_arm: int = Field(ge=2, le=100_000, description="subjects per arm")
     seed: int = Field(ge=0, description="seed of the population and the measurement noise")
     parameters: dict[str, float] = {}

@@ -38,7 +38,14 @@ from neurobone.errors import InputError
 from neurobone.scenario.compile import base_parameters, model_for, protocol
 from neurobone.scenario.subjects import covariates_of_subject, initialise_subjects, reference
 from neurobone.scenario.variability import (
-    MEASUREMENT, Variation, apply_factors, draw_factors, key, parameter_table, stream, variations,
+    MEASUREMENT,
+    Variation,
+    apply_factors,
+    draw_factors,
+    key,
+    parameter_table,
+    stream,
+    variations,
 )
 from neurobone.study import stats
 from neurobone.study.design import Study, article_study, load_study, parse_study

@@ -7,6 +7,7 @@ from here instead, the fixed numerics run as plain Python and the model function
 
 from __future__ import annotations
 
+
 #: ``jit``: compile a function (Numba ``njit`` with the cache on); here: plain Python
 def jit(f):
     return f

@@ -23,9 +23,18 @@ from dataclasses import replace
 from neurobone.errors import ModelError
 from neurobone.model import pivonka2008
 from neurobone.model.brainbone.subjects import BrainBoneSubjects
-from neurobone.model.components import autonomic, brain, coupling, exercise, mechanics, outcomes, systemic
+from neurobone.model.components import (
+    autonomic,
+    brain,
+    coupling,
+    exercise,
+    mechanics,
+    outcomes,
+    systemic,
+)
 from neurobone.model.components.refs import ASSUMED, KINDEL2026
 from neurobone.model.definition import Model, Parameter, compose
+from neurobone.units import DAYS_PER_YEAR
 
 CITATION = (
     "neurobone brain-bone model (this project, docs/model.md) on the Pivonka et al. 2008 "
@@ -71,7 +80,7 @@ _HUMAN_BRAIN = tuple(
             f"question of the article); mouse value ({KINDEL2026}) carried over")
     for p in brain.COMPONENT.parameters if p.species == "mouse" and p.name != "age_plast50"
 ) + (
-    Parameter("age_plast50", 65 * 365.25, "day", "age at which plasticity is halved",
+    Parameter("age_plast50", 65 * DAYS_PER_YEAR, "day", "age at which plasticity is halved",
               f"{ASSUMED}: mouse value (~20 months of a ~30-month life) scaled by lifespan", species="human"),
 )
 

@@ -8,7 +8,14 @@ osteoblasts passes beta2 receptors (mouse, Elefteriou 2005) or mainly beta1 rece
 (women, Khosla 2018); a blocker's receptor occupancy removes its share.
 """
 
-from neurobone.model.components.refs import ASSUMED, CHEN2019, ELEFTERIOU2005, KHOSLA2018, NG1993, TAKEDA2002
+from neurobone.model.components.refs import (
+    ASSUMED,
+    CHEN2019,
+    ELEFTERIOU2005,
+    KHOSLA2018,
+    NG1993,
+    TAKEDA2002,
+)
 from neurobone.model.definition import Component, Expression, Parameter
 
 INPUT = "input: set by drugs and interventions"

@@ -12,7 +12,13 @@ exactly. Power laws keep the factors positive and smooth.
 - osteoclast apoptosis: down with estrogen deficiency.
 """
 
-from neurobone.model.components.refs import ASSUMED, ELEFTERIOU2005, LI2008, TAKEDA2002, WIJENAYAKA2011
+from neurobone.model.components.refs import (
+    ASSUMED,
+    ELEFTERIOU2005,
+    LI2008,
+    TAKEDA2002,
+    WIJENAYAKA2011,
+)
 from neurobone.model.definition import Component, Expression, Parameter
 
 COMPONENT = Component(

@@ -10,7 +10,14 @@ disuse. Estrogen deficiency blunts the osteocytes' response to strain (bone adap
 to loading requires estrogen receptor alpha, Lee 2003).
 """
 
-from neurobone.model.components.refs import ASSUMED, FROST1987, LEE2003, ROBLING2008, SCHRIEFER2005, TURNER1998
+from neurobone.model.components.refs import (
+    ASSUMED,
+    FROST1987,
+    LEE2003,
+    ROBLING2008,
+    SCHRIEFER2005,
+    TURNER1998,
+)
 from neurobone.model.definition import Component, Expression, Parameter, State
 
 COMPONENT = Component(

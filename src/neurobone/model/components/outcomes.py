@@ -12,7 +12,13 @@ Names follow the ASBMR nomenclature (Bouxsein 2010; Dempster 2013).
 """
 
 from neurobone.model.components.refs import (
-    ASSUMED, BTM_REF, GLATT2007, HEALTHY_TURNOVER, LOOKER1998, MARSHALL1996, PARFITT,
+    ASSUMED,
+    BTM_REF,
+    GLATT2007,
+    HEALTHY_TURNOVER,
+    LOOKER1998,
+    MARSHALL1996,
+    PARFITT,
 )
 from neurobone.model.definition import Component, Expression, Parameter, State
 

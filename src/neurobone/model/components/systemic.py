@@ -7,8 +7,16 @@ lengthens osteoclast life (Nakamura 2007). Age advances one day per day; it lowe
 osteoblast precursor supply (human) and raises sympathetic tone (autonomic).
 """
 
-from neurobone.model.components.refs import ASSUMED, EGHBALI2003, HOFBAUER1999, NAKAMURA2007, RIGGS2002, SOWERS2013
+from neurobone.model.components.refs import (
+    ASSUMED,
+    EGHBALI2003,
+    HOFBAUER1999,
+    NAKAMURA2007,
+    RIGGS2002,
+    SOWERS2013,
+)
 from neurobone.model.definition import Component, Expression, Parameter, State
+from neurobone.units import DAYS_PER_YEAR
 
 INPUT = "input: set by interventions (ovariectomy, menopause, estradiol)"
 
@@ -33,13 +41,13 @@ COMPONENT = Component(
     ),
     expressions=(
         Expression("E2_deficit", "1 - E2", "1", "estrogen deficiency"),
-        Expression("age_years", "age/365.25", "year", "age in years"),
+        Expression("age_years", f"age/{DAYS_PER_YEAR}", "year", "age in years"),
         Expression("ageing_OB", "exp(-a_OB*(age - age_ref))", "1", "age factor on osteoblast precursor supply"),
     ),
 )
 
 HUMAN = (
     Parameter("a_E_L", 1.058, "1", "rise in RANKL supply per unit estrogen deficiency", f"calibrated: HC1, HC2, HC3, HT1 (joint human fit; {EGHBALI2003}); smaller than in young ovariectomised mice, whose trabecular bone responds faster and more completely", species="human", cv=0.25),
-    Parameter("age_ref", 30 * 365.25, "day", "reference age (young adult, peak bone mass)", "30-year-old woman (peak bone mass; Looker 1998 reference 20-29 y)", species="human"),
+    Parameter("age_ref", 30 * DAYS_PER_YEAR, "day", "reference age (young adult, peak bone mass)", "30-year-old woman (peak bone mass; Looker 1998 reference 20-29 y)", species="human"),
     Parameter("a_OB", 0.0, "1/day", "fall in log osteoblast precursor supply per day of age", "held at 0 in the calibration: age-related loss in women is carried by sympathetic tone (a_T) and estrogen (HC2, HT1)", species="human"),
 )
