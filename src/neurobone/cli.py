@@ -109,11 +109,15 @@ def simulate_cmd(
         help="parameter override NAME=VALUE, or NAME=VALUE@START:END for days START to END",
     ),
     species: Optional[str] = typer.Option(None, "--species", help="species preset (mouse, human)"),
+    solver: str = typer.Option("switching", "--solver", help="bdf, rodas4, dopri5, switching or lanes"),
+    rtol: float = typer.Option(1e-8, "--rtol", help="relative tolerance of the solver"),
     out: Optional[Path] = typer.Option(None, "-o", "--out", help="CSV file to write (default: stdout)"),
 ) -> None:
     """Simulate a scenario file, or a model for N days; write one row per day as CSV."""
+    from neurobone.engine.solvers import solver_named
     from neurobone.model.timed import parse_set
 
+    chosen = solver_named(solver, rtol=rtol)
     overrides = [parse_set(s) for s in (set_ or [])]
     if out is not None:
         check_writable(out)
@@ -126,16 +130,15 @@ def simulate_cmd(
         plan = compile_scenario(as_scenario(scenario))
         for o in overrides:
             plan.cm.model.parameter(o.name)
-        res = plan.with_overrides(overrides).run(outputs=plan.outputs)
+        res = plan.with_overrides(overrides).run(chosen, outputs=plan.outputs)
         _write_csv(res.wide(0), out)
         return
     from neurobone.engine.simulate import simulate
     from neurobone.model.registry import get_model
-    from neurobone.scenario.compile import SCENARIO_SOLVER
 
     m = get_model(model or "lemaire2004")
     res = simulate(m, _days(days or "100"), schedule=overrides, species=species,
-                   solver=SCENARIO_SOLVER, on_failure="raise")
+                   solver=chosen, on_failure="raise")
     _write_csv(res.wide(0), out)
 
 

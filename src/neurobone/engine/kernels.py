@@ -368,11 +368,6 @@ def compile_model(model: Model) -> CompiledModel:
     return CompiledModel(model, _cached_module("scalar", [_equations(model), jit], make))
 
 
-def kernel_source_path(cm: CompiledModel) -> Path:
-    """Where the model's kernel module lives in the cache."""
-    return Path(cm.module.__file__)
-
-
 def call(function, *args: Any):
     """Call a kernel after making sure it is compiled for these argument types."""
     return compiled(function, *args)(*args)

@@ -167,17 +167,6 @@ class Schedule:
         """The schedule of subjects ``lo .. hi-1`` (renumbered from 0)."""
         return self.take(np.arange(lo, hi))
 
-    def with_rows(self, other: "Schedule") -> "Schedule":
-        """Every subject's rows followed by its rows in ``other`` (which wins where they
-        overlap); ``other``'s shared rows become each subject's own."""
-        if other.n_subjects != self.n_subjects or other.parameter_names != self.parameter_names:
-            raise InputError("schedules of different subjects or models cannot be combined")
-        n = self.n_subjects
-        own = [self.for_subject(i)[len(self.shared_pindex):]
-               + other.for_subject(i) for i in range(n)]
-        shared = self.for_subject(0)[:len(self.shared_pindex)] if n else []
-        return Schedule.from_overrides(self.parameter_names, own, shared=shared)
-
     def __len__(self) -> int:
         return self.n_subjects
 

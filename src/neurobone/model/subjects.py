@@ -91,11 +91,6 @@ class Covariates:
     def take(self, ix) -> "Covariates":
         return Covariates(**{f.name: getattr(self, f.name)[ix] for f in fields(self)})
 
-    @classmethod
-    def concat(cls, parts: Sequence["Covariates"]) -> "Covariates":
-        return cls(**{f.name: np.concatenate([getattr(p, f.name) for p in parts])
-                      for f in fields(cls)})
-
 
 @dataclass
 class LifePlan:
