@@ -48,29 +48,32 @@ DD7 = 69997945.0 / 29380423.0
 
 
 @jit
+def combine(out, y, hs, coefs, ks):
+    """``out = y + hs * sum(coefs[r] * ks[r])`` (one stage argument of a Runge-Kutta step;
+    ``coefs`` and ``ks`` are tuples of one length)."""
+    for i in range(y.shape[0]):
+        acc = 0.0
+        for r in range(len(coefs)):
+            acc += coefs[r] * ks[r][i]
+        out[i] = y[i] + hs * acc
+
+
+@jit
 def dp5_step(t, y, p, c, hs, k1, k2, k3, k4, k5, k6, k7, yt, yn, atol, rtol, stiff):
     """One step with ``k1 = f(t, y)``; ``k7 = f(t+h, yn)`` (first same as last).
     Returns the error norm and writes ``h*|lambda|`` to ``stiff[0]``."""
     n = y.shape[0]
-    for i in range(n):
-        yt[i] = y[i] + hs * (DA21 * k1[i])
+    combine(yt, y, hs, (DA21,), (k1,))
     rhsc(t + DC2 * hs, yt, p, c, k2)
-    for i in range(n):
-        yt[i] = y[i] + hs * (DA31 * k1[i] + DA32 * k2[i])
+    combine(yt, y, hs, (DA31, DA32), (k1, k2))
     rhsc(t + DC3 * hs, yt, p, c, k3)
-    for i in range(n):
-        yt[i] = y[i] + hs * (DA41 * k1[i] + DA42 * k2[i] + DA43 * k3[i])
+    combine(yt, y, hs, (DA41, DA42, DA43), (k1, k2, k3))
     rhsc(t + DC4 * hs, yt, p, c, k4)
-    for i in range(n):
-        yt[i] = y[i] + hs * (DA51 * k1[i] + DA52 * k2[i] + DA53 * k3[i] + DA54 * k4[i])
+    combine(yt, y, hs, (DA51, DA52, DA53, DA54), (k1, k2, k3, k4))
     rhsc(t + DC5 * hs, yt, p, c, k5)
-    for i in range(n):
-        yt[i] = y[i] + hs * (DA61 * k1[i] + DA62 * k2[i] + DA63 * k3[i] + DA64 * k4[i]
-                             + DA65 * k5[i])
+    combine(yt, y, hs, (DA61, DA62, DA63, DA64, DA65), (k1, k2, k3, k4, k5))
     rhsc(t + hs, yt, p, c, k6)
-    for i in range(n):
-        yn[i] = y[i] + hs * (DA71 * k1[i] + DA73 * k3[i] + DA74 * k4[i] + DA75 * k5[i]
-                             + DA76 * k6[i])
+    combine(yn, y, hs, (DA71, DA73, DA74, DA75, DA76), (k1, k3, k4, k5, k6))
     rhsc(t + hs, yn, p, c, k7)
     err = 0.0
     stnum = 0.0

@@ -149,68 +149,43 @@ def lane_column(WK, off, j, buf):
 
 
 @jit
+def stage(WK, dst, coefs, koffs):
+    """Every lane's stage argument ``Y + HS * sum(coefs[r] * K_r)`` into the rows at
+    ``dst`` (``K_r`` the rows at ``koffs[r]``; tuples of one length)."""
+    for i in range(NS):
+        for j in range(LANES):
+            k = i * LANES + j
+            acc = 0.0
+            for r in range(len(coefs)):
+                acc += coefs[r] * WK[koffs[r] + k]
+            WK[dst + k] = WK[O_Y + k] + WK[O_HS + j] * acc
+
+
+@jit
+def derivative(WK, tl, c, dst):
+    """Every lane's rates at its stage time ``tl + c*h`` into the rows at ``dst``."""
+    set_times(WK, tl, c)
+    rhsv(WK)
+    for k in range(NL):
+        WK[dst + k] = WK[OFF_DY + k]
+
+
+@jit
 def dp5_lanes(WK, tl, rtol, atol):
     """One Dormand-Prince 5(4) step of every lane from Y with K1 = f(Y) and step sizes HS
     (0 on idle lanes: harmless work): YN, K2..K7 and, per lane, the squared error sum
     (ERR) and the two sums of Hairer's stiffness estimate (SN, SD)."""
-    for i in range(NS):
-        for j in range(LANES):
-            k = i * LANES + j
-            WK[O_YT + k] = WK[O_Y + k] + WK[O_HS + j] * (DA21 * WK[O_K1 + k])
-    set_times(WK, tl, DC2)
-    rhsv(WK)
-    for k in range(NL):
-        WK[O_K2 + k] = WK[OFF_DY + k]
-    for i in range(NS):
-        for j in range(LANES):
-            k = i * LANES + j
-            WK[O_YT + k] = WK[O_Y + k] + WK[O_HS + j] * (DA31 * WK[O_K1 + k]
-                                                         + DA32 * WK[O_K2 + k])
-    set_times(WK, tl, DC3)
-    rhsv(WK)
-    for k in range(NL):
-        WK[O_K3 + k] = WK[OFF_DY + k]
-    for i in range(NS):
-        for j in range(LANES):
-            k = i * LANES + j
-            WK[O_YT + k] = WK[O_Y + k] + WK[O_HS + j] * (DA41 * WK[O_K1 + k]
-                                                         + DA42 * WK[O_K2 + k]
-                                                         + DA43 * WK[O_K3 + k])
-    set_times(WK, tl, DC4)
-    rhsv(WK)
-    for k in range(NL):
-        WK[O_K4 + k] = WK[OFF_DY + k]
-    for i in range(NS):
-        for j in range(LANES):
-            k = i * LANES + j
-            WK[O_YT + k] = WK[O_Y + k] + WK[O_HS + j] * (DA51 * WK[O_K1 + k]
-                                                         + DA52 * WK[O_K2 + k]
-                                                         + DA53 * WK[O_K3 + k]
-                                                         + DA54 * WK[O_K4 + k])
-    set_times(WK, tl, DC5)
-    rhsv(WK)
-    for k in range(NL):
-        WK[O_K5 + k] = WK[OFF_DY + k]
-    for i in range(NS):
-        for j in range(LANES):
-            k = i * LANES + j
-            WK[O_YT + k] = WK[O_Y + k] + WK[O_HS + j] * (DA61 * WK[O_K1 + k]
-                                                         + DA62 * WK[O_K2 + k]
-                                                         + DA63 * WK[O_K3 + k]
-                                                         + DA64 * WK[O_K4 + k]
-                                                         + DA65 * WK[O_K5 + k])
-    set_times(WK, tl, 1.0)
-    rhsv(WK)
-    for k in range(NL):
-        WK[O_K6 + k] = WK[OFF_DY + k]
-    for i in range(NS):
-        for j in range(LANES):
-            k = i * LANES + j
-            WK[O_YN + k] = WK[O_Y + k] + WK[O_HS + j] * (DA71 * WK[O_K1 + k]
-                                                         + DA73 * WK[O_K3 + k]
-                                                         + DA74 * WK[O_K4 + k]
-                                                         + DA75 * WK[O_K5 + k]
-                                                         + DA76 * WK[O_K6 + k])
+    stage(WK, O_YT, (DA21,), (O_K1,))
+    derivative(WK, tl, DC2, O_K2)
+    stage(WK, O_YT, (DA31, DA32), (O_K1, O_K2))
+    derivative(WK, tl, DC3, O_K3)
+    stage(WK, O_YT, (DA41, DA42, DA43), (O_K1, O_K2, O_K3))
+    derivative(WK, tl, DC4, O_K4)
+    stage(WK, O_YT, (DA51, DA52, DA53, DA54), (O_K1, O_K2, O_K3, O_K4))
+    derivative(WK, tl, DC5, O_K5)
+    stage(WK, O_YT, (DA61, DA62, DA63, DA64, DA65), (O_K1, O_K2, O_K3, O_K4, O_K5))
+    derivative(WK, tl, 1.0, O_K6)
+    stage(WK, O_YN, (DA71, DA73, DA74, DA75, DA76), (O_K1, O_K3, O_K4, O_K5, O_K6))
     # Hairer's stiffness estimate needs the last stage's argument, about to be replaced
     for j in range(LANES):
         WK[O_ERR + j] = 0.0

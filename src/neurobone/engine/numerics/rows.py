@@ -98,23 +98,13 @@ def change_times(t_end, base, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi):
     p = base.copy()
     pn = base.copy()
     params_at(0.0, base, p, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi)
-    n = 1
+    out = [0.0]
     t = 0.0
     while t < t_end:
         t = next_change(t, t_end, p, base, pn, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi)
         params_at(t, base, p, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi)
-        n += 1
-    out = np.empty(n)
-    out[0] = 0.0
-    params_at(0.0, base, p, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi)
-    t = 0.0
-    k = 1
-    while t < t_end:
-        t = next_change(t, t_end, p, base, pn, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi)
-        params_at(t, base, p, sq, sv, ss, se, sm, q, v, s, e, m, lo, hi)
-        out[k] = t
-        k += 1
-    return out
+        out.append(t)
+    return np.array(out)
 
 
 @jit
