@@ -90,10 +90,9 @@ class _Dist(BaseModel):
         return (-math.inf, math.inf)
 
 
-class Uniform(_Dist):
-    """Uniform on ``[low, high]``."""
+class _Bounded(_Dist):
+    """A distribution on ``[low, high]``."""
 
-    dist: Literal["uniform"]
     low: float
     high: float
 
@@ -103,11 +102,17 @@ class Uniform(_Dist):
             raise ValueError(f"high ({self.high:g}) must be above low ({self.low:g})")
         return self
 
-    def ppf(self, u: np.ndarray, **_) -> np.ndarray:
-        return self.low + u * (self.high - self.low)
-
     def bounds(self):
         return (self.low, self.high)
+
+
+class Uniform(_Bounded):
+    """Uniform on ``[low, high]``."""
+
+    dist: Literal["uniform"]
+
+    def ppf(self, u: np.ndarray, **_) -> np.ndarray:
+        return self.low + u * (self.high - self.low)
 
 
 class Normal(_Dist):
@@ -123,26 +128,15 @@ class Normal(_Dist):
         return norm.ppf(u, loc=self.mean, scale=self.sd)
 
 
-class TruncNormal(_Dist):
+class TruncNormal(_Bounded):
     """Normal(``mean``, ``sd``) restricted to ``[low, high]``."""
 
     dist: Literal["truncnormal"]
     mean: float
     sd: float = Field(gt=0)
-    low: float
-    high: float
-
-    @model_validator(mode="after")
-    def _order(self):
-        if not self.high > self.low:
-            raise ValueError(f"high ({self.high:g}) must be above low ({self.low:g})")
-        return self
 
     def ppf(self, u: np.ndarray, **_) -> np.ndarray:
         return _truncnorm_ppf(u, self.mean, self.sd, self.low, self.high)
-
-    def bounds(self):
-        return (self.low, self.high)
 
 
 class LogNormal(_Dist):
