@@ -23,9 +23,12 @@ def test_scenario_export_reproduced_by_roadrunner(tmp_path):
     rr.integrator.relative_tolerance = 1e-10
     rr.integrator.absolute_tolerance = 1e-14
     sim = rr.simulate(0, 56, 57, ["time", "BV", "W_c", "OCa"])
-    ref = run_scenario(EXAMPLE).result
+    ref = run_scenario(EXAMPLE)
+    np.testing.assert_allclose(sim["time"], ref.t, atol=1e-9)
     for name in ("BV", "W_c", "OCa"):
-        np.testing.assert_allclose(sim[name], ref[name], rtol=1e-4, atol=1e-9 * np.abs(ref[name]).max())
+        want = ref[name]  # one subject: a 1-D array over the days
+        assert want.shape == (57,)
+        np.testing.assert_allclose(sim[name], want, rtol=1e-4, atol=1e-9 * np.abs(want).max())
 
 
 def test_scenario_export_bad_combination_is_one_line(tmp_path):
