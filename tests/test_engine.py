@@ -232,6 +232,21 @@ def test_final_state_and_own_end_days(solver):
     assert np.all(np.isfinite(res.values[0]))  # the longest subject runs to the end
 
 
+@pytest.mark.parametrize("solver", ALL_SOLVERS, ids=repr)
+def test_a_subject_of_zero_days(solver):
+    cm = as_compiled("pivonka2008")
+    y0 = cm.initial_vector() * np.array([1.1, 0.9, 1.0, 1.0])
+    res = simulate(cm, [0.0, 5.5], initial=np.array([y0, y0]), outputs=cm.model.state_names,
+                   solver=solver)
+    assert res.ok and res.t.tolist() == [0, 1, 2, 3, 4, 5, 5.5]
+    np.testing.assert_array_equal(res.values[0, 0], y0)
+    np.testing.assert_array_equal(res.final_state[0], y0)
+    assert np.all(np.isnan(res.values[0, 1:]))
+    np.testing.assert_array_equal(res.values[1, 0], y0)
+    np.testing.assert_array_equal(res.final_state[1], res.values[1, -1])
+    assert np.all(np.isfinite(res.values[1])) and np.all(res.values[1, -1] != y0)
+
+
 @pytest.mark.parametrize("solver", [BDF(), Switching(),
                                     pytest.param(Lanes(), marks=LANES, id="Lanes()")],
                          ids=repr)

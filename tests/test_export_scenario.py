@@ -16,8 +16,9 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mouse_treadmill.ya
 
 def test_scenario_export_reproduced_by_roadrunner(tmp_path):
     out = tmp_path / "scenario.xml"
-    r = subprocess.run([sys.executable, "-m", "neurobone.cli", "export-sbml", "--scenario", str(EXAMPLE),
-                        "-o", str(out)], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "neurobone.cli", "export-sbml",
+                        "--scenario", str(EXAMPLE), "-o", str(out)],
+                       capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     rr = roadrunner.RoadRunner(str(out))
     rr.integrator.relative_tolerance = 1e-10
@@ -32,6 +33,7 @@ def test_scenario_export_reproduced_by_roadrunner(tmp_path):
 
 
 def test_scenario_export_bad_combination_is_one_line(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "neurobone.cli", "export-sbml", "--scenario", str(EXAMPLE),
-                        "--species", "human", "-o", str(tmp_path / "x.xml")], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "neurobone.cli", "export-sbml",
+                        "--scenario", str(EXAMPLE), "--species", "human",
+                        "-o", str(tmp_path / "x.xml")], capture_output=True, text=True)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
