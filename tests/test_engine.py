@@ -35,11 +35,15 @@ LANES = pytest.mark.skipif(not platform.lanes_available(),
                            reason="no AVX2/AVX-512 libmvec lanes here")
 #: every solver of the engine; Lanes only where the machine has them
 ALL_SOLVERS = [BDF(), Rodas4(), Dopri5(), Switching(),
-               pytest.param(Lanes(), marks=LANES, id="Lanes()")]
+               pytest.param(Lanes(), marks=LANES, id="Lanes")]
+
+
+def solver_id(solver) -> str:
+    return type(solver).__name__
 
 
 # ----------------------------------------------------------------------------- agreement
-@pytest.mark.parametrize("solver", [Switching(), Rodas4()], ids=repr)
+@pytest.mark.parametrize("solver", [Switching(), Rodas4()], ids=solver_id)
 @pytest.mark.parametrize("name", MODELS)
 def test_compiled_solvers_agree_with_bdf_on_mixed_cohort(name, solver):
     cm, P, Y, schedules, days, ref = reference(name)
@@ -211,7 +215,7 @@ def test_default_outputs_and_plot():
         plt.close(fig)
 
 
-@pytest.mark.parametrize("solver", ALL_SOLVERS, ids=repr)
+@pytest.mark.parametrize("solver", ALL_SOLVERS, ids=solver_id)
 def test_final_state_and_own_end_days(solver):
     # (c) subjects with their own end days: NaN after the end, the final state equals
     # the state saved at the last day
@@ -232,7 +236,7 @@ def test_final_state_and_own_end_days(solver):
     assert np.all(np.isfinite(res.values[0]))  # the longest subject runs to the end
 
 
-@pytest.mark.parametrize("solver", ALL_SOLVERS, ids=repr)
+@pytest.mark.parametrize("solver", ALL_SOLVERS, ids=solver_id)
 def test_a_subject_of_zero_days(solver):
     cm = as_compiled("pivonka2008")
     y0 = cm.initial_vector() * np.array([1.1, 0.9, 1.0, 1.0])
@@ -248,8 +252,8 @@ def test_a_subject_of_zero_days(solver):
 
 
 @pytest.mark.parametrize("solver", [BDF(), Switching(),
-                                    pytest.param(Lanes(), marks=LANES, id="Lanes()")],
-                         ids=repr)
+                                    pytest.param(Lanes(), marks=LANES, id="Lanes")],
+                         ids=solver_id)
 def test_own_end_days_agree_with_the_full_run(solver):
     # a subject that ends early follows the same path as when it runs to the end
     cm, P, Y, schedules, days, ref = reference("lemaire2004")
@@ -373,7 +377,7 @@ BLOWUP = compose("blowup", [Component(
 )], description="finite-time blow-up", citation="test")
 
 
-@pytest.mark.parametrize("solver", ALL_SOLVERS, ids=repr)
+@pytest.mark.parametrize("solver", ALL_SOLVERS, ids=solver_id)
 def test_a_blow_up_fails_that_subject_only(solver):
     a = np.array([[0.0], [1.0], [0.0], [0.5]])
     with pytest.warns(RuntimeWarning, match=r"solver failed for 2 of 4 subjects"):
@@ -430,7 +434,7 @@ def test_failures_are_reported_per_subject():
 
 
 # ----------------------------------------------------------------------------- invariance
-@pytest.mark.parametrize("solver", [Switching(), BDF()], ids=repr)
+@pytest.mark.parametrize("solver", [Switching(), BDF()], ids=solver_id)
 def test_progress_chunks_and_threads_give_identical_results(solver):
     cm, P, Y, schedules, days = mixed_cohort("lemaire2004")
     calls = []
