@@ -16,19 +16,24 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mouse_treadmill.ya
 
 def test_scenario_export_reproduced_by_roadrunner(tmp_path):
     out = tmp_path / "scenario.xml"
-    r = subprocess.run([sys.executable, "-m", "neurobone.cli", "export-sbml", "--scenario", str(EXAMPLE),
-                        "-o", str(out)], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "neurobone.cli", "export-sbml",
+                        "--scenario", str(EXAMPLE), "-o", str(out)],
+                       capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     rr = roadrunner.RoadRunner(str(out))
     rr.integrator.relative_tolerance = 1e-10
     rr.integrator.absolute_tolerance = 1e-14
     sim = rr.simulate(0, 56, 57, ["time", "BV", "W_c", "OCa"])
-    ref = run_scenario(EXAMPLE).result
+    ref = run_scenario(EXAMPLE)
+    np.testing.assert_allclose(sim["time"], ref.t, atol=1e-9)
     for name in ("BV", "W_c", "OCa"):
-        np.testing.assert_allclose(sim[name], ref[name], rtol=1e-4, atol=1e-9 * np.abs(ref[name]).max())
+        want = ref[name]  # one subject: a 1-D array over the days
+        assert want.shape == (57,)
+        np.testing.assert_allclose(sim[name], want, rtol=1e-4, atol=1e-9 * np.abs(want).max())
 
 
 def test_scenario_export_bad_combination_is_one_line(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "neurobone.cli", "export-sbml", "--scenario", str(EXAMPLE),
-                        "--species", "human", "-o", str(tmp_path / "x.xml")], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "neurobone.cli", "export-sbml",
+                        "--scenario", str(EXAMPLE), "--species", "human",
+                        "-o", str(tmp_path / "x.xml")], capture_output=True, text=True)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1

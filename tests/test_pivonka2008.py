@@ -14,11 +14,12 @@ import math
 import numpy as np
 import pytest
 
-from neurobone.engine.schedule import Override
-from neurobone.engine.solve import resolve, simulate
+from neurobone.engine.simulate import as_compiled, simulate
+from neurobone.engine.solvers import BDF
 from neurobone.engine.steady import steady_state
 from neurobone.model.definition import Component, Expression, Parameter, compose
 from neurobone.model.pivonka2008 import COMPONENT, MODEL, STEADY_STATE
+from neurobone.model.timed import Override
 
 # Steady state (pM) of the authors' code parameter set: OBp, OBa, OCa. Secondary source:
 # bone_models (Modiz 2025, github.com/cmodiz/Bone-Models), Pivonka_Model initial state
@@ -34,8 +35,16 @@ def ss():
     return steady_state("pivonka2008")
 
 
+def run(model, days, **kw):
+    """One subject with the reference solver (SciPy's BDF, rtol 1e-8): every state and
+    named output by name, as 1-D arrays over the days."""
+    res = simulate(model, days, solver=BDF(), on_failure="raise", **kw)
+    assert res.n_subjects == 1 and np.all(np.diff(res.t) == 1.0)
+    return {name: res[name][0] for name in res.names}
+
+
 def _response(name, value, start=20, end=80, days=140, model="pivonka2008", **kw):
-    return simulate(model, days, overrides=[Override(name, value, start, end)], **kw)
+    return run(model, days, schedule=[Override(name, value, start, end)], **kw)
 
 
 # ------------------------------------------------------------------ steady state
@@ -51,7 +60,7 @@ def test_declared_initial_state_is_the_steady_state(ss):
 
 
 def test_steady_state_is_stationary_and_bone_is_balanced(ss):
-    res = simulate("pivonka2008", 365)
+    res = run("pivonka2008", 365)
     for k in REFERENCE_SS:
         assert res[k][-1] == pytest.approx(ss[k], rel=1e-6)
     assert res["formation"][0] == pytest.approx(res["resorption"][0], rel=1e-9)
@@ -60,7 +69,7 @@ def test_steady_state_is_stationary_and_bone_is_balanced(ss):
 
 def test_steady_state_signals(ss):
     # TGF-beta = alpha*k_res*OCa/D_TGFb = OCa (pM); PTH = beta_PTH/D_PTH = 250/86 pM
-    res = simulate("pivonka2008", 1)
+    res = run("pivonka2008", 1)
     assert res["TGFb"][0] == pytest.approx(ss["OCa"], rel=1e-12)
     assert res["PTH"][0] == pytest.approx(250 / 86, rel=1e-12)
     assert 0.4 < res["RANKL"][0] < 0.7  # pM, free RANKL
@@ -158,7 +167,7 @@ def test_model_structures_share_the_steady_state_and_response_directions(structu
 
 
 def test_injections_enter_the_paper_formulas():
-    cm = resolve("pivonka2008")
+    cm = as_compiled("pivonka2008")
     y = cm.initial_vector()
     names = MODEL.expression_names
     out = np.zeros(len(names))
@@ -204,7 +213,7 @@ def test_hooks_are_neutral_and_model_equals_the_paper():
     for h in HOOKS:
         assert exprs[h].formula == "1", h
         assert exprs[h].unit == "1"
-    cm = resolve("pivonka2008")
+    cm = as_compiled("pivonka2008")
     rng = np.random.default_rng(1)
     dy = np.zeros(cm.n_states)
     for pars in ({}, {"I_P": 1e3}, {"I_O": 2e5}, {"I_L": 1e4}):
@@ -238,8 +247,8 @@ FLUXES = ("flux_OBu_OBp", "flux_OBp_OBa", "apoptosis_OBa", "flux_OCp_OCa", "apop
 
 @pytest.mark.parametrize("hook", HOOKS)
 def test_each_hook_scales_its_flux_only(hook):
-    base = resolve("pivonka2008")
-    cm = resolve(_with_hook(hook, "1.5"))
+    base = as_compiled("pivonka2008")
+    cm = as_compiled(_with_hook(hook, "1.5"))
     y = base.initial_vector()
     names = MODEL.expression_names
     e0 = dict(zip(names, base.observe(0.0, y, base.parameter_vector(), np.zeros(len(names)))))
@@ -272,7 +281,7 @@ def test_hook_can_depend_on_time_varying_input():
     )
     m = compose("pivonka2008_wnt", [COMPONENT, comp], description="t", citation="t",
                 outputs=MODEL.outputs)
-    res = simulate(m, 140, overrides=[Override("wnt", 0.5, 20, 80)])
+    res = run(m, 140, schedule=[Override("wnt", 0.5, 20, 80)])
     assert res["OBp"][19] == pytest.approx(REFERENCE_SS["OBp"], rel=1e-8)
     assert res["OBa"][79] > 1.1 * REFERENCE_SS["OBa"]
     assert res["BV"][80] > 100.0  # more osteoblast recruitment: net formation

@@ -1,4 +1,4 @@
-"""SBML export: libSBML consistency and libRoadRunner reproducing the single engine."""
+"""SBML export: libSBML consistency and libRoadRunner reproducing the reference solver."""
 
 from __future__ import annotations
 
@@ -11,23 +11,19 @@ from html import unescape
 import numpy as np
 import pytest
 
-from neurobone.engine.schedule import Override
-from neurobone.engine.solve import resolve, simulate
+from neurobone.engine.simulate import as_compiled, simulate
+from neurobone.engine.solvers import BDF
 from neurobone.engine.steady import initialise
 from neurobone.errors import SolverError
 from neurobone.io.sbml import check_sbml, split_overrides, to_sbml
 from neurobone.model.registry import available
+from neurobone.model.timed import Override
+
+from tests.helpers import relerr
 
 libsbml = pytest.importorskip("libsbml")
 
 TOL = 1e-4
-
-
-def relerr(a, b) -> float:
-    """``|a - b| / (|b| + 0.01 max|b|)``: relative, floored at a millionth of the peak
-    (see tests/test_batch.py)."""
-    peak = max(float(np.max(np.abs(b))), 1e-300)
-    return float(np.max(np.abs(a - b) / (np.abs(b) + 0.01 * peak + 1e-12)))
 
 
 def roadrunner_run(text: str, days: float, names: list[str]) -> np.ndarray:
@@ -40,15 +36,17 @@ def roadrunner_run(text: str, days: float, names: list[str]) -> np.ndarray:
 
 
 def compare(cm, days, overrides, parameters=None, initial=None, species=None):
-    """Export, run in libRoadRunner and compare every state and output with simulate()."""
+    """Export, run in libRoadRunner and compare every state and output with the
+    reference solver (SciPy's BDF at rtol 1e-10)."""
     text = to_sbml(cm, parameters=parameters, overrides=overrides, initial=initial)
     assert check_sbml(text) == []
-    pdict = None if parameters is None else dict(zip(cm.model.parameter_names, parameters))
-    ref = simulate(cm, days, parameters=pdict, initial=initial, overrides=overrides, rtol=1e-10)
+    ref = simulate(cm, days, parameters=parameters, initial=initial, schedule=overrides,
+                   solver=BDF(rtol=1e-10), on_failure="raise")
     names = list(dict.fromkeys(cm.model.state_names + list(cm.model.outputs)))
+    assert ref.names == names
     out = roadrunner_run(text, days, names)
     np.testing.assert_allclose(out[:, 0], ref.t, atol=1e-9)
-    errs = {n: relerr(out[:, j + 1], ref[n]) for j, n in enumerate(names)}
+    errs = {n: relerr(out[:, j + 1], ref[n][0]) for j, n in enumerate(names)}
     bad = {k: v for k, v in errs.items() if v > TOL}
     assert not bad, f"libRoadRunner differs from neurobone by more than {TOL:g}: {bad}"
     return errs
@@ -56,7 +54,7 @@ def compare(cm, days, overrides, parameters=None, initial=None, species=None):
 
 @pytest.mark.parametrize("name", available())
 def test_export_is_consistent_and_uses_project_names(name):
-    cm = resolve(name)
+    cm = as_compiled(name)
     m = cm.model
     ovs = [Override(m.parameter_names[-1], 1.0, 5.0, 50.0, weekdays=(1, 4))]
     text = to_sbml(cm, overrides=ovs)
@@ -81,7 +79,7 @@ def test_export_is_consistent_and_uses_project_names(name):
 
 
 def test_lemaire2004_pth_infusion_in_roadrunner():
-    cm = resolve("lemaire2004")
+    cm = as_compiled("lemaire2004")
     y0, _ = initialise(cm, cm.parameter_vector())
     # Lemaire 2004 Fig. 4: continuous PTH infusion, plus a weekday OPG schedule and an
     # overlapping override (the later one wins) to exercise the event translation
@@ -93,7 +91,7 @@ def test_lemaire2004_pth_infusion_in_roadrunner():
 
 @pytest.mark.skipif("pivonka2008" not in available(), reason="pivonka2008 not written yet")
 def test_pivonka2008_in_roadrunner():
-    cm = resolve("pivonka2008")
+    cm = as_compiled("pivonka2008")
     y0, p = initialise(cm, cm.parameter_vector())
     ovs = [Override("I_P", 250.0, 10.0, 70.0), Override("I_O", 5e4, 30.0, 90.0, weekdays=(1, 3, 5))]
     compare(cm, 150.0, ovs, parameters=p, initial=y0)
@@ -101,7 +99,7 @@ def test_pivonka2008_in_roadrunner():
 
 @pytest.mark.skipif("neurobone" not in available(), reason="brain-bone model not written yet")
 def test_brain_bone_weekly_schedule_in_roadrunner():
-    cm = resolve("neurobone", "mouse")
+    cm = as_compiled("neurobone", "mouse")
     p = cm.parameter_vector()
     try:
         y0, p = initialise(cm, p)

@@ -225,7 +225,8 @@ def simulate(
     pr = Problem(cm, P, Y0, t_end, sched, save, kinds, idx)
 
     result = Outcome.empty(n, len(save), len(names), cm.n_states)
-    step = int(chunk_size) if chunk_size else (n if progress is None else max(1, min(n, 16384)))
+    step = (int(chunk_size) if chunk_size is not None
+            else n if progress is None else max(1, min(n, 16384)))
     if step < 1:
         raise InputError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     handed = 0

@@ -320,9 +320,17 @@ class BDF(Solver):
                             jac=lambda tt, yy: jac(tt, np.ascontiguousarray(yy), pp, J).copy())
             steps += int(sol.nfev)
             if sol.status != 0 or not np.all(np.isfinite(sol.y)):
+                # keep the save points reached with finite states (sol.t holds the
+                # t_eval points reached); the failure is reported at the last of them
+                good = np.all(np.isfinite(sol.y), axis=0)
+                reached = len(sol.t) if np.all(good) else int(np.argmin(good))
+                for k in range(min(reached, len(inside))):
+                    record(inside[k], sol.y[:, k], ks)
+                    ks += 1
                 o.status[i] = 3 if sol.status == 0 else 1
-                o.fail_t[i] = sol.t[-1] if len(sol.t) else t
+                o.fail_t[i] = sol.t[reached - 1] if reached else t
                 o.out[i, ks:] = np.nan
+                o.steps[i] = steps
                 return
             for k in range(len(inside)):
                 record(inside[k], sol.y[:, k], ks)
