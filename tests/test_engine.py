@@ -21,14 +21,26 @@ from neurobone.engine.result import STATUS, Result
 from neurobone.engine.schedule import Schedule
 from neurobone.engine.simulate import as_compiled, simulate
 from neurobone.engine.solvers import (
-    BDF, Dopri5, Lanes, Rodas4, Switching, default_solver, solver_named,
+    BDF,
+    Dopri5,
+    Lanes,
+    Rodas4,
+    Switching,
+    default_solver,
+    solver_named,
 )
 from neurobone.errors import InputError, SolverError
 from neurobone.model.definition import Component, Parameter, State, compose
 from neurobone.model.timed import Override, weekday_mask
-
 from tests.helpers import (
-    MODELS, ROBERTSON, TOL, assert_agrees, mixed_cohort, mixed_days, reference, relerr,
+    MODELS,
+    ROBERTSON,
+    TOL,
+    assert_agrees,
+    mixed_cohort,
+    mixed_days,
+    reference,
+    relerr,
 )
 
 LANES = pytest.mark.skipif(not platform.lanes_available(),

@@ -13,9 +13,16 @@ from neurobone.engine.schedule import Schedule
 from neurobone.engine.simulate import simulate
 from neurobone.engine.solvers import BDF, Dopri5, Lanes, Rodas4, Switching
 from neurobone.model.timed import Override
-
 from tests.helpers import (
-    MODELS, NEGATIVE_BASE, ROBERTSON, SPECS, TOL, mixed_cohort, mixed_days, reference, relerr,
+    MODELS,
+    NEGATIVE_BASE,
+    ROBERTSON,
+    SPECS,
+    TOL,
+    mixed_cohort,
+    mixed_days,
+    reference,
+    relerr,
 )
 
 pytestmark = pytest.mark.skipif(not platform.lanes_available(),

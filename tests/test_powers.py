@@ -67,8 +67,8 @@ def test_bad_guard_mode():
 
 def test_numba_kernels_agree_with_sympy():
     # the model's generated rhs (log-domain powers) against SymPy's own evaluation
-    from neurobone.model.brainbone import build
     from neurobone.engine.kernels import compile_model
+    from neurobone.model.brainbone import build
     from neurobone.model.symbolic import parse
 
     cm = compile_model(build("human", "article"))

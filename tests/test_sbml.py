@@ -18,7 +18,6 @@ from neurobone.errors import SolverError
 from neurobone.io.sbml import check_sbml, split_overrides, to_sbml
 from neurobone.model.registry import available
 from neurobone.model.timed import Override
-
 from tests.helpers import relerr
 
 libsbml = pytest.importorskip("libsbml")

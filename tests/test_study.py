@@ -17,8 +17,14 @@ from neurobone.model import brainbone
 from neurobone.report import write_report
 from neurobone.scenario.compile import compile_scenario
 from neurobone.scenario.variability import draw_factors, draw_parameters
-from neurobone.study import article_study, default_comparisons, load_study, parse_study, run_study
-from neurobone.study import stats
+from neurobone.study import (
+    article_study,
+    default_comparisons,
+    load_study,
+    parse_study,
+    run_study,
+    stats,
+)
 from neurobone.study.measurement import INSTRUMENTS, Instrument, instruments_for
 
 ROOT = Path(__file__).resolve().parents[1]

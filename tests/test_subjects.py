@@ -17,7 +17,10 @@ from neurobone.scenario.compile import compile_scenario
 from neurobone.scenario.run import run_scenario
 from neurobone.scenario.schema import Subject, parse_scenario
 from neurobone.scenario.subjects import (
-    covariates_of_frame, covariates_of_subject, initialise_subjects, reference,
+    covariates_of_frame,
+    covariates_of_subject,
+    initialise_subjects,
+    reference,
 )
 from neurobone.scenario.variability import apply_factors, draw_factors
 from neurobone.study import parse_study, run_study
