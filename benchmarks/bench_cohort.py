@@ -3,15 +3,14 @@
 The same workload runs through every engine (each in its own worker process, so each
 peak memory is its own):
 
-(a) ``batch``       neurobone's batched engine (:func:`neurobone.engine.batch.simulate_batch`),
-                    all cores, with its vectorised lanes (:mod:`neurobone.engine.lanes`:
-                    several subjects per SIMD instruction) -- what cohorts run on;
-(a') ``batch-scalar`` the same engine with ``lanes=False`` (one subject per core at a time);
+(a) ``batch``       neurobone (:func:`neurobone.simulate`) with the ``Lanes`` solver, all
+                    cores: several subjects per SIMD instruction -- what cohorts run on;
+(a') ``batch-scalar`` the compiled scalar solvers (``Switching``, ``Rodas4``), one subject
+                    per core at a time;
 (b) ``roadrunner``  libRoadRunner on the SBML exported by :func:`neurobone.io.sbml.to_sbml`,
                     subject after subject;
-(c) ``scipy``       a ``scipy.integrate.solve_ivp`` loop: neurobone's single-subject engine
-                    (:func:`neurobone.engine.solve.simulate`, Numba right-hand side and
-                    Jacobian), subject after subject;
+(c) ``scipy``       a ``scipy.integrate.solve_ivp`` loop: neurobone's ``BDF`` solver (SciPy
+                    with the Numba right-hand side and Jacobian), subject after subject;
 (d) ``jax``         JAX/diffrax (Tsit5, PID controller) under ``vmap``, the right-hand side
                     generated from the same :class:`~neurobone.model.symbolic.SymbolicModel`
                     with SymPy's JAX printer, the schedule's segments in a ``lax.scan``.
@@ -53,7 +52,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,9 +80,9 @@ class Workload:
 
 def build_workload(model: str, n: int, years: float, seed: int, offset: int = 0) -> Workload:
     """Subjects ``offset .. offset+n-1`` of the cohort (the same whatever the chunking)."""
-    from neurobone.engine.schedule import Override
-    from neurobone.engine.solve import resolve
+    from neurobone.engine.simulate import as_compiled
     from neurobone.engine.steady import initialise
+    from neurobone.model.timed import Override
 
     days = years * DAYS_PER_YEAR
     y1, y6 = DAYS_PER_YEAR, min(6 * DAYS_PER_YEAR, days)
@@ -94,7 +92,7 @@ def build_workload(model: str, n: int, years: float, seed: int, offset: int = 0)
         desc = ("women aged 50, menopause from day 0, running 40 min 3 days/week from year 1 "
                 f"to year 6, {years:g} years")
     else:
-        cm = resolve(model)
+        cm = as_compiled(model)
         y0, base = initialise(cm, cm.parameter_vector())
         dose = {"lemaire2004": 1e3, "pivonka2008": 250.0}.get(model, 1.0)
         ovs = [Override("I_P", dose, y1, y6, weekdays=(0, 2, 4))]
@@ -154,27 +152,33 @@ def peak_rss_mb() -> float:
 
 
 # ----------------------------------------------------------------------------- engines
-def run_batch(w: Workload, idx: np.ndarray, cfg: dict, threads: int | None = None):
-    from neurobone.engine.batch import BatchSchedule, simulate_batch
+def _solver(cfg: dict):
+    from neurobone.engine import solvers
 
-    sch = BatchSchedule.from_overrides(w.cm, None, shared=w.overrides, n=len(idx))
-    res = simulate_batch(w.cm, w.days, w.parameters[idx], w.initial, sch, save_days=w.save_days,
-                         outputs=w.cm.model.state_names, rtol=cfg["rtol"], method=cfg["method"],
-                         threads=threads, on_failure="ignore", lanes=cfg.get("lanes"))
+    return solvers.solver_named(cfg["solver"], rtol=cfg["rtol"])
+
+
+def run_batch(w: Workload, idx: np.ndarray, cfg: dict, threads: int | None = None):
+    from neurobone.engine.simulate import simulate
+
+    res = simulate(w.cm, w.days, parameters=w.parameters[idx], initial=w.initial,
+                   schedule=w.overrides, save_days=w.save_days, outputs=w.cm.model.state_names,
+                   solver=_solver(cfg), threads=threads, on_failure="ignore")
+    lanes = res.meta.get("lanes", {})
     info = dict(steps=float(res.steps.mean()), rejected=float(res.rejected.mean()),
                 stiff_steps=float(res.stiff_steps.mean()), failed=int(np.sum(res.status != 0)),
-                lanes=int(res.meta["lanes"]), handed_over=int(res.meta["handed_over"]))
+                handed_over=int(res.meta["handed_over"]),
+                lane_utilisation=(lanes["lane_steps"] / (16 * lanes["lock_steps"])
+                                  if lanes else float("nan")))
     return res.values, info
 
 
 def rhsv_cost_us(w: Workload) -> float:
-    """CPU µs per subject of one evaluation of the vectorised right-hand side (``rhsv``
-    of :mod:`neurobone.engine.lanes`, one block of lanes at once)."""
+    """CPU µs per subject of one evaluation of the vectorised right-hand side (``rhsv``,
+    one block of lanes at once)."""
     from numba import njit
 
-    from neurobone.engine.lanes import lanes_kernels
-
-    mod = lanes_kernels(w.cm)
+    mod = w.cm.lanes()
     rhsv, L = mod.rhsv, mod.LANES
 
     @njit
@@ -186,9 +190,11 @@ def rhsv_cost_us(w: Workload) -> float:
             s += wk[mod.OFF_DY]
         return s
 
-    wk = np.zeros(mod.N_WORK)
+    wk = np.zeros(mod.N_ALL)
     for j in range(L):
-        mod._set_lane(j, w.parameters[j % len(w.parameters)], wk)
+        p = w.parameters[j % len(w.parameters)]
+        for i in range(len(p)):
+            wk[mod.OFF_P + i * L + j] = p[i]
         for i in range(w.cm.n_states):
             wk[mod.OFF_Y + i * L + j] = w.initial[i]
     mod.prev(wk)
@@ -199,14 +205,12 @@ def rhsv_cost_us(w: Workload) -> float:
 
 
 def rhs_cost_us(w: Workload) -> float:
-    """CPU µs of one evaluation of the right-hand side the batched engine calls (the
-    generated ``rhsc``, parameter-only terms precomputed per segment)."""
+    """CPU µs of one evaluation of the right-hand side the scalar solvers call (``rhsc``,
+    parameter-only terms precomputed per segment)."""
     from numba import njit
 
-    from neurobone.engine.batch import batch_kernels
-
-    mod = batch_kernels(w.cm)
-    rhsc = mod.rhsc
+    mod = w.cm.module
+    rhsc, pre = mod.rhsc, mod.pre
 
     @njit
     def loop(y, p, c, n):
@@ -219,7 +223,13 @@ def rhs_cost_us(w: Workload) -> float:
         return s
 
     y, p = w.initial.copy(), w.parameters[0].copy()
-    c = mod.pre(p, np.zeros(mod.N_CONST))
+    c = np.zeros(mod.N_CONST)
+
+    @njit
+    def prepare(p, c):
+        return pre(p, c)
+
+    prepare(p, c)
     loop(y, p, c, 10)
     t = time.process_time()
     loop(y, p, c, 200_000)
@@ -227,18 +237,13 @@ def rhs_cost_us(w: Workload) -> float:
 
 
 def run_scipy(w: Workload, idx: np.ndarray, cfg: dict, threads=None):
-    from neurobone.engine.solve import simulate
+    from neurobone.engine.simulate import simulate
+    from neurobone.engine.solvers import BDF
 
-    names = w.cm.model.parameter_names
-    out = np.empty((len(idx), len(w.save_days), w.cm.n_states))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for k, i in enumerate(idx):
-            r = simulate(w.cm, w.days, parameters=dict(zip(names, w.parameters[i])),
-                         initial=w.initial, overrides=w.overrides, dt=DAYS_PER_YEAR,
-                         method=cfg["method"], rtol=cfg["rtol"])
-            out[k] = r.states
-    return out, {}
+    res = simulate(w.cm, w.days, parameters=w.parameters[idx], initial=w.initial,
+                   schedule=w.overrides, save_days=w.save_days, outputs=w.cm.model.state_names,
+                   solver=BDF(rtol=cfg["rtol"], method=cfg["method"]), on_failure="ignore")
+    return res.values, {}
 
 
 class _RoadRunner:
@@ -282,7 +287,8 @@ class _Jax:
         import jax.numpy as jnp
         from sympy.printing.numpy import JaxPrinter
 
-        from neurobone.engine.schedule import change_points, parameters_at
+        from neurobone.engine.numerics import rows
+        from neurobone.engine.schedule import Schedule
         from neurobone.model.symbolic import parse
 
         sym = parse(w.cm.model)
@@ -300,12 +306,15 @@ class _Jax:
         exec(compile(self.source, "<neurobone-jax-rhs>", "exec"), ns)
         rhs = ns["rhs"]
         # segments: every change point of the (shared) schedule and every save day
-        pts = sorted(set(change_points(w.overrides, 0.0, w.days)) | set(w.save_days.tolist()))
-        index = {q: i for i, q in enumerate(m.parameter_names)}
-        zero = np.zeros(len(m.parameter_names))
+        sched = Schedule.from_overrides(m.parameter_names, None, shared=w.overrides, n=1)
+        sq, sv, ss, se, sm, _, q, v, s, e, mk = sched.columns
+        nan = np.full(len(m.parameter_names), np.nan)
+        cps = rows.change_times(w.days, nan, sq, sv, ss, se, sm, q, v, s, e, mk, 0, 0)
+        pts = sorted(set(cps.tolist()) | set(w.save_days.tolist()))
         masks, values = [], []
         for a in pts[:-1]:
-            on = parameters_at(np.full(len(zero), np.nan), index, w.overrides, a)
+            on = nan.copy()
+            rows.params_at(a, nan, on, sq, sv, ss, se, sm, q, v, s, e, mk, 0, 0)
             masks.append(~np.isnan(on))
             values.append(np.nan_to_num(on))
         self.t0 = jnp.asarray(pts[:-1])
@@ -372,9 +381,8 @@ class _Jax:
 #: tolerances tried, loosest first (the same 1-2-5 ladder for every engine)
 RTOLS = (1e-4, 5e-5, 2e-5, 1e-5, 5e-6, 2e-6, 1e-6, 5e-7, 2e-7, 1e-7, 5e-8, 2e-8, 1e-8)
 LADDERS = {
-    "batch": [dict(method="auto", lanes=True, rtol=r) for r in RTOLS],
-    "batch-scalar": [dict(method=m, lanes=False, rtol=r) for m in ("auto", "rodas4")
-                     for r in RTOLS],
+    "batch": [dict(solver="lanes", rtol=r) for r in RTOLS],
+    "batch-scalar": [dict(solver=m, rtol=r) for m in ("switching", "rodas4") for r in RTOLS],
     "roadrunner": [dict(stiff=s, rtol=r) for s in (False, True) for r in RTOLS],
     "scipy": [dict(method=m, rtol=r) for m in ("LSODA", "BDF") for r in RTOLS],
     "jax": [dict(solver="Tsit5", rtol=r) for r in RTOLS],
@@ -436,7 +444,7 @@ def worker(args) -> dict:
     cpu = time.process_time() - c
     err = relerr(out[: args.validate], ref) if ref is not None else float("nan")
     if args.worker in ("batch", "batch-scalar"):
-        info["rhs_us"] = rhsv_cost_us(w) if chosen.get("lanes") else rhs_cost_us(w)
+        info["rhs_us"] = rhsv_cost_us(w) if chosen["solver"] == "lanes" else rhs_cost_us(w)
     return dict(engine=args.worker, n=args.n, config=chosen, wall_s=wall, cpu_s=cpu,
                 subjects_per_s=args.n / wall, cpu_ms_per_subject=1e3 * cpu / args.n, err=err,
                 peak_rss_mb=peak_rss_mb(), info=info, tried=tried, threads=args.threads)
@@ -446,7 +454,7 @@ def reference(args) -> dict:
     """Tight reference states for the validation subjects (written to args.reference)."""
     w = build_workload(args.model, args.validate, args.years, args.seed)
     idx = np.arange(args.validate)
-    out, _ = run_batch(w, idx, dict(method="auto", rtol=1e-11), None)
+    out, _ = run_batch(w, idx, dict(solver="switching", rtol=1e-11), None)
     np.save(args.reference, out)
     check = float("nan")
     try:
@@ -455,10 +463,15 @@ def reference(args) -> dict:
         check = relerr(out2, out)
     except ImportError:
         pass
-    return dict(reference="batch auto rtol 1e-11", cross_check=check,
+    from neurobone.engine.numerics import rows
+    from neurobone.engine.schedule import Schedule
+
+    sched = Schedule.from_overrides(w.cm.model.parameter_names, None, shared=w.overrides, n=1)
+    sq, sv, ss, se, sm, _, q, v, s, e, mk = sched.columns
+    cps = rows.change_times(w.days, w.parameters[0], sq, sv, ss, se, sm, q, v, s, e, mk, 0, 0)
+    return dict(reference="switching rtol 1e-11", cross_check=check,
                 description=w.description, varied=w.varied, n_states=w.cm.n_states,
-                n_change_points=len(__import__("neurobone.engine.schedule", fromlist=["x"])
-                                    .change_points(w.overrides, 0.0, w.days)))
+                n_change_points=len(cps) - 2)
 
 
 def spawn(argv: list[str]) -> dict:
@@ -471,7 +484,7 @@ def spawn(argv: list[str]) -> dict:
 
 # ----------------------------------------------------------------------------- million
 def million(args) -> None:
-    from neurobone.engine.batch import BatchSchedule, simulate_batch
+    from neurobone.engine.simulate import simulate
 
     total, chunk = args.total, args.chunk
     w0 = build_workload(args.model, 1, args.years, args.seed)
@@ -480,32 +493,25 @@ def million(args) -> None:
     T = len(w0.save_days)
     kept = np.empty((total, T, len(keep)), dtype=np.float32)
     status = np.empty(total, dtype=np.int32)
-    rtol = args.rtol
-    t_start = time.perf_counter()
+    solver = _solver(dict(solver=args.solver, rtol=args.rtol))
     sim_s = 0.0
     done = 0
     # warm-up (kernel load) outside the timing
-    from neurobone.engine.lanes import available
-
-    simulate_batch(w0.cm, w0.days, w0.parameters, w0.initial,
-                   BatchSchedule.from_overrides(w0.cm, None, shared=w0.overrides, n=1),
-                   save_days=w0.save_days, outputs=keep, rtol=rtol, method=args.method,
-                   lanes=available() and args.method != "rodas4" or None)
+    simulate(w0.cm, w0.days, parameters=w0.parameters, initial=w0.initial, schedule=w0.overrides,
+             save_days=w0.save_days, outputs=keep, solver=solver)
     t_start = time.perf_counter()
     c_start = time.process_time()
-    in_lanes = handed = 0
+    handed = 0
     while done < total:
         n = min(chunk, total - done)
         w = build_workload(args.model, n, args.years, args.seed, offset=done)
-        sch = BatchSchedule.from_overrides(w.cm, None, shared=w.overrides, n=n)
         t = time.perf_counter()
-        res = simulate_batch(w.cm, w.days, w.parameters, w.initial, sch, save_days=w.save_days,
-                             outputs=keep, rtol=rtol, method=args.method, threads=args.threads,
-                             on_failure="ignore")
+        res = simulate(w.cm, w.days, parameters=w.parameters, initial=w.initial,
+                       schedule=w.overrides, save_days=w.save_days, outputs=keep, solver=solver,
+                       threads=args.threads, on_failure="ignore")
         sim_s += time.perf_counter() - t
         kept[done:done + n] = res.values
         status[done:done + n] = res.status
-        in_lanes += res.meta["lanes"]
         handed += res.meta["handed_over"]
         done += n
         el = time.perf_counter() - t_start
@@ -517,12 +523,11 @@ def million(args) -> None:
     cpu = time.process_time() - c_start
     fin = kept[:, -1, 0]
     print(json.dumps(dict(mode="million", model=args.model, subjects=total, years=args.years,
-                          chunk=chunk, rtol=rtol, method=args.method, wall_s=wall,
+                          chunk=chunk, rtol=args.rtol, solver=args.solver, wall_s=wall,
                           integration_s=sim_s, cpu_s=cpu, subjects_per_s=total / wall,
                           cpu_ms_per_subject=1e3 * cpu / total,
                           peak_rss_mb=peak_rss_mb(), failed=int(np.sum(status != 0)),
-                          in_lanes=in_lanes, handed_over=handed,
-                          kept_outputs=keep, kept_mb=kept.nbytes / 1e6,
+                          handed_over=handed, kept_outputs=keep, kept_mb=kept.nbytes / 1e6,
                           final_mean=float(np.nanmean(fin)), final_sd=float(np.nanstd(fin)))))
 
 
@@ -544,7 +549,7 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=20_000)
     ap.add_argument("--rtol", type=float, default=5e-5,
                     help="--million: tolerance (default: matched 1e-4 in the side-by-side run)")
-    ap.add_argument("--method", default="auto", help="--million: batched engine method")
+    ap.add_argument("--solver", default="lanes", help="--million: solver (lanes, switching, ...)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--reference", help=argparse.SUPPRESS)
     ap.add_argument("--make-reference", action="store_true", help=argparse.SUPPRESS)
@@ -619,12 +624,12 @@ def main() -> None:
     if base:
         i = base["info"]
         us = base["cpu_s"] / (base["n"] * (i["steps"] + i["rejected"])) * 1e6
-        print(f"\nbatched engine: {i['steps']:.0f} accepted + {i['rejected']:.0f} rejected "
-              f"steps per subject ({i['stiff_steps']:.0f} by RODAS; {i['lanes']} of "
-              f"{base['n']} subjects in lanes, {i['handed_over']} handed over), {us:.2f} µs "
-              f"CPU per step; 2-core throughput from CPU time: "
+        print(f"\nlanes: {i['steps']:.0f} accepted + {i['rejected']:.0f} rejected "
+              f"steps per subject ({i['handed_over']} of {base['n']} subjects handed over; lane "
+              f"utilisation {100 * i['lane_utilisation']:.1f} %), {us:.3f} µs CPU per lane "
+              f"step; 2-core throughput from CPU time: "
               f"{2e3 / base['cpu_ms_per_subject']:.0f} subjects/s")
-        rhs_share = 6 * i["rhs_us"] / us if base["config"]["method"] != "rodas4" else float("nan")
+        rhs_share = 6 * i["rhs_us"] / us
         print(f"one right-hand side evaluation: {i['rhs_us']:.3f} µs per subject; Dormand-Prince "
               f"evaluates it 6 times per step: {100 * rhs_share:.0f} % of the CPU time is the "
               "model's equations")
