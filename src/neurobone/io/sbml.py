@@ -307,49 +307,38 @@ def to_sbml(
     sm.setTimeUnits(day)
 
     overridden = list(dict.fromkeys(o.name for o in ovs))
+    def declare(pid: str, name: str, value: float | None, constant: bool, unit: str,
+                notes: list[str]) -> None:
+        p = sm.createParameter()
+        p.setId(pid)
+        p.setName(name)
+        if value is not None:
+            p.setValue(value)
+        p.setConstant(constant)
+        u = unit_of(unit)
+        if u:
+            p.setUnits(u)
+        _check(p.setNotes(_notes(*notes)), f"notes of {pid}")
+
     # parameters
     for prm in m.parameters:
         base_id = f"{prm.name}_base" if prm.name in overridden else prm.name
         if base_id in ids and base_id != prm.name:
             raise ModelError(f"SBML export: id {base_id!r} is already used by the model")
-        p = sm.createParameter()
-        p.setId(base_id)
-        p.setName(prm.description)
-        p.setValue(values[prm.name])
-        p.setConstant(True)
-        u = unit_of(prm.unit)
-        if u:
-            p.setUnits(u)
-        _check(p.setNotes(_notes(prm.description, f"unit: {prm.unit}", f"species: {prm.species}",
-                                 f"source: {prm.source}",
-                                 f"homeostatic reference of {prm.reference_of}"
-                                 if prm.reference_of else "")),
-               f"notes of {prm.name}")
+        declare(base_id, prm.description, values[prm.name], True, prm.unit,
+                [prm.description, f"unit: {prm.unit}", f"species: {prm.species}",
+                 f"source: {prm.source}",
+                 f"homeostatic reference of {prm.reference_of}" if prm.reference_of else ""])
     # states (variables with rate rules)
-    for st, rate in zip(m.states, sym.rates):
-        p = sm.createParameter()
-        p.setId(st.name)
-        p.setName(st.description)
-        p.setValue(y0[st.name])
-        p.setConstant(False)
-        u = unit_of(st.unit)
-        if u:
-            p.setUnits(u)
-        _check(p.setNotes(_notes(f"state: {st.description}", f"unit: {st.unit}",
-                                 f"d{st.name}/dt = {st.rate}")), f"notes of {st.name}")
+    for st in m.states:
+        declare(st.name, st.description, y0[st.name], False, st.unit,
+                [f"state: {st.description}", f"unit: {st.unit}", f"d{st.name}/dt = {st.rate}"])
     # expressions (variables with assignment rules)
     exprs = {e.name: e for e in m.expressions}
     for name, _ in sym.expressions:
         e = exprs[name]
-        p = sm.createParameter()
-        p.setId(name)
-        p.setName(e.description)
-        p.setConstant(False)
-        u = unit_of(e.unit)
-        if u:
-            p.setUnits(u)
-        _check(p.setNotes(_notes(f"expression: {e.description}", f"unit: {e.unit}",
-                                 f"{name} = {e.formula}")), f"notes of {name}")
+        declare(name, e.description, None, False, e.unit,
+                [f"expression: {e.description}", f"unit: {e.unit}", f"{name} = {e.formula}"])
     for st, rate in zip(m.states, sym.rates):
         r = sm.createRateRule()
         r.setVariable(st.name)
