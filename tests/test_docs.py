@@ -20,17 +20,29 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 #: pages still written for the engine before v2 (neurobone.engine.solve / batch,
 #: StudyResult.write_report, neurobone.cohort.population ...): strict xfail, so the mark
 #: must go when the page is brought up to date
-STALE = {"engine.md", "model.md", "published-models.md", "cohorts.md", "studies.md"}
+STALE: set[str] = set()
 
 
-def _page(path: Path):
+#: pages whose Python examples take long (a Dask cluster, cohorts of thousands): make test-slow
+SLOW_EXAMPLES = {"cohorts.md"}
+
+
+def _page(path: Path, slow: bool = False):
     marks = [pytest.mark.xfail(strict=True, reason="page not yet updated to engine v2")] \
         if path.name in STALE else []
+    if slow:
+        marks.append(pytest.mark.slow)
     return pytest.param(path, id=path.name, marks=marks)
 
 
 def _python_blocks(path: Path) -> list[str]:
     return re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.S)
+
+
+def _saved_files(path: Path) -> list[tuple[str, str]]:
+    """The files a page asks the reader to save ("Save this as `NAME`:" and a fenced block)."""
+    return re.findall(r"[Ss]ave this as `([^`]+)`:?\s*\n+```\w*\n(.*?)```", path.read_text(),
+                      flags=re.S)
 
 
 def _resolves(dotted: str) -> bool:
@@ -87,16 +99,33 @@ def test_documented_imports_and_names_exist(path):
     assert not missing, f"{path.name} names what does not exist: {sorted(set(missing))}"
 
 
-@pytest.mark.parametrize("page", ["README.md", "docs/scenarios.md"])
-def test_scenario_examples_of_the_docs_run(page, monkeypatch):
+@pytest.mark.parametrize("path", [_page(p, slow=p.name in SLOW_EXAMPLES) for p in DOCS
+                                  if _python_blocks(p)])
+def test_python_examples_of_the_docs_run(path, tmp_path, monkeypatch):
+    """Every ```python block of a page runs as a script would (each in a fresh namespace),
+    in an empty directory holding ``examples/`` and the files the page asks to save."""
     import matplotlib
 
     matplotlib.use("Agg")
-    monkeypatch.chdir(ROOT)
-    blocks = _python_blocks(ROOT / page)
-    assert blocks
-    for block in blocks:
-        exec(compile(block, page, "exec"), {})
+    import matplotlib.pyplot as plt
+
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    for name, content in _saved_files(path):
+        (tmp_path / name).write_text(content)
+    monkeypatch.chdir(tmp_path)
+    try:
+        for block in _python_blocks(path):
+            code = compile(block, str(path.relative_to(ROOT)), "exec")
+            exec(code, {"__name__": "__main__"})
+    finally:
+        plt.close("all")
+
+
+def test_every_page_with_python_examples_runs_them():
+    # the pages the test above runs: those of the docs with examples, none left out
+    pages = {p.name for p in DOCS if _python_blocks(p)}
+    assert {"README.md", "engine.md", "scenarios.md", "studies.md", "cohorts.md", "model.md",
+            "published-models.md"} <= pages
 
 
 @pytest.mark.parametrize("path", sorted(p.name for p in (ROOT / "examples").glob("*.yaml")

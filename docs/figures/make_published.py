@@ -3,7 +3,8 @@
 Saves lemaire2004_responses.png and pivonka2008_responses.png next to this script:
 cells over time (relative to the steady state) for continuous PTH, OPG and RANKL
 administration on days 20-80, as in Lemaire et al. 2004 Figs. 4-6 and Pivonka et al.
-2008; for Pivonka also the bone volume BV.
+2008; for Pivonka also the bone volume BV. Each run is one subject with the reference
+solver (SciPy's BDF, :class:`neurobone.engine.solvers.BDF`).
 
 Run:  .venv/bin/python docs/figures/make_published.py
 """
@@ -17,8 +18,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from neurobone.engine.schedule import Override  # noqa: E402
-from neurobone.engine.solve import simulate  # noqa: E402
+import neurobone as nb  # noqa: E402
 from neurobone.engine.steady import steady_state  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -55,10 +55,11 @@ def figure(model: str) -> Path:
     fig, axes = plt.subplots(rows, len(DOSES), figsize=(12, 3.6 * rows), sharex=True,
                              squeeze=False)
     for j, (name, value, title) in enumerate(DOSES):
-        res = simulate(model, DAYS, initial=ss, overrides=[Override(name, value, START, END)])
+        res = nb.simulate(model, DAYS, initial=ss, schedule=[nb.Override(name, value, START, END)],
+                          solver=nb.BDF(), on_failure="raise")
         ax = axes[0, j]
         for (state, label), colour in zip(spec["cells"], COLOURS):
-            ax.plot(res.t, res[state] / ss[state], color=colour, lw=2, label=label)
+            ax.plot(res.t, res[state][0] / ss[state], color=colour, lw=2, label=label)
         ax.axvspan(START, END, color="0.9", zorder=0)
         ax.axhline(1.0, color="0.5", lw=0.8, ls=":")
         ax.set_title(title, fontsize=10)
@@ -68,7 +69,7 @@ def figure(model: str) -> Path:
         if spec["bone"]:
             state, label = spec["bone"]
             bx = axes[1, j]
-            bx.plot(res.t, res[state], color="k", lw=2)
+            bx.plot(res.t, res[state][0], color="k", lw=2)
             bx.axvspan(START, END, color="0.9", zorder=0)
             bx.axhline(100.0, color="0.5", lw=0.8, ls=":")
             bx.set_ylabel(label if j == 0 else "")

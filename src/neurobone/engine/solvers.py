@@ -15,9 +15,11 @@ solver            what it is
                   turns stiff or fails there is integrated again by ``fallback``
 ================  =====================================================================
 
-Every solver keeps its own error control per subject: the weighted RMS norm of its
-error estimate with weights ``rtol * (atol_factor * state.scale + |y|)``. Every subject
-is integrated exactly to each change point of its schedule.
+Every solver keeps its own error control per subject. The compiled solvers take the
+weighted RMS norm of their embedded error estimate with weights
+``atol_i + rtol * max(|y_i|, |y_new_i|)``, ``atol_i = rtol * atol_factor * state.scale``;
+:class:`BDF` uses SciPy's norm with the same ``rtol`` and ``atol``. Every subject is
+integrated exactly to each change point of its schedule.
 """
 
 from __future__ import annotations

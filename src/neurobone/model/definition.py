@@ -3,7 +3,7 @@
 A model is plain data: states, parameters, algebraic expressions and ODE right-hand
 sides, the formulas written as text a scientist can review (``"D_R*pi_C - D_B/pi_C*R"``).
 :mod:`neurobone.model.symbolic` parses that text once with SymPy; every backend (the
-single-subject solver, the batched engine, SBML export) is generated from the parsed
+engine's kernels, :mod:`neurobone.model.codegen`; SBML export) is generated from the parsed
 form, so no equation is ever typed twice.
 
 Models are built from :class:`Component` objects (one biological module each) that are
@@ -41,7 +41,7 @@ class Parameter:
         populations; 0 means the same for every subject.
     reference_of : if set, the parameter is a homeostatic reference: at initialisation it
         is set to the steady-state value of this state or expression (see
-        :func:`neurobone.engine.steady_state.initialise`).
+        :func:`neurobone.engine.steady.initialise`).
     """
 
     name: str

@@ -23,8 +23,9 @@ Subject ``i`` of a cohort with seed ``s`` has its own random streams, derived fr
 ``(s, i)`` only (:func:`neurobone.scenario.variability.stream`, NumPy ``SeedSequence``
 keyed by the subject's index): its covariates come from one stream (one uniform per
 covariate *slot*, always all of them, so adding a covariate to the block does not change
-the others) and its parameters from the study layer's
-:func:`~neurobone.scenario.variability.draw_factors` (arm ``"cohort"``). Subject ``i`` is
+the others) and its parameters from
+:func:`~neurobone.scenario.variability.draw_factors`, as a study's animals (arm
+``"cohort"``). Subject ``i`` is
 therefore the same however the cohort is chunked, ordered or distributed.
 
 Every covariate is drawn by inverse transform of its one uniform, so truncated
@@ -48,7 +49,8 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 from neurobone.model.brainbone.subjects import MENOPAUSE_AGE_YEARS
 from neurobone.units import DAYS_PER_WEEK, DAYS_PER_YEAR
 
-#: the arm name under which cohort subjects draw their parameters from the study layer
+#: the arm name under which cohort subjects draw their parameters
+#: (:func:`neurobone.scenario.variability.draw_factors`, as a study's animals)
 COHORT_ARM = "cohort"
 #: covariate slots: one uniform per slot and subject, in this order (append only)
 SLOTS = ("sex", "age", "menopause", "t_score", "abmd_ls", "abmd_th", "activity")
@@ -70,8 +72,8 @@ WRIGHT2014_PREVALENCE = {"osteoporosis": (0.068, 0.123, 0.257, 0.349),
 #: default femoral-neck T-score distribution
 LOOKER2010_FN = {"osteoporosis": 0.10, "osteopenia": 0.49}
 LOOKER2010 = "Looker et al. 2010, J Bone Miner Res 25:64 (NHANES 2005-2006, femoral neck)"
-#: natural menopause: mean 51 years (Gold 2013, SWAN; the median the scenario compiler
-#: also uses), SD 4 years, truncated to 40-60 (before 40 is premature ovarian
+#: natural menopause: mean 51 years (Gold 2013, SWAN; the median the subject rules also
+#: use, :data:`~neurobone.model.brainbone.subjects.MENOPAUSE_AGE_YEARS`), SD 4 years, truncated to 40-60 (before 40 is premature ovarian
 #: insufficiency, not natural menopause; after 60 is rare)
 MENOPAUSE_SD_YEARS = 4.0
 MENOPAUSE_RANGE_YEARS = (40.0, 60.0)
@@ -498,9 +500,9 @@ def sample_parameters(model, base: np.ndarray, seed: int, first: int, n: int,
     """Parameter vectors of subjects ``first .. first+n-1`` and the varied parameters.
 
     ``base`` is the cohort's parameter vector (homeostatic references resolved). Each
-    parameter with ``cv > 0`` is multiplied by a median-1 log-normal factor drawn by the
-    study layer (:func:`neurobone.scenario.variability.draw_factors`, arm ``"cohort"``), so a
-    subject's parameters depend on ``(seed, index)`` only.
+    parameter with ``cv > 0`` is multiplied by a median-1 log-normal factor drawn as for a
+    study's animals (:func:`neurobone.scenario.variability.draw_factors`, arm ``"cohort"``),
+    so a subject's parameters depend on ``(seed, index)`` only.
     """
     from neurobone.scenario.variability import apply_factors, draw_factors, variations
 

@@ -5,7 +5,7 @@ parameter takes the value on ``[start, end)``, on the weekdays whose bits are se
 for weekday d, day ``t`` having weekday ``floor(t) % 7``; ``FULL`` = every day). Rows
 shared by every subject (``sq, sv, ss, se, sm``) come first; the subject's own rows are
 ``q, v, s, e, m`` from ``lo`` to ``hi``. Where rows overlap on one parameter the later
-row wins, as :class:`neurobone.engine.schedule.Override` lists do.
+row wins, as :class:`neurobone.model.timed.Override` lists do.
 """
 
 import math
