@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neurobone.cohort import query, run_cohort
-from neurobone.cohort.run import cohort_solver
+from neurobone.cohort.run import default_solver_name
 from neurobone.cohort.store import chunk_path, open_cohort, read_manifest
 from neurobone.errors import InputError
 from neurobone.scenario import population as popmod
@@ -432,7 +432,7 @@ def test_manifest_records_the_run(human_ref):
     assert m["package_version"] == neurobone.__version__
     assert len(m["scenario_hash"]) == 64 and len(m["model_hash"]) == 64
     assert m["population"]["age_years"].startswith("uniform")
-    assert m["solver"] == type(cohort_solver(m["rtol"])).__name__
+    assert m["solver"] == default_solver_name()
     assert m["outputs"][:len(brainbone.DEFAULT_OUTPUTS["human"])] == list(brainbone.DEFAULT_OUTPUTS["human"])
 
 
@@ -532,3 +532,14 @@ def test_documented_and_example_scenarios_are_valid():
         assert scn.population is not None
     for path in sorted((root / "examples").glob("cohort*.yaml")):
         assert load_scenario(path).population is not None
+
+
+def test_the_solver_is_part_of_the_runs_identity(tmp_path):
+    """A resume never mixes solvers: another solver in the same directory is refused."""
+    out = tmp_path / "c"
+    run_cohort(HUMAN, 4, 1, out, chunk_size=2, solver="switching")
+    assert read_manifest(out)["solver"] == "switching"
+    with pytest.raises(InputError, match="solver|lanes"):  # refused here, or no lanes at all
+        run_cohort(HUMAN, 4, 1, out, chunk_size=2, solver="lanes")
+    with pytest.raises(InputError, match="solver"):
+        run_cohort(HUMAN, 4, 1, out, chunk_size=2, solver="rodas")

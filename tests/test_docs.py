@@ -17,19 +17,12 @@ from neurobone.scenario.schema import load_scenario
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
-#: pages still written for the engine before v2 (neurobone.engine.solve / batch,
-#: StudyResult.write_report, neurobone.cohort.population ...): strict xfail, so the mark
-#: must go when the page is brought up to date
-STALE: set[str] = set()
-
-
 #: pages whose Python examples take long (a Dask cluster, cohorts of thousands): make test-slow
 SLOW_EXAMPLES = {"cohorts.md"}
 
 
 def _page(path: Path, slow: bool = False):
-    marks = [pytest.mark.xfail(strict=True, reason="page not yet updated to engine v2")] \
-        if path.name in STALE else []
+    marks = []
     if slow:
         marks.append(pytest.mark.slow)
     return pytest.param(path, id=path.name, marks=marks)

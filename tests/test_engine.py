@@ -580,8 +580,6 @@ def test_default_solver_follows_the_machine(monkeypatch):
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "engine.md").read_text()
 
 
-@pytest.mark.xfail("neurobone.engine.batch" in DOC, raises=ImportError, strict=True,
-                   reason="docs/engine.md still shows the engine's old API")
 def test_docs_example_runs():
     # the runnable example of docs/engine.md
     code = re.search(r"```python\n(.*?)```", DOC, re.S).group(1)

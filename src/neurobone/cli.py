@@ -279,7 +279,7 @@ def cohort_cmd(
     trajectory_every: int = typer.Option(100, "--trajectory-every", help="keep trajectories of subjects whose index is divisible by K"),
     trajectory_step: Optional[float] = typer.Option(None, "--trajectory-step", help="days between trajectory points (default: daily/weekly/monthly/quarterly, <= 160 points)"),
     threads: Optional[int] = typer.Option(None, "--threads", help="Numba threads per chunk (default: all cores)"),
-    rtol: float = typer.Option(5e-5, "--rtol", help="relative tolerance (default 5e-5: spine aBMD change within 0.002 percentage points, docs/cohorts.md)"),
+    rtol: float = typer.Option(5e-5, "--rtol", help="relative tolerance (default 5e-5; its accuracy: docs/cohorts.md)"),
 ) -> None:
     """Simulate a virtual cohort in chunks into partitioned Parquet (query it with `neurobone query`)."""
     from neurobone.cohort.console import cohort_progress, dask_client, outcome_table

@@ -33,7 +33,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import numpy as np
 import pandas as pd
@@ -94,6 +94,8 @@ class CohortSpec(BaseModel):
     trajectory_every: int = Field(DEFAULT_TRAJECTORY_EVERY, ge=1)
     trajectory_step: float = Field(gt=0, allow_inf_nan=False)
     rtol: float = Field(DEFAULT_RTOL, gt=0, lt=1)
+    #: the scenario's solver, chosen once for the run (chunks never mix solvers)
+    solver: Literal["lanes", "switching"] = "switching"
     threads: int | None = Field(None, ge=1, exclude=True)
 
     @field_validator("n", "seed", "chunk_size", "trajectory_every", "threads", mode="before")
@@ -145,9 +147,21 @@ def scenario_hash(scenario: dict) -> str:
     return hashlib.sha256(json.dumps(scenario, sort_keys=True).encode()).hexdigest()
 
 
-def cohort_solver(rtol: float) -> Solver:
-    """The solver of every chunk's scenario: the lanes where the machine has them."""
-    return Lanes(rtol=rtol) if platform.lanes_available() else Switching(rtol=rtol)
+def default_solver_name() -> str:
+    """The scenario solver of a new run: the lanes where this machine has them."""
+    return "lanes" if platform.lanes_available() else "switching"
+
+
+def cohort_solver(name: str, rtol: float) -> Solver:
+    """The solver of every chunk's scenario (``lanes`` on a machine without them is a
+    one-line error: a run never mixes solvers)."""
+    if name == "lanes":
+        if not platform.lanes_available():
+            raise InputError("this cohort runs in the SIMD lanes, which this machine lacks "
+                             "(x86-64 Linux with AVX2 or AVX-512); resume it where it began, "
+                             "or start it again with --overwrite")
+        return Lanes(rtol=rtol)
+    return Switching(rtol=rtol)
 
 
 def history_solver(rtol: float) -> Solver:
@@ -190,7 +204,7 @@ class Prepared:
             "trajectory_every": s.trajectory_every,
             "trajectory_step": s.trajectory_step,
             "rtol": s.rtol,
-            "solver": type(self.solver).__name__,
+            "solver": s.solver,
             "package_version": __version__,
             "scenario": s.scenario,
             "population": popmod.describe(self.population),
@@ -227,8 +241,8 @@ def prepare(spec: CohortSpec, ref: Reference | None = None) -> Prepared:
     pop = popmod.resolve(scn.population, scn.species, scn.subject)
     grid = np.arange(0.0, scn.duration_days, spec.trajectory_step)
     save_traj = np.unique(np.append(grid, scn.duration_days))
-    prep = Prepared(spec, scn, cm, ref, rows, pop, outputs, save_traj, cohort_solver(spec.rtol),
-                    history_solver(spec.rtol))
+    prep = Prepared(spec, scn, cm, ref, rows, pop, outputs, save_traj,
+                    cohort_solver(spec.solver, spec.rtol), history_solver(spec.rtol))
     with _CACHE_LOCK:  # one prepared run per process (Dask workers run one cohort)
         _CACHE.clear()
         _CACHE[key] = prep
@@ -372,6 +386,7 @@ def run_cohort(
     trajectory_step: float | None = None,
     rtol: float = DEFAULT_RTOL,
     threads: int | None = None,
+    solver: str | None = None,
     on_chunk: Callable[[dict[str, Any]], None] | None = None,
 ) -> "store.CohortResult":
     """Simulate ``n`` virtual subjects of ``scenario`` into the store at ``out_dir``.
@@ -396,6 +411,8 @@ def run_cohort(
     rtol : relative tolerance of the solver (the lanes where the machine has them).
     threads : Numba threads per chunk (default: all cores; with ``client``, the workers'
         default).
+    solver : ``"lanes"`` or ``"switching"``: the scenario's solver (default: the lanes where
+        this machine has them); part of the run's identity, so a resume uses the same.
     on_chunk : called with each finished chunk's statistics (after it is written).
     """
     scn = as_scenario(scenario)
@@ -403,7 +420,7 @@ def run_cohort(
             else default_trajectory_step(scn.duration_days))
     spec = make_spec(scenario=scenario_dict(scn), n=n, seed=seed, chunk_size=chunk_size,
                      trajectory_every=trajectory_every, trajectory_step=step, rtol=rtol,
-                     threads=threads)
+                     threads=threads, solver=solver or default_solver_name())
     prep = prepare(spec)
     manifest = prep.manifest()
     out = Path(out_dir).expanduser()

@@ -39,7 +39,7 @@ TABLES = ("summary", "trajectories")
 PART = "part.parquet"
 FORMAT = "neurobone-cohort/1"
 #: manifest keys that identify a run (a resume must match all of them)
-IDENTITY = ("format", "scenario_hash", "model_hash", "n", "seed", "chunk_size",
+IDENTITY = ("format", "scenario_hash", "model_hash", "n", "seed", "chunk_size", "solver",
             "trajectory_every", "trajectory_step", "rtol", "package_version")
 _TMP_PREFIX = TMP_PREFIX
 
