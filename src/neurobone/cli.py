@@ -280,6 +280,7 @@ def cohort_cmd(
     trajectory_step: Optional[float] = typer.Option(None, "--trajectory-step", help="days between trajectory points (default: daily/weekly/monthly/quarterly, <= 160 points)"),
     threads: Optional[int] = typer.Option(None, "--threads", help="Numba threads per chunk (default: all cores)"),
     rtol: float = typer.Option(5e-5, "--rtol", help="relative tolerance (default 5e-5; its accuracy: docs/cohorts.md)"),
+    solver: Optional[str] = typer.Option(None, "--solver", help="lanes or switching (default: the lanes where this machine has them)"),
 ) -> None:
     """Simulate a virtual cohort in chunks into partitioned Parquet (query it with `neurobone query`)."""
     from neurobone.cohort.console import cohort_progress, dask_client, outcome_table
@@ -293,7 +294,7 @@ def cohort_cmd(
         with cohort_progress(scenario.stem) as progress:
             result = run_cohort(scn, n, seed, out, chunk_size, client=client, progress=progress,
                                 overwrite=overwrite, trajectory_every=trajectory_every,
-                                trajectory_step=trajectory_step, rtol=rtol,
+                                trajectory_step=trajectory_step, rtol=rtol, solver=solver,
                                 threads=threads if threads is not None else task_threads)
     m = result.manifest
     rate = f" ({m['last_run_rate']:,.1f} subjects/s)" if m.get("last_run_rate") else ""
