@@ -9,6 +9,7 @@ import pytest
 
 from neurobone.cohort import query, run_cohort
 from neurobone.engine.kernels import compile_model
+from neurobone.engine.platform import lanes_available
 from neurobone.engine.solvers import Lanes
 from neurobone.model import brainbone
 from neurobone.model.subjects import Covariates
@@ -64,7 +65,10 @@ def _women(n: int) -> Covariates:
 
 
 # ----------------------------------------------------------------------------- N = 1
-@pytest.mark.parametrize("solver", [None, Lanes(rtol=1e-6)], ids=["default", "lanes"])
+@pytest.mark.parametrize("solver", [
+    None, pytest.param(Lanes(rtol=1e-6), marks=pytest.mark.skipif(
+        not lanes_available(), reason="no AVX2/AVX-512 libmvec lanes here"))],
+    ids=["default", "lanes"])
 def test_subjects_initialised_together_equal_each_alone(human, solver):
     """A subject's start depends on its own covariates and parameters only: bit for bit
     the same alone (N = 1) or among others (each history has its own end day and steps),
