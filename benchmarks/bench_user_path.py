@@ -92,7 +92,7 @@ def prepared_chunks(n: int, seed: int, rtol: float, chunk: int):
     scn = as_scenario(SCENARIO)
     spec = cr.make_spec(scenario=cr.scenario_dict(scn), n=n, seed=seed, chunk_size=chunk,
                         trajectory_every=100, trajectory_step=cr.default_trajectory_step(
-                            scn.duration_days), rtol=rtol)
+                            scn.duration_days), rtol=rtol, solver=cr.default_solver_name())
     prep = cr.prepare(spec)
     cm = prep.cm
     age_ref = float(prep.ref.p[cm.param_index("age_ref")])
@@ -146,12 +146,10 @@ def roadrunner_peer(prep, chunks, n_peer: int, rtol: float, tmp: Path) -> dict:
     names = m.state_names
     ids = set(rr.model.getGlobalParameterIds())
     scheduled = {m.parameter_names[q] for q in sched.shared_pindex}
-    # parameters that differ between these subjects, and that the SBML holds as values
-    varied = [j for j in range(cm.n_params) if not np.all(P[:, j] == P[0, j])]
-    pids = [(j, f"{m.parameter_names[j]}_base" if m.parameter_names[j] in scheduled
-             else m.parameter_names[j]) for j in varied]
+    # every parameter the SBML holds as a value, set to the subject's own
+    pids = [(j, f"{q}_base" if q in scheduled else q) for j, q in enumerate(m.parameter_names)]
     pids = [(j, pid) for j, pid in pids if pid in ids]
-    sids = [(k, f"init({s})") for k, s in enumerate(names)]
+    sids = list(enumerate(names))  # states are SBML parameters with rate rules
 
     def run(cfg, idx):
         rr.integrator.stiff = cfg["stiff"]
@@ -165,7 +163,6 @@ def roadrunner_peer(prep, chunks, n_peer: int, rtol: float, tmp: Path) -> dict:
                 rr.setValue(pid, float(P[i, j]))
             for k, sid in sids:
                 rr.setValue(sid, float(Y[i, k]))
-            rr.reset()
             out[a] = np.asarray(rr.simulate(0.0, days, len(save), selections=names))
         return out
 

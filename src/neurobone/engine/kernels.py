@@ -39,9 +39,7 @@ from neurobone import config
 from neurobone.atomic import atomic_write_text
 from neurobone.engine import platform
 from neurobone.errors import InputError, ModelError
-from neurobone.model import codegen
 from neurobone.model.definition import Model
-from neurobone.model.symbolic import parse
 
 #: the fixed numerics of the scalar module and of the lanes module, in order
 SCALAR_NUMERICS = ("rows", "linalg", "rodas4", "dopri5", "scalar")
@@ -340,6 +338,9 @@ def _equations(model: Model) -> dict:
 
 def _lanes_module(cm: CompiledModel, width: int) -> ModuleType:
     def make():
+        from neurobone.model import codegen
+        from neurobone.model.symbolic import parse
+
         lanes = LANE_VECTORS * width
         vexp, vlog = platform.VECTOR_FUNCTIONS[width]
         extra = "\n".join([
@@ -360,6 +361,9 @@ def compile_model(model: Model) -> CompiledModel:
     jit = config.settings().jit
 
     def make():
+        from neurobone.model import codegen  # SymPy: only when a module is generated
+        from neurobone.model.symbolic import parse
+
         sym = parse(model)
         text = "\n\n".join([header(model, jit), codegen.scalar_source(sym),
                              codegen.split_source(sym), include(SCALAR_NUMERICS)])

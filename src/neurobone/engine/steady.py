@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Mapping
 
 import numpy as np
-from scipy.optimize import root
 
 from neurobone.engine.kernels import CompiledModel
 from neurobone.engine.simulate import as_compiled, simulate
@@ -44,6 +43,8 @@ def steady_vector(
     hold: tuple[str, ...] = (),
 ) -> np.ndarray:
     """Steady state of the states flagged ``steady`` and not in ``hold``."""
+    from scipy.optimize import root
+
     m = cm.model
     y0 = cm.initial_vector() if initial is None else np.asarray(initial, float).copy()
     p = np.ascontiguousarray(p, dtype=float)
