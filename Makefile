@@ -11,6 +11,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/neurobone warm-up --model neurobone  # compile the main kernels now (cached)
 	touch $(STAMP)
 
 install: $(STAMP)

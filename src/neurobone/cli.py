@@ -77,16 +77,16 @@ def warm_up_cmd(
     """Compile the kernels now (cached on disk: later runs load them in under a second)."""
     import time
 
-    from neurobone.engine.solvers import warm_up
+    from neurobone.engine.solvers import warm_up_models
     from neurobone.model.registry import available, get_model
 
     names = model or available()
-    t0 = time.perf_counter()
     for name in names:
-        m = get_model(name)
-        took = warm_up(m)
+        get_model(name)  # unknown names: one line, before any process starts
+    t0 = time.perf_counter()
+    for name, solver, took in warm_up_models(names):
         parts = ", ".join(f"{k} {v:.1f} s" for k, v in took.items())
-        console.print(f"{name}: {parts}", highlight=False)
+        console.print(f"{name} ({solver}): {parts}", highlight=False)
     console.print(f"kernels ready in {time.perf_counter() - t0:.1f} s "
                   f"(cache: {config_dir()})", highlight=False)
 

@@ -35,6 +35,7 @@ from neurobone.engine import kernels, platform
 from neurobone.engine.kernels import CompiledModel
 from neurobone.engine.schedule import Schedule
 from neurobone.errors import InputError
+from neurobone.model.timed import Override
 
 #: status of a subject the lanes hand over to their fallback solver (never in a result)
 HANDOVER = 9
@@ -145,8 +146,11 @@ class Solver:
     def prepare(self, cm: CompiledModel) -> None:
         """Load (and compile, the first time on this machine) the kernels this solver
         runs for ``cm``: one subject for one day."""
-        pr = Problem(cm, cm.parameter_vector()[None, :], cm.initial_vector()[None, :],
-                     np.ones(1), Schedule.empty(cm.model.parameter_names, 1),
+        p = cm.parameter_vector()
+        # one shared row that changes nothing: the change-point path compiles too
+        row = Override(cm.model.parameter_names[0], float(p[0]), 0.5, 1.0)
+        pr = Problem(cm, p[None, :], cm.initial_vector()[None, :], np.ones(1),
+                     Schedule.from_overrides(cm.model.parameter_names, None, shared=[row], n=1),
                      np.array([0.0, 1.0]), np.zeros(1, np.int64), np.zeros(1, np.int64))
         self.integrate(pr)
 
@@ -388,5 +392,28 @@ def warm_up(model, solvers: list[Solver] | None = None) -> dict[str, float]:
     return out
 
 
+def _warm_one(name: str, solver: str) -> tuple[str, str, dict[str, float]]:
+    from neurobone.model.registry import get_model
+
+    return name, solver, warm_up(get_model(name), [solver_named(solver)])
+
+
+def warm_up_models(names: list[str], processes: int | None = None):
+    """:func:`warm_up` for registered models, one process per model and solver (Numba
+    compiles in one thread per process: on two cores this halves the wait). Yields
+    ``(model, solver, seconds by part)`` as each finishes."""
+    import concurrent.futures as cf
+    import multiprocessing as mp
+    import os
+
+    tasks = [(n, s) for n in names
+             for s in ("switching", *(("lanes",) if platform.lanes_available() else ()))]
+    workers = max(1, min(processes or os.cpu_count() or 1, len(tasks)))
+    ctx = mp.get_context("spawn")  # a fresh interpreter: no Numba state inherited
+    with cf.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        for fut in cf.as_completed([pool.submit(_warm_one, n, s) for n, s in tasks]):
+            yield fut.result()
+
+
 __all__ = ["BDF", "Dopri5", "Lanes", "Rodas4", "Solver", "Switching", "default_solver",
-           "solver_named", "warm_up"]
+           "solver_named", "warm_up", "warm_up_models"]
