@@ -314,6 +314,17 @@ def cache_store(j, WK, p, oi, no, ckey, cval, cok, cnext, csid, sid):
 
 
 @jit
+def prev_and_keep(WK, p, store, oi, no, ckey, cval, cok, cnext, csid, cur, counts):
+    """``prev`` for every lane, then the lanes flagged in ``store`` keep their new terms."""
+    counts[3] += 1
+    prev(WK)
+    for j in range(LANES):
+        if store[j]:
+            cache_store(j, WK, p, oi, no, ckey, cval, cok, cnext, csid, cur[j])
+            store[j] = False
+
+
+@jit
 def load_lane(j, i, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m, ct, h0, WK, p, pn,
               sub, tl, te, tb, h, ks, acc, rej, nstiff, firstrej, cptr):
     """Put subject ``i`` into lane ``j`` at day 0 (its parameters, state, schedule)."""
@@ -405,10 +416,7 @@ def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m,
             need[j] = True
         else:
             sub[j] = -1
-    prev(WK)
-    for j in range(LANES):
-        cache_store(j, WK, p, oi, no, ckey, cval, cok, cnext, csid, cur[j])
-        store[j] = False
+    prev_and_keep(WK, p, store, oi, no, ckey, cval, cok, cnext, csid, cur, counts)
 
     while True:
         # A. lanes at a segment start: save points there, then K1 = f(t, y)
@@ -474,12 +482,7 @@ def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m,
                 for k in range(NS):  # keep an idle lane's numbers finite
                     WK[O_Y + k * LANES + j] = Y0[last[j], k]
         if loaded:
-            counts[3] += 1
-            prev(WK)
-            for j in range(LANES):
-                if store[j]:
-                    cache_store(j, WK, p, oi, no, ckey, cval, cok, cnext, csid, cur[j])
-                    store[j] = False
+            prev_and_keep(WK, p, store, oi, no, ckey, cval, cok, cnext, csid, cur, counts)
             continue
 
         # C. one step of every lane with a subject
@@ -607,12 +610,7 @@ def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m,
                 store[j] = True
                 missed = True
         if missed:
-            counts[3] += 1
-            prev(WK)
-            for j in range(LANES):
-                if store[j]:
-                    cache_store(j, WK, p, oi, no, ckey, cval, cok, cnext, csid, cur[j])
-                    store[j] = False
+            prev_and_keep(WK, p, store, oi, no, ckey, cval, cok, cnext, csid, cur, counts)
 
 
 @jit_parallel
