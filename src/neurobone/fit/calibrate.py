@@ -1,58 +1,146 @@
-"""Calibrate named parameters against named target rows (reproducible record of the fit).
+"""Calibrate named parameters against named target rows by least squares.
 
-:func:`calibrate` minimises the sum of squared distances to each row's central value,
-scaled by the row's range, over log-parameters (Nelder-Mead), and returns the fitted
-values. From Python::
+The residual of a row is ``(simulated - central) / sigma`` with ``sigma`` a quarter of
+the row's accepted range (the range read as the central value plus or minus two
+standard deviations). Parameters are fitted on the log scale within bounds (by default
+a factor of 20 either side of the start) with SciPy's trust-region reflective
+``least_squares``; the Jacobian is a forward difference computed as one batched run of
+p + 1 parameter sets (:class:`~neurobone.fit.targets.Ensemble`). From Python::
 
     from neurobone.fit.calibrate import calibrate
-    from neurobone.fit.targets import Runs, evaluate
 
-    fitted = calibrate(["k_grow", "W_max"], ["MC5a", "MC5b"], species="mouse")
-    print(fitted)                                  # {"k_grow": ..., "W_max": ...}
-    rows = evaluate(runs=Runs(fitted, "article"), ids=["MC5a", "MC5b"])
-    print(rows[["id", "simulated", "low", "high", "central", "in_range"]])
+    fit = calibrate(["k_grow", "W_max", "k_cdec"], ["MC5a", "MC5b", "MC5c"], species="mouse")
+    fit.values            # {"k_grow": ..., "W_max": ..., "k_cdec": ...}
+    fit.converged, fit.message
+    fit.table()           # per row: simulated, central, range, residual
+    fit.identifiability() # singular values of the scaled Jacobian, rank, per parameter
 
-The fitted values are written into the parameter tables by hand, with the rows in each
-parameter's ``source`` ("calibrated: MC5a, MC5b"). :mod:`neurobone.fit.pipeline` runs
-the whole calibration step by step.
+A fit never passes silently: ``converged`` is SciPy's own criterion, and rows whose run
+failed during the fit are counted (``failed_evaluations``).
 """
 
 from __future__ import annotations
 
-import numpy as np
-from scipy.optimize import minimize
+from dataclasses import dataclass, field
 
-from neurobone.fit.targets import Runs, evaluate, load_targets
+import numpy as np
+import pandas as pd
+
+from neurobone.fit.targets import Ensemble, load_targets, simulated
 from neurobone.model.brainbone import build
 
+#: residual given to a row whose run failed (a bad point for the optimiser, counted)
+FAILED_RESIDUAL = 1e3
+#: forward-difference step on the log scale
+LOG_STEP = 1e-4
 
-def objective(values: dict[str, float], ids: list[str], hypothesis: str | None = None,
-              table=None) -> float:
-    """Sum over rows ``ids`` of ((simulated - central) / (high - low))^2 with the parameter
-    ``values``; a run that fails scores 1e6."""
-    table = load_targets() if table is None else table
-    try:
-        df = evaluate(table, Runs(values, hypothesis), ids)
-    except Exception:  # noqa: BLE001 - a failed solve is a bad point, not an error
-        return 1e6
-    err = (df.simulated - df.central) / (df.high - df.low)
-    return float(np.sum(err**2))
+
+@dataclass
+class Fit:
+    """The outcome of :func:`calibrate`."""
+
+    parameters: list[str]
+    values: dict[str, float]
+    rows: list[str]
+    simulated: np.ndarray
+    table_rows: pd.DataFrame
+    jacobian: np.ndarray  # d residual / d log(parameter), at the optimum
+    cost: float
+    converged: bool
+    message: str
+    evaluations: int
+    failed_evaluations: int
+    fixed: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def residuals(self) -> np.ndarray:
+        return (self.simulated - self.table_rows["central"].to_numpy()) / _sigma(self.table_rows)
+
+    def table(self) -> pd.DataFrame:
+        """Per row: simulated value, central value, range, residual, in range."""
+        t = self.table_rows[["id", "low", "high", "central"]].copy()
+        t.insert(1, "simulated", self.simulated)
+        t["residual"] = self.residuals
+        t["in_range"] = (t["low"] <= t["simulated"]) & (t["simulated"] <= t["high"])
+        return t.reset_index(drop=True)
+
+    def identifiability(self, rtol: float = 1e-3) -> dict:
+        """Rank of the Jacobian (singular values above ``rtol`` times the largest) and,
+        per parameter, whether it is identifiable: its direction is not in the
+        (numerical) null space of the Jacobian."""
+        J = self.jacobian
+        if J.size == 0:
+            return {"singular_values": [], "rank": 0, "identifiable": {}}
+        _, s, vt = np.linalg.svd(J, full_matrices=True)
+        rank = int(np.sum(s > rtol * s[0])) if s.size and s[0] > 0 else 0
+        null = vt[rank:]
+        weight = np.sqrt(np.sum(null ** 2, axis=0)) if len(null) else np.zeros(len(self.parameters))
+        return {"singular_values": s.tolist(), "rank": rank,
+                "identifiable": {p: bool(w < 0.5) for p, w in zip(self.parameters, weight)}}
+
+    def __repr__(self) -> str:
+        vals = ", ".join(f"{k}={v:.4g}" for k, v in self.values.items())
+        return (f"<Fit {len(self.parameters)} parameters to {len(self.rows)} rows: {vals}; "
+                f"cost {self.cost:.3g}, converged={self.converged}>")
+
+
+def _sigma(rows: pd.DataFrame) -> np.ndarray:
+    return np.maximum((rows["high"] - rows["low"]).to_numpy(float) / 4.0, 1e-12)
 
 
 def calibrate(params: list[str], ids: list[str], *, species: str = "mouse",
               hypothesis: str = "article", start: dict[str, float] | None = None,
-              fixed: dict[str, float] | None = None, maxiter: int = 200) -> dict[str, float]:
-    """Fit ``params`` to the central values of rows ``ids``; ``fixed`` values apply to
-    every run (e.g. parameters fitted in an earlier step). ``start`` overrides the model's
-    values as starting points; returns ``{parameter: fitted value}``."""
-    m = build(species, hypothesis)
-    x0 = np.log([start[p] if start and p in start else m.parameter(p).value for p in params])
-    table = load_targets()
+              fixed: dict[str, float] | None = None, bounds: dict[str, tuple[float, float]]
+              | None = None, max_evaluations: int = 200, table: pd.DataFrame | None = None
+              ) -> Fit:
+    """Fit ``params`` to the central values of rows ``ids`` (module docstring).
 
-    def f(x):
-        v = objective({**(fixed or {}), **dict(zip(params, np.exp(x)))}, ids, hypothesis, table)
-        return v
+    ``fixed`` values apply to every run (e.g. parameters fitted in an earlier step);
+    ``start`` overrides the model's values as starting points; ``bounds`` gives
+    ``(low, high)`` per parameter (default: start / 20 to start * 20).
+    """
+    from scipy.optimize import least_squares
 
-    res = minimize(f, x0, method="Nelder-Mead",
-                   options={"maxiter": maxiter, "xatol": 1e-3, "fatol": 1e-4, "initial_simplex": None})
-    return dict(zip(params, map(float, np.exp(res.x))))
+    model = build(species, hypothesis)
+    table = load_targets() if table is None else table
+    rows = table[table["id"].isin(ids)].reset_index(drop=True)
+    missing = sorted(set(ids) - set(rows["id"]))
+    if missing:
+        raise ValueError(f"unknown target rows {missing}")
+    order = list(rows["id"])
+    central, sigma = rows["central"].to_numpy(float), _sigma(rows)
+    x0 = np.log([start[p] if start and p in start else model.parameter(p).value for p in params])
+    lo = np.array([np.log((bounds or {}).get(p, (np.exp(x) / 20, 0))[0]) for p, x in zip(params, x0)])
+    hi = np.array([np.log((bounds or {}).get(p, (0, np.exp(x) * 20))[1]) for p, x in zip(params, x0)])
+    fixed = dict(fixed or {})
+    count = {"evaluations": 0, "failed": 0}
+    cache: dict[bytes, np.ndarray] = {}
+
+    def residuals_of(xs: list[np.ndarray]) -> np.ndarray:
+        sets = [{**fixed, **dict(zip(params, map(float, np.exp(x))))} for x in xs]
+        sim = simulated(Ensemble(sets, hypothesis), order, table)
+        count["evaluations"] += len(xs)
+        count["failed"] += int(np.sum(~np.isfinite(sim)))
+        r = (sim - central) / sigma
+        return np.where(np.isfinite(r), r, FAILED_RESIDUAL)
+
+    def fun(x):
+        key = np.asarray(x).tobytes()
+        if key not in cache:
+            cache[key] = residuals_of([np.asarray(x)])[0]
+        return cache[key]
+
+    def jac(x):
+        x = np.asarray(x)
+        xs = [x] + [x + LOG_STEP * e for e in np.eye(len(x))]
+        r = residuals_of(xs)
+        cache[x.tobytes()] = r[0]
+        return ((r[1:] - r[0]) / LOG_STEP).T
+
+    res = least_squares(fun, np.clip(x0, lo, hi), jac=jac, bounds=(lo, hi), method="trf",
+                        x_scale="jac", max_nfev=max_evaluations)
+    values = dict(zip(params, map(float, np.exp(res.x))))
+    sim = central + res.fun * sigma
+    return Fit(params, values, order, sim, rows, np.asarray(res.jac), float(res.cost),
+               bool(res.status > 0), str(res.message), count["evaluations"], count["failed"],
+               fixed)

@@ -57,13 +57,13 @@ def run(hypothesis: str = "article", start: dict[str, float] | None = None, log=
             rows = [r for r in rows if r != "MC3"]
         s = {p: (start or {}).get(p) for p in params if (start or {}).get(p) is not None}
         mouse.update(calibrate(params, rows, species=species, hypothesis=hypothesis, start=s or None,
-                               fixed=mouse, maxiter=300))
+                               fixed=mouse).values)
         print(json.dumps(mouse), file=log, flush=True)
     shared = {k: v for k, v in mouse.items() if k in SHARED}
     params, rows, species = HUMAN_STEP
     s = {p: (start or {}).get("human_" + p) for p in params if (start or {}).get("human_" + p) is not None}
     human = calibrate(params, rows, species=species, hypothesis=hypothesis, start=s or None,
-                      fixed={**shared, **HUMAN_FIXED}, maxiter=150)
+                      fixed={**shared, **HUMAN_FIXED}).values
     out = {"hypothesis": hypothesis, "mouse": mouse, "human": human}
     res = evaluate(runs=Runs({**mouse}, hypothesis), ids=[r for _, rr, _ in STEPS for r in rr] + ["MC1"])
     out["mouse_targets"] = dict(zip(res.id, res.simulated))

@@ -4,6 +4,10 @@ Every target builds its scenarios from the YAML files in ``neurobone/data/target
 (mean subject, no measurement noise) and reduces the trajectories to the figure the
 row names. :func:`evaluate` runs them all (sharing runs between targets) and returns a
 table of simulated value, range and whether it is in range.
+
+An :class:`Ensemble` runs the scenarios for several parameter sets at once: each target
+scenario is one call of the batched engine for every set (a finite-difference Jacobian
+of every target with respect to p parameters is p + 1 sets, one call per scenario).
 """
 
 from __future__ import annotations
@@ -12,13 +16,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from neurobone.scenario.run import ScenarioResult, run_scenario
-from neurobone.scenario.schema import load_scenario
+from neurobone.engine.simulate import simulate
+from neurobone.errors import NeuroboneError
+from neurobone.scenario.compile import SCENARIO_SOLVER, compile_scenario
+from neurobone.scenario.run import ScenarioResult
+from neurobone.scenario.schema import Scenario, load_scenario
 from neurobone.units import DAYS_PER_YEAR
 
 YEAR = DAYS_PER_YEAR
@@ -28,26 +35,84 @@ def scenario_path(name: str) -> Path:
     return Path(str(resources.files("neurobone.data").joinpath("targets").joinpath(f"{name}.yaml")))
 
 
-class Runs:
-    """Scenario runs by file name, cached, with optional parameter or hypothesis changes."""
+class Ensemble:
+    """The target scenarios run for several parameter sets (and one hypothesis) at once.
 
-    def __init__(self, parameters: dict[str, float] | None = None, hypothesis: str | None = None):
-        self.parameters = dict(parameters or {})
+    ``parameter_sets`` is a list of ``{parameter: value}`` applied on top of each
+    scenario's own parameters. A scenario is run, for every set together, the first time
+    a target asks for it; a set whose subject cannot be set up or integrated gives
+    ``None`` (its targets come out NaN).
+    """
+
+    def __init__(self, parameter_sets: Sequence[dict[str, float]] = ({},),
+                 hypothesis: str | None = None):
+        self.sets = [dict(p) for p in parameter_sets] or [{}]
         self.hypothesis = hypothesis
-        self._cache: dict[str, ScenarioResult] = {}
+        self._cache: dict[str, list[ScenarioResult | None]] = {}
+
+    def __len__(self) -> int:
+        return len(self.sets)
+
+    def runs(self, k: int) -> "Runs":
+        """The runs of parameter set ``k``, as a :class:`Runs`."""
+        return Runs(ensemble=self, index=k)
+
+    def result(self, name: str, k: int) -> ScenarioResult | None:
+        if name not in self._cache:
+            self._cache[name] = self._run(name)
+        return self._cache[name][k]
+
+    def _variant(self, scn: Scenario, values: dict[str, float]) -> Scenario:
+        update: dict = {}
+        if values:
+            update["parameters"] = {**scn.parameters, **values}
+        if self.hypothesis:
+            update["hypothesis"] = self.hypothesis
+        return scn.model_copy(update=update) if update else scn
+
+    def _run(self, name: str) -> list[ScenarioResult | None]:
+        scn = load_scenario(scenario_path(name))
+        plans = []
+        for values in self.sets:
+            try:
+                plans.append(compile_scenario(self._variant(scn, values)))
+            except NeuroboneError:
+                plans.append(None)
+        good = [k for k, pl in enumerate(plans) if pl is not None]
+        out: list[ScenarioResult | None] = [None] * len(plans)
+        if not good:
+            return out
+        first = plans[good[0]]
+        res = simulate(first.cm, first.duration,
+                       parameters=np.stack([plans[k].parameters for k in good]),
+                       initial=np.stack([plans[k].initial for k in good]),
+                       schedule=[plans[k].overrides for k in good],
+                       outputs=list(first.cm.model.outputs), solver=SCENARIO_SOLVER,
+                       on_failure="ignore")
+        for j, k in enumerate(good):
+            if res.status[j] == 0:
+                out[k] = ScenarioResult(plans[k].scenario, res.subject(j), plans[k])
+        return out
+
+
+class Runs:
+    """Scenario runs by file name for one parameter set (with optional parameter or
+    hypothesis changes), cached: a view of an :class:`Ensemble`."""
+
+    def __init__(self, parameters: dict[str, float] | None = None, hypothesis: str | None = None,
+                 *, ensemble: Ensemble | None = None, index: int = 0):
+        self._ensemble = ensemble or Ensemble([parameters or {}], hypothesis)
+        self._index = index
 
     def __call__(self, name: str) -> ScenarioResult:
-        if name not in self._cache:
-            scn = load_scenario(scenario_path(name))
-            update = {}
-            if self.parameters:
-                update["parameters"] = {**scn.parameters, **self.parameters}
-            if self.hypothesis:
-                update["hypothesis"] = self.hypothesis
-            if update:
-                scn = scn.model_copy(update=update)
-            self._cache[name] = run_scenario(scn)
-        return self._cache[name]
+        r = self._ensemble.result(name, self._index)
+        if r is None:
+            raise FailedRun(name)
+        return r
+
+
+class FailedRun(NeuroboneError):
+    """A target scenario whose subject could not be set up or integrated."""
 
 
 def _end(r: ScenarioResult, out: str, day: float | None = None) -> float:
@@ -205,8 +270,21 @@ def evaluate(table: pd.DataFrame | None = None, runs: Runs | None = None,
         if ids and row["id"] not in ids:
             continue
         t = TARGETS[row["id"]]
-        v = float(t.measure(runs))
+        try:
+            v = float(t.measure(runs))
+        except (FailedRun, FloatingPointError, ZeroDivisionError, IndexError):
+            v = float("nan")
         rows.append(dict(id=row["id"], species=row["species"], measure=row["measure"],
                          simulated=v, low=row["low"], high=row["high"], central=row["central"],
                          in_range=bool(row["low"] <= v <= row["high"]), calibrates=t.calibrates))
     return pd.DataFrame(rows)
+
+
+def simulated(ensemble: Ensemble, ids: list[str], table: pd.DataFrame | None = None
+              ) -> np.ndarray:
+    """The simulated value of every row ``ids`` for every parameter set of ``ensemble``:
+    an array (sets x rows); NaN where a set's run failed."""
+    table = load_targets() if table is None else table
+    with np.errstate(all="ignore"):
+        return np.array([evaluate(table, ensemble.runs(k), ids)["simulated"].to_numpy(float)
+                         for k in range(len(ensemble))])

@@ -1,0 +1,27 @@
+"""Target evaluation for several parameter sets at once, and the least-squares calibration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurobone.fit.calibrate import calibrate
+from neurobone.fit.targets import Ensemble, Runs, evaluate, simulated
+
+
+def test_an_ensemble_gives_each_set_what_it_gives_alone():
+    sets = [{}, {"k_grow": 0.3}, {"W_max": 1.2}]
+    ens = simulated(Ensemble(sets), ["MC5a", "MC5b"])
+    for k, values in enumerate(sets):
+        alone = evaluate(runs=Runs(values), ids=["MC5a", "MC5b"])["simulated"].to_numpy()
+        np.testing.assert_allclose(ens[k], alone, rtol=1e-12)
+    assert ens[1, 1] > ens[0, 1]  # slower growth: a later rise half-time
+
+
+def test_least_squares_finds_a_connectivity_plateau():
+    fit = calibrate(["W_max"], ["MC5a"], start={"W_max": 1.0})
+    t = fit.table()
+    assert fit.converged and t.loc[0, "in_range"]
+    assert t.loc[0, "simulated"] == pytest.approx(t.loc[0, "central"], rel=1e-3)
+    assert fit.identifiability()["identifiable"] == {"W_max": True}
+    assert fit.failed_evaluations == 0 and fit.evaluations > 1
