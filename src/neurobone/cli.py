@@ -3,6 +3,8 @@
 Every command parses its arguments, calls one library function and prints or writes
 the result. Bad input raises :class:`~neurobone.errors.NeuroboneError`; :func:`main`
 turns it (and Click's usage errors) into one line on stderr and exit code 2.
+Output files are checked before the work (nothing is created) and written atomically at
+its end (:mod:`neurobone.files`): a command that fails leaves the previous file or none.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from neurobone.errors import InputError, NeuroboneError
+from neurobone.files import check_output_file, write_output
 
 try:  # Typer >= 0.16 vendors Click
     from typer._click import exceptions as cx
@@ -43,18 +46,9 @@ def _days(value: str) -> float:
 
 
 def check_writable(path: Path) -> Path:
-    """Fail early, with one line, when ``path`` cannot be written."""
-    parent = path.expanduser().resolve().parent
-    if path.is_dir():
-        raise InputError(f"output path {str(path)!r} is a directory; give a file name")
-    if not parent.exists():
-        raise InputError(f"cannot write {str(path)!r}: directory {str(parent)!r} does not exist")
-    try:
-        with open(path, "a"):
-            pass
-    except OSError as exc:
-        raise InputError(f"cannot write {str(path)!r}: {exc.strerror}") from None
-    return path
+    """Fail early, with one line, when ``path`` cannot be written; creates nothing
+    (:func:`neurobone.files.check_output_file`)."""
+    return check_output_file(path)
 
 
 @app.command("models")
@@ -163,7 +157,7 @@ def decompose_cmd(
                       f"{100 * r.interaction_share:.0f} %")
     console.print(table)
     if out is not None:
-        df.to_csv(out, index=False)
+        write_output(out, lambda tmp: df.to_csv(tmp, index=False))
 
 
 @app.command("steady-state")
@@ -220,13 +214,15 @@ def export_sbml_cmd(
             raise InputError("--species comes from the scenario file; leave it out with --scenario")
         for o in overrides:
             plan.cm.model.parameter(o.name)
-        write_sbml(out, plan.cm, parameters=dict(zip(plan.cm.model.parameter_names, plan.parameters)),
-                   overrides=plan.overrides + overrides, initial=plan.initial)
+        write_output(out, lambda tmp: write_sbml(
+            tmp, plan.cm, parameters=dict(zip(plan.cm.model.parameter_names, plan.parameters)),
+            overrides=plan.overrides + overrides, initial=plan.initial), "SBML file")
         console.print(f"wrote {out} (SBML L3V2, scenario {scenario}, {len(plan.overrides)} timed "
                       "overrides as events)", highlight=False)
         return
     m = get_model(model or "lemaire2004")
-    write_sbml(out, m, overrides=overrides, species=species)
+    write_output(out, lambda tmp: write_sbml(tmp, m, overrides=overrides, species=species),
+                 "SBML file")
     console.print(f"wrote {out} (SBML L3V2, model {m.name})", highlight=False)
 
 
@@ -242,6 +238,10 @@ def run_cmd(
     hypothesis: Optional[str] = typer.Option(
         None, "--hypothesis", help="mechanism hypothesis: article, interoceptive or mechanical"
     ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite",
+        help="write into a non-empty folder that holds no neurobone report (its files are kept, "
+             "those with the report's names replaced)"),
 ) -> None:
     """Run an in-silico study: print mean ± SD per arm and the comparisons, write a report."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -252,7 +252,7 @@ def run_cmd(
 
     spec = load_study(study) if study is not None else article_study()
     spec = spec.with_options(n_per_arm=n, seed=seed, hypothesis=hypothesis)
-    folder = prepare_folder(out)
+    folder = prepare_folder(out, overwrite)  # before the study runs; creates nothing
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(spec.name, total=None)
@@ -263,7 +263,7 @@ def run_cmd(
         result = run_study(spec, progress=progress)
     wide = console if console.is_terminal else Console(width=140)
     print_results(result, wide)
-    index = write_report(result, folder)
+    index = write_report(result, folder, overwrite=overwrite)
     wide.print(f"report: {index}", highlight=False)
 
 
@@ -334,7 +334,7 @@ def _write_csv(df, out: Optional[Path]) -> None:
     if out is None:
         df.to_csv(sys.stdout, index=False)
     else:
-        df.to_csv(out, index=False)
+        write_output(out, lambda tmp: df.to_csv(tmp, index=False))
         console.print(f"wrote {len(df)} rows x {df.shape[1]} columns to {out}", highlight=False)
 
 

@@ -1,0 +1,328 @@
+"""The CLI's failure paths (issue 13): bad input files, one-line messages, duplicate YAML
+keys, output paths checked without being created, atomic outputs, the report folder's
+marker, Ctrl-C and SIGTERM, and the wiring of `check` and `query --unsafe`.
+
+Most cases run the CLI in-process (the ``cli`` fixture); the signals need a real process.
+docs/reliability.md lists the guarantees these tests keep.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import stat
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from neurobone.atomic import TMP_PREFIX
+
+ROOT = Path(__file__).resolve().parents[1]
+TREADMILL = ROOT / "examples" / "mouse_treadmill.yaml"
+COHORT = ROOT / "examples" / "cohort_running.yaml"
+STUDY = ROOT / "examples" / "article_mouse_study.yaml"
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(TMP_PREFIX))
+
+
+def _one_line(code: int, err: str, needle: str) -> str:
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1, err
+    assert lines[0].startswith("neurobone: error: "), lines[0]
+    assert needle in lines[0], lines[0]
+    assert "Traceback" not in err
+    return lines[0]
+
+
+# --------------------------------------------------------------------------- output paths
+REJECTED = [
+    ["simulate", "--model", "nope"],
+    ["simulate", "--set", "I_P=abc"],
+    ["simulate", "--set", "XX=1"],
+    ["simulate", "--days", "-3"],
+    ["simulate", "missing.yaml"],
+    ["simulate", str(TREADMILL), "--days", "3"],
+    ["decompose", "missing.yaml"],
+    ["export-sbml", "--model", "nope"],
+    ["export-sbml", "--scenario", "missing.yaml"],
+]
+
+
+@pytest.mark.parametrize("args", REJECTED, ids=[" ".join(a[:3]) for a in REJECTED])
+def test_a_rejected_command_creates_no_output_file(cli, tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "X.out"
+    code, _, err = cli(*args, "-o", out)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_rejected_query_creates_no_output_file(cli, tmp_path, monkeypatch):
+    from neurobone.cohort import store
+    from neurobone.errors import InputError
+
+    def no_cohort(directory, sql, unsafe=False):
+        raise InputError(f"no cohort in {str(directory)!r}")
+
+    monkeypatch.setattr(store, "query", no_cohort)
+    code, _, err = cli("query", tmp_path / "nothing", "SELECT 1", "-o", tmp_path / "q.csv")
+    _one_line(code, err, "no cohort")
+    assert not (tmp_path / "q.csv").exists()
+
+
+def _special_outputs(d: Path) -> dict[str, tuple[Path, str]]:
+    fifo = d / "fifo.csv"
+    os.mkfifo(fifo)
+    (d / "dir.csv").mkdir()
+    (d / "afile").write_text("x")
+    return {
+        "/dev/full": (Path("/dev/full"), "it is a device"),
+        "/dev/null": (Path("/dev/null"), "it is a device"),
+        "fifo": (fifo, "it is a FIFO"),
+        "directory": (d / "dir.csv", "is a directory"),
+        "missing-dir": (d / "nope" / "x.csv", "does not exist"),
+        "under-a-file": (d / "afile" / "x.csv", "not a directory"),
+        "empty": ("", "'.' is a directory"),  # Typer reads "" as the path "."
+    }
+
+
+@pytest.fixture
+def devices_guarded(monkeypatch):
+    """Nothing in this process may rename a file over a path in /dev: a broken check
+    run as root would otherwise replace /dev/full or /dev/null by a regular file."""
+    real_replace, real_rename = os.replace, os.rename
+
+    def guard(real):
+        def move(src, dst, *a, **k):
+            if os.path.abspath(dst).startswith("/dev/"):
+                raise AssertionError(f"refused in the tests: a rename over {dst}")
+            return real(src, dst, *a, **k)
+        return move
+
+    monkeypatch.setattr(os, "replace", guard(real_replace))
+    monkeypatch.setattr(os, "rename", guard(real_rename))
+
+
+@pytest.mark.timeout(60)  # writing into a FIFO would wait for a reader
+@pytest.mark.parametrize("command", ["simulate", "decompose", "export-sbml", "query"])
+def test_special_output_paths_are_one_line(cli, tmp_path, command, devices_guarded):
+    for name, (path, needle) in _special_outputs(tmp_path).items():
+        if name.startswith("/dev") and not path.exists():
+            continue
+        args = {"simulate": ["simulate", "--days", "5"],
+                "decompose": ["decompose", TREADMILL],
+                "export-sbml": ["export-sbml"],
+                "query": ["query", tmp_path, "SELECT 1"]}[command]
+        code, _, err = cli(*args, "-o", path)
+        _one_line(code, err, needle)
+
+
+def test_atomic_write_never_replaces_a_device_or_fifo(tmp_path, devices_guarded):
+    from neurobone.atomic import atomic_write
+    from neurobone.errors import InputError
+    from neurobone.files import check_output_file, write_output
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    targets = [fifo, tmp_path]
+    try:
+        os.mknod(tmp_path / "full", 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+        targets.append(tmp_path / "full")
+    except (PermissionError, OSError):
+        pass  # not root: the FIFO and the directory still show it
+    for target in targets:
+        kind = target.lstat().st_mode
+        with pytest.raises(OSError, match="not a regular file"):
+            atomic_write(target, lambda tmp: tmp.write_text("x"))
+        with pytest.raises(InputError, match="not a regular file"):
+            write_output(target, lambda tmp: tmp.write_text("x"))
+        assert target.lstat().st_mode == kind
+    for dev in ("/dev/full", "/dev/null"):
+        if Path(dev).exists():
+            with pytest.raises(InputError, match="it is a device"):
+                check_output_file(dev)
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_read_only_output_or_directory_is_one_line(cli, tmp_path, monkeypatch):
+    """Simulated with os.access (the tests may run as root, for whom every mode allows)."""
+    import neurobone.files as files
+
+    out = tmp_path / "ro.csv"
+    out.write_text("keep\n")
+    real = os.access
+
+    def access(refused):
+        return lambda p, mode, *a, **k: (not (Path(p) == refused and mode & os.W_OK)
+                                         and real(p, mode, *a, **k))
+
+    monkeypatch.setattr(files.os, "access", access(out))
+    code, _, err = cli("simulate", "--days", "5", "-o", out)
+    _one_line(code, err, "read-only")
+    assert out.read_text() == "keep\n"
+    monkeypatch.setattr(files.os, "access", access(tmp_path))
+    code, _, err = cli("simulate", "--days", "5", "-o", tmp_path / "new.csv")
+    _one_line(code, err, "is not writable")
+    assert not (tmp_path / "new.csv").exists()
+
+
+def _full_disk(monkeypatch, method):
+    """Make ``method`` write half of its output and fail as on a full disk."""
+    def full(self, path=None, *a, **k):
+        if path is None:
+            return method(self, path, *a, **k)
+        Path(path).write_text("day,C\n0,1\n")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    return full
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_previous_file(cli, tmp_path, monkeypatch):
+    out = tmp_path / "run.csv"
+    out.write_text("previous\n")
+    monkeypatch.setattr(pd.DataFrame, "to_csv", _full_disk(monkeypatch, pd.DataFrame.to_csv))
+    code, _, err = cli("simulate", "--days", "5", "-o", out)
+    line = _one_line(code, err, "No space left on device")
+    assert repr(str(out)) in line
+    assert out.read_text() == "previous\n" and _leftovers(tmp_path) == []
+    code, _, err = cli("decompose", TREADMILL, "-o", tmp_path / "d.csv")
+    _one_line(code, err, "No space left on device")
+    assert not (tmp_path / "d.csv").exists() and _leftovers(tmp_path) == []
+
+
+def test_export_sbml_on_a_full_disk_is_one_line(cli, tmp_path, monkeypatch):
+    import neurobone.io.sbml as sbml
+
+    def full(path, *a, **k):
+        Path(path).write_text("<sbml")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(sbml, "write_sbml", full)
+    out = tmp_path / "m.xml"
+    code, _, err = cli("export-sbml", "-o", out)
+    _one_line(code, err, "No space left on device")
+    assert not out.exists() and _leftovers(tmp_path) == []
+
+
+def test_outputs_are_written_atomically(cli, tmp_path, monkeypatch):
+    """simulate, decompose, query and export-sbml write through atomic_write: the target
+    appears only by the final rename, complete."""
+    import neurobone.atomic as atomic
+    import neurobone.files as files
+    from neurobone.cohort import store
+
+    seen = []
+    real = atomic.atomic_write
+
+    def spy(path, writer):
+        def check(tmp):
+            assert tmp.name.startswith(TMP_PREFIX) and tmp.parent == Path(path).parent
+            writer(tmp)
+            assert not Path(path).exists()  # nothing under the final name yet
+        seen.append(Path(path).name)
+        return real(path, check)
+
+    monkeypatch.setattr(files, "atomic_write", spy)
+    monkeypatch.setattr(store, "query", lambda d, sql, unsafe=False: pd.DataFrame({"n": [1]}))
+    runs = [("simulate", "--days", "5", "-o", tmp_path / "s.csv"),
+            ("decompose", TREADMILL, "--output", "bv_tv", "-o", tmp_path / "d.csv"),
+            ("query", tmp_path, "SELECT 1", "-o", tmp_path / "q.csv"),
+            ("export-sbml", "-o", tmp_path / "m.xml")]
+    for argv in runs:
+        code, _, err = cli(*argv)
+        assert code == 0, err
+    assert seen == ["s.csv", "d.csv", "q.csv", "m.xml"]
+    assert pd.read_csv(tmp_path / "s.csv")["day"].tolist() == list(range(6))
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_symlinked_output_keeps_the_link(cli, tmp_path):
+    real = tmp_path / "real.csv"
+    real.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    code, _, err = cli("simulate", "--days", "3", "-o", link)
+    assert code == 0, err
+    assert link.is_symlink() and pd.read_csv(real)["day"].tolist() == [0, 1, 2, 3]
+
+
+# --------------------------------------------------------------------------- report folder
+def test_run_refuses_a_foreign_folder_before_the_study_runs(cli, tmp_path, monkeypatch):
+    import neurobone.study as study
+
+    def never(*a, **k):
+        raise AssertionError("the study ran")
+
+    monkeypatch.setattr(study, "run_study", never)
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("my own notes\n")
+    code, _, err = cli("run", "--n", "3", "--out", folder)
+    _one_line(code, err, "is not empty and holds no neurobone report")
+    assert "--overwrite" in err
+    assert [p.name for p in folder.iterdir()] == ["notes.txt"]
+    # a file where the folder should be, and a folder inside a file
+    (tmp_path / "plain").write_text("x")
+    for out, needle in ((tmp_path / "plain", "is not a directory"),
+                        (tmp_path / "plain" / "r", "not a directory")):
+        code, _, err = cli("run", "--n", "3", "--out", out)
+        _one_line(code, err, needle)
+
+
+def test_run_writes_a_marked_report_and_may_rewrite_it(cli, tmp_path, monkeypatch):
+    import neurobone.atomic as atomic
+    import neurobone.files as files
+
+    folder = tmp_path / "rep"
+    code, _, err = cli("run", "--n", "3", "--out", folder)
+    assert code == 0, err
+    marker = json.loads((folder / ".neurobone-report").read_text())
+    written = sorted(p.name for p in folder.iterdir() if p.name != ".neurobone-report")
+    assert marker["files"] == written and "index.html" in written and "study.yaml" in written
+
+    # a second run into the report: allowed, every file written atomically, and the
+    # previous report's files it does not write again are removed (not the user's)
+    (folder / "old_timecourse.png").write_bytes(b"png")
+    marker["files"].append("old_timecourse.png")
+    (folder / ".neurobone-report").write_text(json.dumps(marker))
+    (folder / "my_notes.txt").write_text("mine\n")
+    seen = []
+    real = atomic.atomic_write
+    monkeypatch.setattr(files, "atomic_write",
+                        lambda p, w: (seen.append(Path(p).name), real(p, w))[1])
+    code, _, err = cli("run", "--n", "3", "--out", folder)
+    assert code == 0, err
+    assert set(written) <= set(seen) and ".neurobone-report" in seen
+    assert not (folder / "old_timecourse.png").exists()
+    assert (folder / "my_notes.txt").read_text() == "mine\n"
+    assert _leftovers(folder) == []
+
+
+def test_run_overwrite_writes_among_the_users_files(cli, tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("my own notes\n")
+    (folder / "results.csv").write_text("an old table\n")
+    code, _, err = cli("run", "--n", "3", "--out", folder, "--overwrite")
+    assert code == 0, err
+    assert (folder / "notes.txt").read_text() == "my own notes\n"
+    assert (folder / "results.csv").read_text() != "an old table\n"
+    assert (folder / ".neurobone-report").is_file() and (folder / "index.html").is_file()
+
+
+def test_a_report_written_before_the_marker_is_recognised(tmp_path):
+    from neurobone.report import is_report_folder, prepare_folder
+
+    folder = tmp_path / "old"
+    folder.mkdir()
+    (folder / "index.html").write_text("<html>")
+    (folder / "study.yaml").write_text("# the design as run by neurobone 0.0.9\nname: x\n")
+    assert is_report_folder(folder) and prepare_folder(folder) == folder
+    (folder / "study.yaml").write_text("name: x\n")
+    assert not is_report_folder(folder)
