@@ -326,3 +326,205 @@ def test_a_report_written_before_the_marker_is_recognised(tmp_path):
     assert is_report_folder(folder) and prepare_folder(folder) == folder
     (folder / "study.yaml").write_text("name: x\n")
     assert not is_report_folder(folder)
+
+
+# --------------------------------------------------------------------------- input files
+def _latin1(d: Path) -> Path:
+    p = d / "latin1.yaml"
+    p.write_bytes("species: mouse\nduration_days: 10\n# caf\xe9\n".encode("latin-1"))
+    return p
+
+
+def _utf16(d: Path) -> Path:
+    p = d / "utf16.yaml"
+    p.write_bytes("species: mouse\nduration_days: 10\n".encode("utf-16"))
+    return p
+
+
+def _binary(d: Path) -> Path:
+    p = d / "binary.yaml"
+    p.write_bytes(bytes(range(1, 256)) * 4)  # no NUL: undecodable
+    return p
+
+
+def _nul(d: Path) -> Path:
+    p = d / "nul.yaml"
+    p.write_bytes(b"species: mouse\x00\x00\nduration_days: 10\n")
+    return p
+
+
+def _fifo(d: Path) -> Path:
+    p = d / "pipe.yaml"
+    os.mkfifo(p)
+    return p
+
+
+def _directory(d: Path) -> Path:
+    p = d / "folder.yaml"
+    p.mkdir()
+    return p
+
+
+def _missing(d: Path) -> Path:
+    return d / "missing.yaml"
+
+
+def _under_a_file(d: Path) -> Path:
+    (d / "plain").write_text("x")
+    return d / "plain" / "s.yaml"
+
+
+BAD_FILES = {
+    "latin1": (_latin1, "is not UTF-8 text (byte 0xe9 on line 3)"),
+    "utf16": (_utf16, "is UTF-16 text"),
+    "binary": (_binary, "is not UTF-8 text"),
+    "nul-bytes": (_nul, "is binary"),
+    "fifo": (_fifo, "is a FIFO"),
+    "directory": (_directory, "is a directory"),
+    "missing": (_missing, "does not exist"),
+    "under-a-file": (_under_a_file, "does not exist"),
+    "device": (lambda d: Path("/dev/null"), "is a device"),
+    "proc-mem": (lambda d: Path("/proc/self/mem"), "cannot read"),
+}
+
+COMMANDS = {
+    "simulate": lambda f, d: ["simulate", f, "-o", d / "out.csv"],
+    "decompose": lambda f, d: ["decompose", f, "-o", d / "out.csv"],
+    "export-sbml": lambda f, d: ["export-sbml", "--scenario", f, "-o", d / "out.xml"],
+    "cohort": lambda f, d: ["cohort", f, "--n", "3", "--out", d / "cohort"],
+    "run": lambda f, d: ["run", f, "--out", d / "report"],
+}
+
+
+@pytest.mark.timeout(60)  # a FIFO read would wait for ever
+@pytest.mark.parametrize("command", list(COMMANDS))
+@pytest.mark.parametrize("kind", list(BAD_FILES))
+def test_a_bad_input_file_is_one_line_and_creates_nothing(cli, tmp_path, kind, command):
+    make, needle = BAD_FILES[kind]
+    if kind == "proc-mem" and not Path("/proc/self/mem").exists():
+        pytest.skip("no /proc on this system")
+    path = make(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, out, err = cli(*COMMANDS[command](path, tmp_path))
+    line = _one_line(code, err, needle)
+    assert repr(str(path)) in line  # the file is named
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no output, no folder
+
+
+def test_an_unreadable_file_is_one_line(cli, tmp_path, monkeypatch):
+    """Permission denied (simulated: the tests may run as root, who reads everything)."""
+    scn = tmp_path / "s.yaml"
+    scn.write_text("species: mouse\nduration_days: 10\n")
+    real_open = os.open
+
+    def refuse(path, *a, **k):
+        if Path(path) == scn:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr(os, "open", refuse)
+    code, _, err = cli("simulate", scn)
+    _one_line(code, err, "cannot read scenario file")
+    assert "Permission denied" in err
+
+
+def test_a_huge_input_file_is_refused_before_it_is_read(cli, tmp_path):
+    from neurobone.yamlfile import MAX_INPUT_BYTES
+
+    big = tmp_path / "big.yaml"
+    with open(big, "wb") as fh:  # sparse: no disk used
+        fh.truncate(MAX_INPUT_BYTES + 1)
+    code, _, err = cli("simulate", big)
+    _one_line(code, err, "an input file is at most")
+
+
+def test_a_utf8_byte_order_mark_is_accepted(cli, tmp_path):
+    scn = tmp_path / "bom.yaml"
+    scn.write_bytes(b"\xef\xbb\xbf" + TREADMILL.read_bytes())
+    from neurobone.scenario.schema import load_scenario
+
+    assert load_scenario(scn) == load_scenario(TREADMILL)
+
+
+def test_a_study_file_is_checked_too(cli, tmp_path):
+    code, _, err = cli("run", _latin1(tmp_path), "--out", tmp_path / "r")
+    _one_line(code, err, "study file")
+    assert not (tmp_path / "r").exists()
+
+
+# --------------------------------------------------------------------------- duplicate keys
+def test_a_duplicate_key_names_both_lines(cli, tmp_path):
+    scn = tmp_path / "dup.yaml"
+    scn.write_text("species: mouse\nduration_days: 10\n# a comment\nspecies: human\n")
+    code, _, err = cli("simulate", scn)
+    line = _one_line(code, err, "duplicate key 'species' (first at line 1)")
+    assert line == f"neurobone: error: {scn}:4: duplicate key 'species' (first at line 1)"
+
+
+def test_a_duplicate_key_in_a_study_arm_is_located(tmp_path):
+    from neurobone.errors import InputError
+    from neurobone.study import load_study
+
+    text = STUDY.read_text()
+    lines = text.splitlines()
+    arm = next(i for i, s in enumerate(lines) if s.strip() == "- name: exercise")
+    lines.insert(arm + 2, "    description: twice")  # a second description in the arm
+    study = tmp_path / "study.yaml"
+    study.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError) as info:
+        load_study(study)
+    assert str(info.value) == (f"{study}:{arm + 3}: duplicate key 'description' "
+                               f"(first at line {arm + 2})")
+
+
+def test_keys_that_are_equal_values_are_duplicates_but_merge_keys_are_not(tmp_path):
+    from neurobone.errors import InputError
+    from neurobone.yamlfile import read_yaml
+
+    f = tmp_path / "x.yaml"
+    f.write_text("a: 1\nb: {1: x, 1.0: y}\n")
+    with pytest.raises(InputError, match=r"x.yaml:2: duplicate key 1.0 \(first at line 2\)"):
+        read_yaml(f, "scenario")
+    f.write_text("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n")
+    data, root = read_yaml(f, "scenario")
+    assert data["other"] == {"x": 1, "y": 3} and root is not None
+
+
+def test_yaml_errors_stay_on_one_line(cli, tmp_path):
+    cases = {
+        "tab.yaml": "species:\tmouse\n\tduration_days: 10\n",
+        "unclosed.yaml": "species: [mouse\n",
+        "two_docs.yaml": "species: mouse\n---\nspecies: human\n",
+        "tag.yaml": "species: !!python/object:os.system mouse\n",
+        "control.yaml": "species: mo\x07use\n",
+        "deep.yaml": "[" * 20000 + "]" * 20000 + "\n",
+    }
+    for name, text in cases.items():
+        f = tmp_path / name
+        f.write_text(text)
+        code, _, err = cli("simulate", f)
+        _one_line(code, err, str(f))
+
+
+# --------------------------------------------------------------------------- one line
+def test_a_file_name_with_a_newline_is_shown_with_repr(cli, tmp_path):
+    scn = tmp_path / "two\nlines.yaml"
+    code, _, err = cli("simulate", scn)
+    _one_line(code, err, repr(str(scn)))
+    scn.write_text("species: mouse\n")  # exists now: the error is located in it
+    code, _, err = cli("simulate", scn)
+    line = _one_line(code, err, "duration_days")
+    assert repr(str(scn)) in line
+
+
+def test_a_yaml_key_with_a_newline_is_shown_with_repr(cli, tmp_path):
+    scn = tmp_path / "key.yaml"
+    scn.write_text('species: mouse\nduration_days: 10\n"spe\\ncies\\u0007": 1\n')
+    code, _, err = cli("simulate", scn)
+    line = _one_line(code, err, "unknown field")
+    assert repr("spe\ncies\x07") in line
+
+
+def test_a_set_name_with_a_newline_is_one_line(cli):
+    code, _, err = cli("simulate", "--set", "I\nP=1")
+    _one_line(code, err, repr("I\nP=1"))
