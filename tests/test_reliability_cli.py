@@ -11,7 +11,12 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
 import stat
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -528,3 +533,174 @@ def test_a_yaml_key_with_a_newline_is_shown_with_repr(cli, tmp_path):
 def test_a_set_name_with_a_newline_is_one_line(cli):
     code, _, err = cli("simulate", "--set", "I\nP=1")
     _one_line(code, err, repr("I\nP=1"))
+
+
+# --------------------------------------------------------- main(): interrupts, last guards
+def test_ctrl_c_in_a_command_exits_130_with_one_line(cli, monkeypatch):
+    """Typer turns KeyboardInterrupt into a returned 130 under standalone_mode=False;
+    main() must not drop it (it did: exit 0, nothing said)."""
+    from neurobone.model import registry
+
+    def interrupted(name):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(registry, "get_model", interrupted)
+    code, out, err = cli("steady-state")
+    assert code == 130
+    assert err.strip().splitlines() == ["neurobone: interrupted"]
+
+
+def test_sigterm_handler_is_installed_and_restored(cli, monkeypatch):
+    from neurobone import cli as cli_module
+    from neurobone.model import registry
+
+    before = signal.getsignal(signal.SIGTERM)
+
+    def terminated(name):
+        assert signal.getsignal(signal.SIGTERM) is cli_module._terminate
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler raises before this ends
+        raise AssertionError("SIGTERM was not handled")
+
+    monkeypatch.setattr(registry, "get_model", terminated)
+    code, _, err = cli("steady-state")
+    assert code == 143 and err.strip().splitlines() == ["neurobone: interrupted"]
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_any_message_with_a_line_break_is_printed_on_one_line(cli, monkeypatch):
+    """The last guard in main(): whatever the library's message, one line."""
+    from neurobone.errors import InputError
+    from neurobone.model import registry
+
+    def broken(name):
+        raise InputError("first\nsecond\rthird\x1b[31m")
+
+    monkeypatch.setattr(registry, "get_model", broken)
+    code, _, err = cli("steady-state")
+    line = _one_line(code, err, "first\\nsecond\\rthird\\x1b[31m")
+    assert "\x1b" not in line
+
+    def bug(name):
+        raise RuntimeError("a\nb")
+
+    monkeypatch.setattr(registry, "get_model", bug)
+    code, _, err = cli("steady-state")
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "internal error" in err
+
+
+def test_an_interrupted_report_leaves_whole_files(cli, tmp_path, monkeypatch):
+    """Ctrl-C while the report is written: exit 130; every file there is whole."""
+    import neurobone.report as report
+
+    folder = tmp_path / "rep"
+    calls = []
+    real = report._csv
+
+    def interrupted(df, path):
+        calls.append(path.name)
+        if len(calls) == 3:
+            def half(tmp):
+                tmp.write_text("half a table")
+                raise KeyboardInterrupt
+            report.write_output(path, half)
+        real(df, path)
+
+    monkeypatch.setattr(report, "_csv", interrupted)
+    code, _, err = cli("run", "--n", "3", "--out", folder)
+    assert code == 130 and err.strip().splitlines()[-1] == "neurobone: interrupted"
+    assert _leftovers(folder) == [] and (folder / ".neurobone-report").is_file()
+    assert not (folder / calls[2]).exists()
+    for name in calls[:2]:
+        pd.read_csv(folder / name)  # whole
+    # the folder is a report now: a rerun needs no --overwrite
+    monkeypatch.setattr(report, "_csv", real)
+    code, _, err = cli("run", "--n", "3", "--out", folder)
+    assert code == 0, err
+
+
+_SLOW_WRITER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    import pandas as pd
+
+    ready = Path(sys.argv[1])
+    real = pd.DataFrame.to_csv
+
+    def slow(self, path=None, *a, **k):
+        if path is None:
+            return real(self, path, *a, **k)
+        real(self.iloc[: len(self) // 2], path, *a, **k)   # half of the rows ...
+        ready.with_suffix(".part").write_text(str(path))
+        ready.with_suffix(".part").rename(ready)             # ... then the signal comes
+        time.sleep(120)
+        return real(self, path, *a, **k)
+
+    pd.DataFrame.to_csv = slow
+    from neurobone.cli import main
+    main(sys.argv[2:])
+""")
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _spawn(argv: list, cwd: Path) -> subprocess.Popen:
+    # SIGINT as at a terminal: default handling (a background job may inherit SIG_IGN)
+    return subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, preexec_fn=_default_sigint)
+
+
+def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 120) -> None:
+    t0 = time.monotonic()
+    while not predicate():
+        if proc.poll() is not None:
+            raise AssertionError(f"the command ended first ({proc.returncode}): "
+                                 f"{proc.stderr.read()}")
+        if time.monotonic() - t0 > timeout:
+            proc.kill()
+            raise AssertionError("the command did not get there in time")
+        time.sleep(0.05)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("previous", [False, True], ids=["new", "previous-file"])
+def test_a_signal_while_the_csv_is_written_leaves_no_partial_file(tmp_path, sig, code, previous):
+    out = tmp_path / "out.csv"
+    if previous:
+        out.write_text("the previous run\n")
+    ready = tmp_path / "ready"
+    proc = _spawn([sys.executable, "-c", _SLOW_WRITER, ready, "simulate", "--model", "lemaire2004",
+                   "--days", "2000", "-o", out], tmp_path)
+    _wait_for(ready.exists, proc)
+    half = Path(ready.read_text())
+    assert half.name.startswith(TMP_PREFIX) and half.stat().st_size > 0  # written aside
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert err.strip().splitlines()[-1] == "neurobone: interrupted" and "Traceback" not in err
+    if previous:
+        assert out.read_text() == "the previous run\n"
+    else:
+        assert not out.exists()
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_during_a_cohort_run_exits_cleanly(tmp_path, sig, code):
+    """The real command, no patches: stopped after its first chunk is stored."""
+    out = tmp_path / "cohort"
+    proc = _spawn([sys.executable, "-m", "neurobone.cli", "cohort", COHORT, "--n", "100000",
+                   "--chunk-size", "100", "--seed", "1", "--out", out], tmp_path)
+    _wait_for(lambda: any(out.glob("summary/chunk=*/part.parquet")), proc)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err
+    assert err.strip().splitlines()[-1] == "neurobone: interrupted" and "Traceback" not in err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["complete"] is False
+    for path in out.rglob("*"):
+        assert not path.name.startswith(TMP_PREFIX), path

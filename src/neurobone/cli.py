@@ -2,14 +2,17 @@
 
 Every command parses its arguments, calls one library function and prints or writes
 the result. Bad input raises :class:`~neurobone.errors.NeuroboneError`; :func:`main`
-turns it (and Click's usage errors) into one line on stderr and exit code 2.
-Output files are checked before the work (nothing is created) and written atomically at
-its end (:mod:`neurobone.files`): a command that fails leaves the previous file or none.
+turns it (and Click's usage errors) into one line on stderr and exit code 2. Ctrl-C
+(SIGINT) ends a command with ``neurobone: interrupted`` and exit code 130, SIGTERM with
+the same line and 143. Output files are checked before the work (nothing is created)
+and written atomically at its end (:mod:`neurobone.files`): a command that fails or is
+interrupted leaves the previous file or none. The guarantees: docs/reliability.md.
 """
 
 from __future__ import annotations
 
 import math
+import signal
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -20,6 +23,7 @@ from rich.table import Table
 
 from neurobone.errors import InputError, NeuroboneError
 from neurobone.files import check_output_file, write_output
+from neurobone.yamlfile import one_line
 
 try:  # Typer >= 0.16 vendors Click
     from typer._click import exceptions as cx
@@ -338,37 +342,78 @@ def _write_csv(df, out: Optional[Path]) -> None:
         console.print(f"wrote {len(df)} rows x {df.shape[1]} columns to {out}", highlight=False)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app, turning user errors into one line and exit code 2."""
+class Terminated(BaseException):
+    """Raised in the main thread by SIGTERM (:func:`main` installs the handler); like
+    ``KeyboardInterrupt`` it is no ``Exception``, so no ``except Exception`` swallows it,
+    and every ``finally`` on the way out runs (temporary files are removed)."""
+
+
+#: exit codes of an interrupted command: 128 + the signal's number
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
+def _error(text: str) -> None:
+    """One line on stderr: ``neurobone: error: ...`` (control characters escaped)."""
+    print(f"neurobone: error: {one_line(text)}", file=sys.stderr)
+
+
+def _interrupted(code: int) -> None:
     try:
-        app(args=argv, standalone_mode=False)
+        print("neurobone: interrupted", file=sys.stderr)
+    finally:
+        sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turning user errors into one line and exit code 2, Ctrl-C
+    into exit code 130 and SIGTERM into 143 (``neurobone: interrupted``)."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread: no handler can be installed
+        previous = None
+    try:
+        code = app(args=argv, standalone_mode=False)
     except NeuroboneError as exc:
-        print(f"neurobone: error: {exc}", file=sys.stderr)
+        _error(str(exc))
         sys.exit(2)
     except cx.NoArgsIsHelpError as exc:
         print(exc.ctx.get_help())
         sys.exit(0)
     except cx.UsageError as exc:
-        print(f"neurobone: error: {exc.format_message()}", file=sys.stderr)
+        _error(exc.format_message())
         sys.exit(2)
     except BrokenPipeError:  # output piped into `head` and the like
         sys.exit(0)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
-        print("neurobone: aborted", file=sys.stderr)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        print("neurobone: interrupted", file=sys.stderr)
-        sys.exit(130)
+        _interrupted(EXIT_INTERRUPTED)
+    except KeyboardInterrupt:  # outside Typer's own handling (which returns 130)
+        _interrupted(EXIT_INTERRUPTED)
+    except Terminated:
+        _interrupted(EXIT_TERMINATED)
     except Exception as exc:  # noqa: BLE001 - a bug, not bad input: one line unless debugging
         from neurobone import config
 
         if config.settings().debug:
             raise
-        print(f"neurobone: internal error: {type(exc).__name__}: {exc} "
-              "(set NEUROBONE_DEBUG=1 for the traceback)", file=sys.stderr)
+        print(one_line(f"neurobone: internal error: {type(exc).__name__}: {exc} "
+                       "(set NEUROBONE_DEBUG=1 for the traceback)"), file=sys.stderr)
         sys.exit(1)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    # Under standalone_mode=False Typer returns the code of a typer.Exit, and 130 for a
+    # KeyboardInterrupt it caught (Ctrl-C); a command itself returns None.
+    if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+        if code == EXIT_INTERRUPTED:
+            _interrupted(code)
+        sys.exit(code)
 
 
 if __name__ == "__main__":
