@@ -704,3 +704,81 @@ def test_a_signal_during_a_cohort_run_exits_cleanly(tmp_path, sig, code):
     assert manifest["complete"] is False
     for path in out.rglob("*"):
         assert not path.name.startswith(TMP_PREFIX), path
+
+
+# --------------------------------------------------------------------------- steady state
+@pytest.mark.parametrize("setting", ["I_P=1@1:2", "I_P=1@0:", "I_P=1@:"])
+def test_steady_state_rejects_a_time_window(cli, setting):
+    code, out, err = cli("steady-state", "--set", setting)
+    _one_line(code, err, "a steady state has no time")
+    assert out == ""
+
+
+def test_steady_state_takes_a_plain_override(cli):
+    code, out, err = cli("steady-state", "--set", "I_P=1")
+    assert code == 0, err
+    code, base, _ = cli("steady-state")
+    assert out.splitlines()[0] != base.splitlines()[0]  # the value was used
+
+
+# --------------------------------------------------------------------------- check, query
+def test_check_prints_the_report_and_exits_0_when_healthy(cli, tmp_path, monkeypatch):
+    from neurobone.cohort import store
+
+    seen = []
+
+    def healthy(directory):
+        seen.append(Path(directory))
+        return {"healthy": True, "chunks": 3, "bad_chunks": [], "lock": "free"}
+
+    monkeypatch.setattr(store, "check_store", healthy, raising=False)
+    code, out, err = cli("check", tmp_path)
+    assert code == 0, err
+    assert seen == [tmp_path]
+    assert "healthy: True" in out and "chunks: 3" in out and "lock: free" in out
+
+
+def test_check_exits_1_when_damaged_and_2_on_bad_input(cli, tmp_path, monkeypatch):
+    from neurobone.cohort import store
+    from neurobone.errors import InputError
+
+    monkeypatch.setattr(store, "check_store", raising=False, value=lambda d: {
+        "healthy": False, "bad_chunks": ["chunk 3: not a Parquet file", "chunk 5:\nzeroed"]})
+    code, out, err = cli("check", tmp_path)
+    assert code == 1, err
+    assert "chunk 3: not a Parquet file" in out and "chunk 5:\\nzeroed" in out
+
+    def no_cohort(directory):
+        raise InputError(f"no cohort in {str(directory)!r}")
+
+    monkeypatch.setattr(store, "check_store", no_cohort, raising=False)
+    code, _, err = cli("check", tmp_path)
+    _one_line(code, err, "no cohort")
+
+
+def test_query_is_sandboxed_unless_unsafe(cli, tmp_path, monkeypatch):
+    from neurobone.cohort import store
+
+    seen = []
+
+    def query(directory, sql, unsafe=False):
+        seen.append((Path(directory), sql, unsafe))
+        return pd.DataFrame({"n": [7]})
+
+    monkeypatch.setattr(store, "query", query)
+    code, out, err = cli("query", tmp_path, "SELECT count(*) AS n FROM summary")
+    assert code == 0, err
+    code, _, err = cli("query", tmp_path, "SELECT 1", "--unsafe")
+    assert code == 0, err
+    assert seen == [(tmp_path, "SELECT count(*) AS n FROM summary", False),
+                    (tmp_path, "SELECT 1", True)]
+    assert "7" in out
+
+
+def test_a_command_exit_code_is_kept(cli, monkeypatch):
+    """A typer.Exit(1) inside a command (check: an unhealthy store) is the exit code."""
+    from neurobone.cohort import store
+
+    monkeypatch.setattr(store, "check_store", lambda d: {"healthy": False}, raising=False)
+    code, _, _ = cli("check", "anywhere")
+    assert code == 1

@@ -179,6 +179,9 @@ def steady_state_cmd(
     params = {}
     for s in set_ or []:
         o = parse_set(s)
+        if "@" in s:
+            raise InputError(f"--set {s!r}: a steady state has no time, so no window "
+                             "@START:END; give NAME=VALUE")
         m.parameter(o.name)
         params[o.name] = o.value
     ss = steady_state(m, parameters=params, species=species)
@@ -320,18 +323,55 @@ def query_cmd(
     sql: str = typer.Argument(..., help='SQL over the views summary and trajectories, e.g. "SELECT avg(abmd_ls_pct) FROM summary"'),
     out: Optional[Path] = typer.Option(None, "-o", "--out", help="write the result as CSV instead of printing it"),
     max_rows: int = typer.Option(50, "--max-rows", help="rows to print (the CSV gets all)"),
+    unsafe: bool = typer.Option(
+        False, "--unsafe",
+        help="run the SQL with DuckDB's full access (files, COPY, ATTACH); default: read-only, "
+             "inside the cohort directory"),
 ) -> None:
-    """Query a cohort's Parquet store with DuckDB (views: summary, trajectories)."""
+    """Query a cohort's Parquet store with DuckDB (views: summary, trajectories).
+
+    The query is sandboxed unless --unsafe: it reads only the cohort's own files and
+    writes none."""
     from neurobone.cohort.console import print_frame
     from neurobone.cohort.store import query
 
     if out is not None:
         check_writable(out)
-    df = query(directory, sql)
+    # the sandbox is query()'s default; --unsafe asks for DuckDB's full access
+    df = query(directory, sql, unsafe=True) if unsafe else query(directory, sql)
     if out is not None:
         _write_csv(df, out)
     else:
         print_frame(df, console, max_rows)
+
+
+@app.command("check")
+def check_cmd(
+    directory: Path = typer.Argument(..., help="cohort directory written by `neurobone cohort`"),
+) -> None:
+    """Check a cohort store's health: manifest, chunks, checksums, lock; exit 1 when damaged."""
+    from neurobone.cohort.store import check_store
+
+    report = check_store(directory)
+    _print_check(report)
+    if not report.get("healthy", False):
+        raise typer.Exit(1)
+
+
+def _print_check(report: dict) -> None:
+    """One ``key: value`` line per entry of :func:`neurobone.cohort.store.check_store`'s
+    report (lists and mappings one item a line, indented)."""
+    for key, value in report.items():
+        if isinstance(value, dict):
+            typer.echo(f"{key}:")
+            for k, v in value.items():
+                typer.echo(f"  {k}: {one_line(str(v))}")
+        elif isinstance(value, (list, tuple, set)):
+            typer.echo(f"{key}: {len(value)}" if not value else f"{key}:")
+            for v in value:
+                typer.echo(f"  - {one_line(str(v))}")
+        else:
+            typer.echo(f"{key}: {one_line(str(value))}")
 
 
 def _write_csv(df, out: Optional[Path]) -> None:
