@@ -2,12 +2,17 @@
 
 Every command parses its arguments, calls one library function and prints or writes
 the result. Bad input raises :class:`~neurobone.errors.NeuroboneError`; :func:`main`
-turns it (and Click's usage errors) into one line on stderr and exit code 2.
+turns it (and Click's usage errors) into one line on stderr and exit code 2. Ctrl-C
+(SIGINT) ends a command with ``neurobone: interrupted`` and exit code 130, SIGTERM with
+the same line and 143. Output files are checked before the work (nothing is created)
+and written atomically at its end (:mod:`neurobone.files`): a command that fails or is
+interrupted leaves the previous file or none. The guarantees: docs/reliability.md.
 """
 
 from __future__ import annotations
 
 import math
+import signal
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -17,6 +22,8 @@ from rich.console import Console
 from rich.table import Table
 
 from neurobone.errors import InputError, NeuroboneError
+from neurobone.files import check_output_file, write_output
+from neurobone.yamlfile import one_line
 
 try:  # Typer >= 0.16 vendors Click
     from typer._click import exceptions as cx
@@ -43,18 +50,9 @@ def _days(value: str) -> float:
 
 
 def check_writable(path: Path) -> Path:
-    """Fail early, with one line, when ``path`` cannot be written."""
-    parent = path.expanduser().resolve().parent
-    if path.is_dir():
-        raise InputError(f"output path {str(path)!r} is a directory; give a file name")
-    if not parent.exists():
-        raise InputError(f"cannot write {str(path)!r}: directory {str(parent)!r} does not exist")
-    try:
-        with open(path, "a"):
-            pass
-    except OSError as exc:
-        raise InputError(f"cannot write {str(path)!r}: {exc.strerror}") from None
-    return path
+    """Fail early, with one line, when ``path`` cannot be written; creates nothing
+    (:func:`neurobone.files.check_output_file`)."""
+    return check_output_file(path)
 
 
 @app.command("models")
@@ -163,7 +161,7 @@ def decompose_cmd(
                       f"{100 * r.interaction_share:.0f} %")
     console.print(table)
     if out is not None:
-        df.to_csv(out, index=False)
+        write_output(out, lambda tmp: df.to_csv(tmp, index=False))
 
 
 @app.command("steady-state")
@@ -181,6 +179,9 @@ def steady_state_cmd(
     params = {}
     for s in set_ or []:
         o = parse_set(s)
+        if "@" in s:
+            raise InputError(f"--set {s!r}: a steady state has no time, so no window "
+                             "@START:END; give NAME=VALUE")
         m.parameter(o.name)
         params[o.name] = o.value
     ss = steady_state(m, parameters=params, species=species)
@@ -220,13 +221,15 @@ def export_sbml_cmd(
             raise InputError("--species comes from the scenario file; leave it out with --scenario")
         for o in overrides:
             plan.cm.model.parameter(o.name)
-        write_sbml(out, plan.cm, parameters=dict(zip(plan.cm.model.parameter_names, plan.parameters)),
-                   overrides=plan.overrides + overrides, initial=plan.initial)
+        write_output(out, lambda tmp: write_sbml(
+            tmp, plan.cm, parameters=dict(zip(plan.cm.model.parameter_names, plan.parameters)),
+            overrides=plan.overrides + overrides, initial=plan.initial), "SBML file")
         console.print(f"wrote {out} (SBML L3V2, scenario {scenario}, {len(plan.overrides)} timed "
                       "overrides as events)", highlight=False)
         return
     m = get_model(model or "lemaire2004")
-    write_sbml(out, m, overrides=overrides, species=species)
+    write_output(out, lambda tmp: write_sbml(tmp, m, overrides=overrides, species=species),
+                 "SBML file")
     console.print(f"wrote {out} (SBML L3V2, model {m.name})", highlight=False)
 
 
@@ -242,6 +245,10 @@ def run_cmd(
     hypothesis: Optional[str] = typer.Option(
         None, "--hypothesis", help="mechanism hypothesis: article, interoceptive or mechanical"
     ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite",
+        help="write into a non-empty folder that holds no neurobone report (its files are kept, "
+             "those with the report's names replaced)"),
 ) -> None:
     """Run an in-silico study: print mean ± SD per arm and the comparisons, write a report."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -252,7 +259,7 @@ def run_cmd(
 
     spec = load_study(study) if study is not None else article_study()
     spec = spec.with_options(n_per_arm=n, seed=seed, hypothesis=hypothesis)
-    folder = prepare_folder(out)
+    folder = prepare_folder(out, overwrite)  # before the study runs; creates nothing
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(spec.name, total=None)
@@ -263,7 +270,7 @@ def run_cmd(
         result = run_study(spec, progress=progress)
     wide = console if console.is_terminal else Console(width=140)
     print_results(result, wide)
-    index = write_report(result, folder)
+    index = write_report(result, folder, overwrite=overwrite)
     wide.print(f"report: {index}", highlight=False)
 
 
@@ -316,59 +323,137 @@ def query_cmd(
     sql: str = typer.Argument(..., help='SQL over the views summary and trajectories, e.g. "SELECT avg(abmd_ls_pct) FROM summary"'),
     out: Optional[Path] = typer.Option(None, "-o", "--out", help="write the result as CSV instead of printing it"),
     max_rows: int = typer.Option(50, "--max-rows", help="rows to print (the CSV gets all)"),
+    unsafe: bool = typer.Option(
+        False, "--unsafe",
+        help="run the SQL with DuckDB's full access (files, COPY, ATTACH); default: read-only, "
+             "inside the cohort directory"),
 ) -> None:
-    """Query a cohort's Parquet store with DuckDB (views: summary, trajectories)."""
+    """Query a cohort's Parquet store with DuckDB (views: summary, trajectories).
+
+    The query is sandboxed unless --unsafe: it reads only the cohort's own files and
+    writes none."""
     from neurobone.cohort.console import print_frame
     from neurobone.cohort.store import query
 
     if out is not None:
         check_writable(out)
-    df = query(directory, sql)
+    # the sandbox is query()'s default; --unsafe asks for DuckDB's full access
+    df = query(directory, sql, unsafe=True) if unsafe else query(directory, sql)
     if out is not None:
         _write_csv(df, out)
     else:
         print_frame(df, console, max_rows)
 
 
+@app.command("check")
+def check_cmd(
+    directory: Path = typer.Argument(..., help="cohort directory written by `neurobone cohort`"),
+) -> None:
+    """Check a cohort store's health: manifest, chunks, checksums, lock; exit 1 when damaged."""
+    from neurobone.cohort.store import check_store
+
+    report = check_store(directory)
+    _print_check(report)
+    if not report.get("healthy", False):
+        raise typer.Exit(1)
+
+
+def _print_check(report: dict) -> None:
+    """One ``key: value`` line per entry of :func:`neurobone.cohort.store.check_store`'s
+    report (lists and mappings one item a line, indented)."""
+    for key, value in report.items():
+        if isinstance(value, dict):
+            typer.echo(f"{key}:")
+            for k, v in value.items():
+                typer.echo(f"  {k}: {one_line(str(v))}")
+        elif isinstance(value, (list, tuple, set)):
+            typer.echo(f"{key}: {len(value)}" if not value else f"{key}:")
+            for v in value:
+                typer.echo(f"  - {one_line(str(v))}")
+        else:
+            typer.echo(f"{key}: {one_line(str(value))}")
+
+
 def _write_csv(df, out: Optional[Path]) -> None:
     if out is None:
         df.to_csv(sys.stdout, index=False)
     else:
-        df.to_csv(out, index=False)
+        write_output(out, lambda tmp: df.to_csv(tmp, index=False))
         console.print(f"wrote {len(df)} rows x {df.shape[1]} columns to {out}", highlight=False)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app, turning user errors into one line and exit code 2."""
+class Terminated(BaseException):
+    """Raised in the main thread by SIGTERM (:func:`main` installs the handler); like
+    ``KeyboardInterrupt`` it is no ``Exception``, so no ``except Exception`` swallows it,
+    and every ``finally`` on the way out runs (temporary files are removed)."""
+
+
+#: exit codes of an interrupted command: 128 + the signal's number
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
+def _error(text: str) -> None:
+    """One line on stderr: ``neurobone: error: ...`` (control characters escaped)."""
+    print(f"neurobone: error: {one_line(text)}", file=sys.stderr)
+
+
+def _interrupted(code: int) -> None:
     try:
-        app(args=argv, standalone_mode=False)
+        print("neurobone: interrupted", file=sys.stderr)
+    finally:
+        sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turning user errors into one line and exit code 2, Ctrl-C
+    into exit code 130 and SIGTERM into 143 (``neurobone: interrupted``)."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread: no handler can be installed
+        previous = None
+    try:
+        code = app(args=argv, standalone_mode=False)
     except NeuroboneError as exc:
-        print(f"neurobone: error: {exc}", file=sys.stderr)
+        _error(str(exc))
         sys.exit(2)
     except cx.NoArgsIsHelpError as exc:
         print(exc.ctx.get_help())
         sys.exit(0)
     except cx.UsageError as exc:
-        print(f"neurobone: error: {exc.format_message()}", file=sys.stderr)
+        _error(exc.format_message())
         sys.exit(2)
     except BrokenPipeError:  # output piped into `head` and the like
         sys.exit(0)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
-        print("neurobone: aborted", file=sys.stderr)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        print("neurobone: interrupted", file=sys.stderr)
-        sys.exit(130)
+        _interrupted(EXIT_INTERRUPTED)
+    except KeyboardInterrupt:  # outside Typer's own handling (which returns 130)
+        _interrupted(EXIT_INTERRUPTED)
+    except Terminated:
+        _interrupted(EXIT_TERMINATED)
     except Exception as exc:  # noqa: BLE001 - a bug, not bad input: one line unless debugging
         from neurobone import config
 
         if config.settings().debug:
             raise
-        print(f"neurobone: internal error: {type(exc).__name__}: {exc} "
-              "(set NEUROBONE_DEBUG=1 for the traceback)", file=sys.stderr)
+        print(one_line(f"neurobone: internal error: {type(exc).__name__}: {exc} "
+                       "(set NEUROBONE_DEBUG=1 for the traceback)"), file=sys.stderr)
         sys.exit(1)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    # Under standalone_mode=False Typer returns the code of a typer.Exit, and 130 for a
+    # KeyboardInterrupt it caught (Ctrl-C); a command itself returns None.
+    if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+        if code == EXIT_INTERRUPTED:
+            _interrupted(code)
+        sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -17,47 +17,112 @@
 ``parameters.csv``                        each animal's varied parameters
 ``instruments.csv``                       the instrument of each output, with sources
 ``study.yaml``                            the design as run (command-line options applied)
+``.neurobone-report``                     the marker: this folder holds a neurobone report
+                                          (JSON: version, the files written)
 ========================================  ==============================================
+
+Every file is written atomically (a temporary file, then a rename:
+:func:`neurobone.files.write_output`), so an interrupted run leaves each file whole: the
+previous version or the new one. The marker is written first; a folder that is not empty
+and has no marker is not a report, and :func:`prepare_folder` refuses it unless
+``overwrite=True`` (the user's own files are then kept, those of the report's names
+replaced). Rewriting a report removes the files of the previous one that the new one does
+not have (a figure of an output no longer measured).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
 
 from neurobone.errors import InputError
+from neurobone.files import check_output_dir, quoted, write_output, write_output_text
 
-__all__ = ["write_report", "prepare_folder"]
+__all__ = ["write_report", "prepare_folder", "MARKER", "is_report_folder"]
+
+#: the file that marks a folder as a neurobone report
+MARKER = ".neurobone-report"
+_LEGACY_HEADER = "# the design as run by neurobone"
 
 
-def prepare_folder(out: str | Path) -> Path:
-    """Create the report folder (and parents); one-line errors when it cannot be."""
-    out = Path(out).expanduser()
-    if out.exists() and not out.is_dir():
-        raise InputError(f"report folder {str(out)!r} exists and is not a directory")
+def is_report_folder(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a neurobone report: its marker file, or (reports written
+    before the marker) an ``index.html`` beside a ``study.yaml`` neurobone wrote."""
+    folder = Path(folder)
+    if (folder / MARKER).is_file():
+        return True
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".neurobone-write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise InputError(f"cannot write the report folder {str(out)!r}: {exc.strerror}") from None
+        with open(folder / "study.yaml", "rb") as fh:
+            head = fh.read(len(_LEGACY_HEADER))
+    except OSError:
+        return False
+    return (folder / "index.html").is_file() and head == _LEGACY_HEADER.encode()
+
+
+def prepare_folder(out: str | Path, overwrite: bool = False) -> Path:
+    """Check, before any work and without creating anything, that ``out`` can take a
+    report: a folder that can be made or written, empty or holding a previous report
+    (any folder with ``overwrite``). One-line :class:`InputError` otherwise."""
+    out = check_output_dir(out, "report folder")
+    if out.is_dir() and not overwrite and not is_report_folder(out):
+        try:
+            has_files = any(True for _ in out.iterdir())
+        except OSError as exc:
+            raise InputError(f"cannot read the report folder {quoted(out)}: "
+                             f"{exc.strerror}") from None
+        if has_files:
+            raise InputError(f"report folder {quoted(out)} is not empty and holds no neurobone "
+                             f"report (no {MARKER} file); choose a new folder, or pass "
+                             "--overwrite to write the report among its files")
     return out
+
+
+def _previous_files(folder: Path) -> list[str]:
+    try:
+        files = json.loads((folder / MARKER).read_text()).get("files", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [f for f in files if isinstance(f, str) and f and "/" not in f and "\\" not in f
+            and not f.startswith(".")] if isinstance(files, list) else []
+
+
+def _write_marker(folder: Path, version: str, files: list[str]) -> None:
+    text = json.dumps({"neurobone_report": version, "files": sorted(set(files))}, indent=1)
+    write_output_text(folder / MARKER, text + "\n", "report file")
 
 
 def _save(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    fig.savefig(path, dpi=150, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        write_output(path, lambda tmp: fig.savefig(tmp, dpi=150, bbox_inches="tight", format="png"),
+                     "report file")
+    finally:
+        plt.close(fig)
 
 
-def write_report(result, out: str | Path) -> Path:
-    """Write ``result``'s report folder to ``out``; returns the path of ``index.html``."""
+def _csv(df, path: Path) -> None:
+    write_output(path, lambda tmp: df.to_csv(tmp, index=False), "report file")
+
+
+def write_report(result, out: str | Path, overwrite: bool = False) -> Path:
+    """Write ``result``'s report folder to ``out``; returns the path of ``index.html``.
+
+    ``out`` must be new, empty or a previous report unless ``overwrite`` (see
+    :func:`prepare_folder`)."""
     from neurobone.report.html import page
 
-    folder = prepare_folder(out)
+    folder = prepare_folder(out, overwrite)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot write the report folder {quoted(folder)}: "
+                         f"{exc.strerror}") from None
+    previous = _previous_files(folder)
+    _write_marker(folder, result.version, previous)  # a report from here on, even if cut short
+
     primary = result.primary
     figures: dict[str, tuple[str, str]] = {}
     n = result.study.n_per_arm
@@ -97,12 +162,18 @@ def write_report(result, out: str | Path) -> Path:
         "instruments.csv": result.instrument_table(),
     }
     for fname, df in tables.items():
-        df.to_csv(folder / fname, index=False)
+        _csv(df, folder / fname)
     design = result.study.model_dump(mode="json", exclude_none=True)
-    (folder / "study.yaml").write_text(
-        f"# the design as run by neurobone {result.version}\n"
-        + yaml.safe_dump(design, sort_keys=False, allow_unicode=True))
+    write_output_text(folder / "study.yaml",
+                      f"{_LEGACY_HEADER} {result.version}\n"
+                      + yaml.safe_dump(design, sort_keys=False, allow_unicode=True), "report file")
     files = list(figures) + list(tables) + ["study.yaml"]
     index = folder / "index.html"
-    index.write_text(page(result, figures, files), encoding="utf-8")
+    write_output_text(index, page(result, figures, files), "report file")
+    written = files + ["index.html"]
+    _write_marker(folder, result.version, written)
+    for name in set(previous) - set(written):  # the previous report's, not this one's
+        stale = folder / name
+        if stale.is_file() and not stale.is_symlink():
+            stale.unlink(missing_ok=True)
     return index
