@@ -436,8 +436,15 @@ def test_an_unreadable_lock_is_respected_while_young_and_taken_over_when_old(cop
     assert "took over the stale lock of an unknown writer (unreadable" in notes[0]
 
 
-def test_only_one_of_many_takers_gets_a_stale_lock(copy):
+def test_only_one_of_many_takers_gets_a_stale_lock(copy, monkeypatch):
     _lock_for(copy, _dead_pid())
+    judge = store._judge
+
+    def slow_judge(*args):  # widen the window between reading the stale lock and replacing it
+        time.sleep(0.05)
+        return judge(*args)
+
+    monkeypatch.setattr(store, "_judge", slow_judge)
     got: list = []
     barrier = threading.Barrier(8)
 
@@ -733,6 +740,7 @@ def _serve(payload: bytes | None) -> tuple[str, socket.socket]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(120)  # distributed alone waits for ever on a silent peer
 @pytest.mark.parametrize("payload, needle", [
     (b"\xff" * 64, "cannot reach the Dask scheduler"),
     (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi", "not as a Dask scheduler"),
