@@ -632,6 +632,24 @@ def test_the_sandbox_with_relative_and_quoted_paths(reference, tmp_path, monkeyp
         query("it's a store", "SELECT * FROM read_text('it''s a store/manifest.json')")
 
 
+def test_a_store_whose_first_chunk_is_being_written_is_queried(tmp_path):
+    """A run killed (or still busy) before its first chunk's files: no rows, no error."""
+    out = tmp_path / "o"
+
+    def stop(done, total, stage):
+        for table in ("summary", "trajectories"):  # as atomic_write leaves it mid-way
+            (out / table / "chunk=00000").mkdir(parents=True)
+            (out / table / "chunk=00000" / ".tmp-part.parquet.1.x").write_bytes(b"PAR1")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_cohort(MOUSE, N, SEED, out, **ARGS, progress=stop)
+    assert query(out, "SELECT count(*) AS n FROM summary").n[0] == 0
+    assert query(out, "SELECT count(*) AS n FROM trajectories").n[0] == 0
+    report = check_store(out)
+    assert report["healthy"] and report["missing"] == [0, 1, 2, 3] and len(report["temporaries"]) == 2
+
+
 @pytest.mark.parametrize("sql", ["", "   ", "\n\t", "-- only a comment", "/* nothing */"])
 def test_an_empty_query_is_one_line(reference, sql):
     for unsafe in (False, True):

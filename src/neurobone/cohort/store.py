@@ -878,7 +878,8 @@ def connect(out_dir: str | Path, *, sandbox: bool = True):
             con.execute("SET allowed_directories = $1", [[f"{root / t}{os.sep}" for t in TABLES]])
             con.execute("SET enable_external_access = false")
         for table in TABLES:
-            if any(_chunk_of(name) is not None for name in _listdir(root / table)):
+            if any(_chunk_of(name) is not None and (root / table / name / PART).is_file()
+                   for name in _listdir(root / table)):  # stops at the first file
                 src = _glob(root, table).replace("'", "''")
                 con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{src}', "
                             "hive_partitioning = true, hive_types = {'chunk': INTEGER}, "
