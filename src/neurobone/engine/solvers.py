@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -320,10 +321,26 @@ class BDF(Solver):
             inside = save[(save > t) & (save < tb)]
             t_eval = np.append(inside, tb)
             pp = p.copy()
-            sol = solve_ivp(lambda tt, yy: rhs(tt, np.ascontiguousarray(yy), pp, dy).copy(),
-                            (t, tb), y, method=self.method, t_eval=t_eval, rtol=self.rtol,
-                            atol=atol, max_step=self.hmax or np.inf,
-                            jac=lambda tt, yy: jac(tt, np.ascontiguousarray(yy), pp, J).copy())
+            try:
+                # equations that blow up make SciPy warn on every step: the failure is
+                # reported as a status, not as warnings
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    sol = solve_ivp(
+                        lambda tt, yy: rhs(tt, np.ascontiguousarray(yy), pp, dy).copy(),
+                        (t, tb), y, method=self.method, t_eval=t_eval, rtol=self.rtol,
+                        atol=atol, max_step=self.hmax or np.inf,
+                        jac=lambda tt, yy: jac(tt, np.ascontiguousarray(yy), pp, J).copy())
+            except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+                # SciPy refuses a non-finite Jacobian or right-hand side (its LU
+                # factorisation checks): the subject fails in this segment
+                if isinstance(exc, ValueError) and "inf" not in str(exc).lower():
+                    raise
+                o.status[i] = 1 if isinstance(exc, np.linalg.LinAlgError) else 3
+                o.fail_t[i] = t
+                o.out[i, ks:] = np.nan
+                o.steps[i] = steps
+                return
             steps += int(sol.nfev)
             if sol.status != 0 or not np.all(np.isfinite(sol.y)):
                 # keep the save points reached with finite states (sol.t holds the
