@@ -509,6 +509,21 @@ def test_huge_states_and_non_finite_outputs_are_failures():
     assert ok.ok and np.isnan(ok["e"][1, 3]) and np.isfinite(ok["e"][0, 3])
 
 
+@pytest.mark.parametrize("solver", ALL_SOLVERS, ids=solver_id)
+def test_a_kernel_that_raises_fails_its_subject_only(solver):
+    # D_TGFb = 0: the Jacobian's D_TGFb**(-2) raises ZeroDivisionError in Numba whatever
+    # the error model (Rodas4 ended in SystemError, steady states in ZeroDivisionError)
+    cm = as_compiled("pivonka2008")
+    P = np.tile(cm.parameter_vector(), (3, 1))
+    P[1, cm.param_index("D_TGFb")] = 0.0
+    res = simulate(cm, 3, parameters=P, solver=solver, on_failure="ignore")
+    assert res.status[0] == 0 and res.status[2] == 0 and res.status[1] != 0
+    alone = simulate(cm, 3, parameters=P[[0, 2]], solver=solver)
+    np.testing.assert_array_equal(res.values[[0, 2]], alone.values)
+    with pytest.raises(SolverError, match=r"subject 1 at day 0\.00 \(.*state 'OBp'"):
+        simulate(cm, 3, parameters=P, solver=solver, on_failure="raise")
+
+
 def test_bdf_reports_scipy_refusals_as_failures_without_warnings():
     import warnings
 
@@ -529,6 +544,8 @@ def test_a_steady_state_that_cannot_exist_names_the_state():
         steady_state("neurobone", parameters={"tau_M": 0.0})
     with pytest.raises(SolverError, match=r"the rate of state 'W_l' is nan at the initial state"):
         steady_state("neurobone", parameters={"K_aff": 1e-320})
+    with pytest.raises(SolverError, match=r"the rate of state 'OBp' is nan at the initial state"):
+        steady_state("pivonka2008", parameters={"D_TGFb": 0.0})  # was ZeroDivisionError
 
 
 def test_threads_are_checked_against_numbas_limit():
@@ -691,6 +708,9 @@ def test_bad_input_is_an_input_error():
 @pytest.mark.parametrize("make, needle", [
     (lambda: Switching(rtol=0.0), "rtol"),
     (lambda: Rodas4(rtol=2.0), "rtol"),
+    (lambda: Rodas4(rtol=1e-320), r"rtol must be within \[1e-14, 1\)"),  # underflowed at day 0
+    (lambda: Dopri5(rtol=math.nan), "rtol"),
+    (lambda: BDF(rtol=True), "rtol"),
     (lambda: Dopri5(atol_factor=-1.0), "atol_factor"),
     (lambda: Lanes(max_steps=0), "max_steps"),
     (lambda: Switching(max_steps=1.5), "max_steps"),

@@ -416,7 +416,9 @@ def culprit_state(cm: CompiledModel, y: np.ndarray, t: float, p: np.ndarray) -> 
     """The state to blame at ``(t, y)`` with parameters ``p``: one that is not finite,
     else one whose rate is not finite, else the largest relative to its scale when it is
     large (over a million times its scale), else the one changing fastest relative to its
-    size (a blow-up about to happen)."""
+    size when that is fast (a blow-up about to happen: over a million times its size a
+    day), else (nothing wrong with the states: tiny steps forced by the schedule or the
+    tolerance) the largest relative to its scale, said as such."""
     names = cm.model.state_names
     scale = np.array([s.scale for s in cm.model.states])
     if not np.all(np.isfinite(y)):
@@ -425,9 +427,12 @@ def culprit_state(cm: CompiledModel, y: np.ndarray, t: float, p: np.ndarray) -> 
             return ""  # the solver kept no state to look at
         return f"state {names[k]!r} is {y[k]:g}"
     dy = np.zeros(cm.n_states)
-    with np.errstate(all="ignore"):
-        dy = np.asarray(cm.rhs(float(t), np.ascontiguousarray(y, dtype=float),
-                               np.ascontiguousarray(p, dtype=float), dy))
+    try:
+        with np.errstate(all="ignore"):
+            dy = np.asarray(cm.rhs(float(t), np.ascontiguousarray(y, dtype=float),
+                                   np.ascontiguousarray(p, dtype=float), dy))
+    except ArithmeticError:
+        return "a rate divides by zero"
     if not np.all(np.isfinite(dy)):
         k = int(np.argmin(np.isfinite(dy)))
         return f"the rate of state {names[k]!r} is {dy[k]:g}"
@@ -438,4 +443,7 @@ def culprit_state(cm: CompiledModel, y: np.ndarray, t: float, p: np.ndarray) -> 
     # nothing is large yet: the state that changes fastest relative to its size
     speed = np.abs(dy) / np.maximum(np.abs(y), scale)
     k = int(np.argmax(speed))
-    return f"state {names[k]!r} = {y[k]:.3g} changing at {dy[k]:.3g}/day"
+    if speed[k] > 1e6:
+        return f"state {names[k]!r} = {y[k]:.3g} changing at {dy[k]:.3g}/day"
+    return (f"no state out of range or changing fast; the largest relative to its scale: "
+            f"{names[int(np.argmax(r))]!r}")

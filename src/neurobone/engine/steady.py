@@ -67,7 +67,10 @@ def steady_vector(
         return jac(0.0, full(x), p, J)[np.ix_(idx, idx)] * scale[None, :] / scale[:, None]
 
     def solve(start):
-        sol = root(fun, start / scale, jac=jacobian, method="hybr", tol=tol)
+        try:
+            sol = root(fun, start / scale, jac=jacobian, method="hybr", tol=tol)
+        except ArithmeticError:  # a kernel divided by zero (Numba's powers of 0 raise)
+            return y0.copy(), False
         ok = sol.success and np.all(np.isfinite(sol.x)) and np.max(np.abs(fun(sol.x))) < 1e-9
         # Newton leaves round-off residues (e.g. -7e-69) where a state is exactly 0;
         # they are set to 0 so that no consumer (CVODE via SBML) sees a negative pool
@@ -81,7 +84,10 @@ def steady_vector(
         y, ok = solve(y0[idx])
     why = "Newton's method did not converge, from the initial state nor after 20 years"
     if not ok:
-        rate = np.asarray(rhs(0.0, np.ascontiguousarray(y0), p, np.zeros(n)))
+        try:
+            rate = np.asarray(rhs(0.0, np.ascontiguousarray(y0), p, np.zeros(n)))
+        except ArithmeticError:
+            rate = np.full(n, np.nan)
         if not np.all(np.isfinite(rate)):
             why = f"{culprit_state(cm, y0, 0.0, p)} at the initial state (check the parameters)"
         else:
