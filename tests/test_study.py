@@ -175,6 +175,9 @@ arms:
      "arms.1.exercise.0.speed_m_per_min: speed_m_per_min must be a number"),
     ("speed_m_per_min: 12", "km_per_day: 5", 11,
      "arms.1.exercise.0.km_per_day: unknown field for treadmill"),
+    # a name with a control character is shown as repr: the message stays one line
+    ("seed: 1", 'seed: 1\n"co\\nlour": red', 7, "'co\\nlour': unknown field"),
+    ("name: exercise", 'name: exercise\n    "\\e[2J": 1', 10, "arms.1.'\\x1b[2J': unknown field"),
 ])
 def test_bad_study_files_give_one_line_errors(tmp_path, old, new, line, needle):
     path = tmp_path / "bad.yaml"

@@ -356,17 +356,32 @@ def test_bad_scenario_numbers_and_names_are_located(tmp_path, old, new, line, ne
     assert needle in msg, msg
 
 
-def test_a_name_with_a_control_character_stays_on_one_line():
-    from neurobone.errors import InputError
+@pytest.mark.parametrize("data", [
+    {"duration_days": 5, "parameters": {"tau\nM": 1.0}},
+    {"duration_days": 5, "exercise": [{"modality": "treadmill", "minutes": 30,
+                                       "days_per_week": 3, "speed\nx": 1}]},
+    {"duration_days": 5, "exercise": [{"modality": "tread\nmill", "minutes": 30,
+                                       "days_per_week": 3}]},
+    {"duration_days": 5, "colour\r\n": "red"},
+    {"duration_days": 5, "subject": {"sex": "female", "\x1b[2J": 1}},
+    {"duration_days": 5, "subject": {"sex": "fe\x07male"}},
+    {"duration_days": 5, "outputs": ["bv_tv\n"]},
+])
+def test_a_name_with_a_control_character_stays_on_one_line(tmp_path, data):
+    import re
 
-    for data in ({"duration_days": 5, "parameters": {"tau\nM": 1.0}},
-                 {"duration_days": 5, "exercise": [{"modality": "treadmill", "minutes": 30,
-                                                    "days_per_week": 3, "speed\nx": 1}]},
-                 {"duration_days": 5, "exercise": [{"modality": "tread\nmill", "minutes": 30,
-                                                    "days_per_week": 3}]}):
-        with pytest.raises(InputError) as exc:
-            parse_scenario(data)
-        assert "\n" not in str(exc.value) and "\\n" in str(exc.value), str(exc.value)
+    import yaml
+
+    from neurobone.errors import InputError
+    from neurobone.scenario.schema import load_scenario
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(InputError) as exc:
+        load_scenario(path)
+    msg = str(exc.value)
+    assert not re.search(r"[\x00-\x1f\x7f]", msg), msg  # shown as repr: one clean line
+    assert msg.startswith(f"{path}:"), msg
 
 
 def test_exercise_intensities_are_numbers_within_the_modalitys_range():

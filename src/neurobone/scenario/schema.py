@@ -37,7 +37,8 @@ from neurobone.scenario.population import (
     Population,
 )
 from neurobone.units import DAYS_PER_YEAR
-from neurobone.yamlfile import located_error, read_yaml, validation_error
+from neurobone.yamlfile import message, read_yaml
+from neurobone.yamlfile import where as file_line
 
 INTERVENTION_KINDS = tuple(INTERVENTIONS)
 #: the longest scenario or study (and the last day of any of its windows): 60 years
@@ -156,6 +157,21 @@ def key(name) -> str:
     return text if text.isprintable() else repr(text)
 
 
+def located(errors: list[tuple[tuple, str]], source: str, root: yaml.Node | None) -> InputError:
+    """One-line :class:`InputError` for the first of ``(location, reason)`` pairs:
+    ``file:line: field: reason``, names with control characters shown as ``repr`` (the
+    line is found from the names as they are)."""
+    loc, msg = errors[0]
+    field = ".".join(key(x) for x in loc) or "(top level)"
+    extra = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return InputError(f"{file_line(key(source), root, loc)}: {field}: {msg}{extra}")
+
+
+def invalid(exc: ValidationError, source: str, root: yaml.Node | None) -> InputError:
+    """:func:`located` for a Pydantic validation failure."""
+    return located([(tuple(e["loc"]), message(e)) for e in exc.errors()], source, root)
+
+
 def exercise_errors(species: str, blocks: list[Exercise], where: tuple) -> list[tuple[tuple, str]]:
     """``(location, reason)`` of every bad modality, unknown intensity field and intensity
     value (not a number, not finite, outside the modality's range) of exercise ``blocks``
@@ -169,13 +185,13 @@ def exercise_errors(species: str, blocks: list[Exercise], where: tuple) -> list[
             continue
         for k, v in block.intensity_fields.items():
             if k != name:
-                errs.append(((*where, i, key(k)), f"unknown field for {block.modality}; its "
+                errs.append(((*where, i, k), f"unknown field for {block.modality}; its "
                                                   f"intensity field is {name!r}"))
                 continue
             try:
                 check_intensity(species, block.modality, v)
             except InputError as exc:
-                errs.append(((*where, i, key(k)), str(exc)))
+                errs.append(((*where, i, k), str(exc)))
     return errs
 
 
@@ -235,7 +251,7 @@ def _semantic_errors(scn: Scenario) -> list[tuple[tuple, str]]:
     errs: list[tuple[tuple, str]] = []
     for k in scn.parameters:
         if k not in model.parameter_names:
-            errs.append((("parameters", key(k)),
+            errs.append((("parameters", k),
                          f"unknown parameter {k!r} for model {model.name!r}; valid: "
                          f"{', '.join(sorted(model.parameter_names))}"))
     valid = model.all_outputs
@@ -255,10 +271,10 @@ def parse_scenario(data: dict, *, source: str = "<scenario>", root: yaml.Node | 
     try:
         scn = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise validation_error(exc, source, root) from None
+        raise invalid(exc, source, root) from None
     errs = _semantic_errors(scn)
     if errs:
-        raise located_error(errs, source, root)
+        raise located(errs, source, root)
     return scn
 
 

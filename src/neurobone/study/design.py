@@ -42,10 +42,12 @@ from neurobone.scenario.schema import (
     Intervention,
     Scenario,
     Subject,
+    invalid,
     key,
+    located,
     protocol_errors,
 )
-from neurobone.yamlfile import located_error, message, read_yaml, validation_error
+from neurobone.yamlfile import message, read_yaml
 
 #: spacing of the default measurement days
 DEFAULT_INTERVAL_DAYS = 7.0
@@ -187,7 +189,7 @@ class Study(_Strict):
             out = Study.model_validate(data)
         except ValidationError as exc:
             err = exc.errors()[0]
-            field = str(err["loc"][0]) if err["loc"] else "(top level)"
+            field = key(err["loc"][0]) if err["loc"] else "(top level)"
             raise InputError(f"{names.get(field, field)}: {message(err)}") from None
         out._source = self._source
         return out
@@ -272,14 +274,14 @@ def _semantic_errors(study: Study) -> list[tuple[tuple, str]]:
                                      "percentage; use analysis: endpoint to analyse it"))
     for k, v in study.measurement.items():
         if k not in study.output_names:
-            errs.append((("measurement", key(k)), f"{k!r} is not one of the study's outputs "
+            errs.append((("measurement", k), f"{k!r} is not one of the study's outputs "
                                                   f"({', '.join(study.output_names)})"))
         elif not (0 <= v < 1):
-            errs.append((("measurement", key(k)),
+            errs.append((("measurement", k),
                          f"instrument CV must be a fraction in [0, 1), got {v:g}"))
     for k in study.parameters:
         if k not in model.parameter_names:
-            errs.append((("parameters", key(k)),
+            errs.append((("parameters", k),
                          f"unknown parameter {k!r} for model {model.name!r}"))
     for i, arm in enumerate(study.arms):
         errs += protocol_errors(model, study.species, study.subject.sex, study.duration_days,
@@ -294,10 +296,10 @@ def parse_study(data: Any, *, source: str = "<study>", root: yaml.Node | None = 
     try:
         study = Study.model_validate(data)
     except ValidationError as exc:
-        raise validation_error(exc, source, root) from None
+        raise invalid(exc, source, root) from None
     errs = _semantic_errors(study)
     if errs:
-        raise located_error(errs, source, root)
+        raise located(errs, source, root)
     study._source = source
     return study
 
