@@ -494,6 +494,13 @@ def test_absurd_parameters_end_in_a_solver_error_naming_the_state(solver):
 
 
 def test_huge_states_and_non_finite_outputs_are_failures():
+    import warnings
+
+    with warnings.catch_warnings():  # the message is all there is to say: no numpy warning
+        warnings.simplefilter("error")
+        with pytest.raises(SolverError, match=r"state 'C' = [\d.]+e\+30\d \(inf x its scale\)"):
+            simulate("lemaire2004", 3.5, schedule=[Override("D_C", 1e308, 2.5, 4)],
+                     solver=Switching(), on_failure="raise")
     with pytest.warns(RuntimeWarning, match=r"subject 0 at day 1\.00 \(state out of range; "
                                              r"state 'OBp' = 1\.\d+e\+299"):
         res = simulate("pivonka2008", 5, parameters={"D_OBu": 1e300}, solver=Switching())

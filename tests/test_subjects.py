@@ -366,6 +366,7 @@ def test_bad_scenario_numbers_and_names_are_located(tmp_path, old, new, line, ne
     {"duration_days": 5, "subject": {"sex": "female", "\x1b[2J": 1}},
     {"duration_days": 5, "subject": {"sex": "fe\x07male"}},
     {"duration_days": 5, "outputs": ["bv_tv\n"]},
+    {"duration_days": 5, "population": {"activity": {"dist": "x\ny"}}},  # echoed by Pydantic
 ])
 def test_a_name_with_a_control_character_stays_on_one_line(tmp_path, data):
     import re

@@ -354,8 +354,9 @@ def check_outcome(o: Outcome, pr: Problem, scale: np.ndarray, names: list[str]) 
                 if k < first[r] or (k == first[r] and status == 5 and code[r] == 4):
                     first[r], code[r] = k, status
                     x = float(v[r, k])
-                    what[r] = text.format(name=name, v=x,
-                                          r=abs(x) / scale[pr.idx[j]] if status == 4 else 0)
+                    with np.errstate(over="ignore"):
+                        ratio = abs(x) / scale[pr.idx[j]] if status == 4 else 0.0
+                    what[r] = text.format(name=name, v=x, r=ratio)
     y = o.y_end[done]
     with np.errstate(invalid="ignore", over="ignore"):
         ratio = np.abs(y) / scale[None, :]
@@ -365,7 +366,7 @@ def check_outcome(o: Outcome, pr: Problem, scale: np.ndarray, names: list[str]) 
         x = float(y[r, k_state])
         code[r] = 3 if not math.isfinite(x) else 4
         what[r] = (f"state {pr.cm.model.state_names[k_state]!r} = {x:.3g} "
-                   f"({abs(x) / scale[k_state]:.3g} x its scale)" if math.isfinite(x) else
+                   f"({ratio[r, k_state]:.3g} x its scale)" if math.isfinite(x) else
                    f"state {pr.cm.model.state_names[k_state]!r} is {x:g}")
     for r in np.nonzero(code)[0]:
         i = int(done[r])
@@ -436,12 +437,13 @@ def culprit_state(cm: CompiledModel, y: np.ndarray, t: float, p: np.ndarray) -> 
     if not np.all(np.isfinite(dy)):
         k = int(np.argmin(np.isfinite(dy)))
         return f"the rate of state {names[k]!r} is {dy[k]:g}"
-    r = np.abs(y) / scale
+    with np.errstate(all="ignore"):  # 1e300 / 1e-3 is inf, and that is the answer
+        r = np.abs(y) / scale
+        speed = np.abs(dy) / np.maximum(np.abs(y), scale)
     k = int(np.argmax(r))
     if r[k] > 1e6:
         return f"state {names[k]!r} = {y[k]:.3g} ({r[k]:.3g} x its scale)"
     # nothing is large yet: the state that changes fastest relative to its size
-    speed = np.abs(dy) / np.maximum(np.abs(y), scale)
     k = int(np.argmax(speed))
     if speed[k] > 1e6:
         return f"state {names[k]!r} = {y[k]:.3g} changing at {dy[k]:.3g}/day"

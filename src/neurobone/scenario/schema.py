@@ -18,6 +18,7 @@ See docs/scenarios.md for every field.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal, Optional
 
@@ -164,6 +165,8 @@ def located(errors: list[tuple[tuple, str]], source: str, root: yaml.Node | None
     loc, msg = errors[0]
     field = ".".join(key(x) for x in loc) or "(top level)"
     extra = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    # Pydantic quotes some inputs as they are ("Input tag 'x<newline>y' found ...")
+    msg = re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group())[1:-1], msg)
     return InputError(f"{file_line(key(source), root, loc)}: {field}: {msg}{extra}")
 
 
