@@ -37,8 +37,11 @@ that its entry in ``KNOWN`` is removed and the fuzzing asserts it again.
 
 ``NEUROBONE_FUZZ_LOG=FILE`` appends one JSON line per case (property, arguments,
 files, exit code, the break if any) and, with ``NEUROBONE_FUZZ_COLLECT=1``, no break
-fails the test and the slow budget is deterministic too: the way the numbers of the
-closing note were counted (the same cases before and after the fixes).
+fails the test and the slow budget is deterministic too. That is how the closing
+note's numbers were counted: both budgets logged on the code before the fixes, and
+the logged cases (files and arguments) run again on the fixed code, so that both
+counts are of the same cases (Hypothesis's own choices drift once the code under test
+changes).
 """
 
 from __future__ import annotations
