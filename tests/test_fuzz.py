@@ -30,10 +30,11 @@ cohort with a population        50     300
 
 That is 1294 generated cases by default and 6540 in the slow run.
 
-A case that breaks the contract in a file of another owner of issue 13 and is already
-reported (``KNOWN``) is counted, not failed: each such break has its own reproducer
-below, marked ``xfail(strict=True)``, which starts failing (XPASS) once it is fixed, so
-that its entry in ``KNOWN`` is removed and the fuzzing asserts it again.
+``KNOWN`` lists breaks that are reported but not yet fixed: a case matching one is
+counted, not failed, and the break gets its own reproducer marked
+``xfail(strict=True)``, which fails the run (XPASS) once it is fixed so that its entry
+goes. It is empty: every break fails the test. The breaks it held while issue 13 was
+being worked on have plain reproducers at the end of this module.
 
 ``NEUROBONE_FUZZ_LOG=FILE`` appends one JSON line per case (property, arguments,
 files, exit code, the break if any) and, with ``NEUROBONE_FUZZ_COLLECT=1``, no break
@@ -277,24 +278,10 @@ def mutated(draw, base, max_mutations: int = 2):
 
 
 # ----------------------------------------------------------------------------- the contract
-#: breaks of the contract in files of the other owners of issue 13, already reported:
-#: (owner, what, property, break, arguments) -- a case of that property whose break and
-#: arguments match these patterns is counted, not failed. Each has a reproducer at the
-#: end of this module, marked xfail(strict=True): when it is fixed the reproducer
-#: passes, strict makes that a failure, and its entry here goes.
-KNOWN = [
-    ("cli", "check_writable creates the -o file before the input is validated",
-     r"simulate_scenario|simulate_model|export_sbml", r"^exit 2 left an empty output", r"", r""),
-    ("cli", "run creates the report folder and shows the progress bar (a blank line on "
-     "stderr) before the study runs; an error while it runs leaves both", r"run_study",
-     r"^exit 2 (with 2 lines on stderr|left a output report)$", r"",
-     r"no steady state|solver failed|could not be set up|more than this machine can hold"),
-    ("store", "cohort --threads beyond NUMBA_NUM_THREADS is refused only inside the run, "
-     "after the progress bar and the manifest", r"cohort",
-     r"^exit 2 (with 2 lines on stderr|left a output store)$", r"--threads 1000", r""),
-    ("store", "--trajectory-step 1e-12 allocates the trajectory grid before checking its size",
-     r"cohort", r"^exit 1: .*MemoryError", r"--trajectory-step 1e-12", r""),
-]
+#: breaks of the contract reported but not fixed yet: (owner, what, property, break,
+#: arguments, stderr) patterns -- a matching case is counted, not failed; each needs a
+#: reproducer marked xfail(strict=True) at the end of this module. Empty: none known.
+KNOWN: list[tuple[str, str, str, str, str, str]] = []
 
 _counter = itertools.count()
 COUNTS: dict[str, list[int]] = {}
@@ -682,10 +669,8 @@ def test_budgets_add_up():
 
 
 # ----------------------------------------------------------------------------- known breaks
-# Minimal reproducers of the breaks in ``KNOWN`` (files of other owners). strict: once
-# fixed they pass, which fails the run until the entry in KNOWN is removed.
-@pytest.mark.xfail(strict=True, reason="cli: check_writable creates the -o file before the "
-                                       "input is validated")
+# Minimal reproducers of breaks the fuzzing found in the CLI and the store (once listed in
+# ``KNOWN``, since fixed): kept as plain tests.
 @pytest.mark.parametrize("argv", [
     ["simulate", "--model", "lemaire2004", "--days", "nan"],
     ["export-sbml", "--model", "nope"],
@@ -697,8 +682,6 @@ def test_known_a_rejected_command_leaves_no_output_file(cli, tmp_path, argv):
     assert not out.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="store: --threads is checked against "
-                                       "NUMBA_NUM_THREADS only inside the run")
 def test_known_cohort_threads_beyond_numba_are_refused_before_the_run(cli, tmp_path):
     scn = tmp_path / "s.yaml"
     scn.write_text("species: mouse\nduration_days: 2\n")
@@ -707,8 +690,6 @@ def test_known_cohort_threads_beyond_numba_are_refused_before_the_run(cli, tmp_p
     assert not (tmp_path / "c").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="store: the trajectory grid is allocated before its "
-                                       "size is checked (MemoryError, exit 1)")
 def test_known_cohort_tiny_trajectory_step_is_refused(cli, tmp_path):
     scn = tmp_path / "s.yaml"
     scn.write_text("species: mouse\nduration_days: 5\n")
@@ -717,8 +698,6 @@ def test_known_cohort_tiny_trajectory_step_is_refused(cli, tmp_path):
     assert code == 2 and len(err.strip().splitlines()) == 1, err
 
 
-@pytest.mark.xfail(strict=True, reason="cli: run prepares the report folder and starts the "
-                                       "progress bar before the study runs")
 def test_known_a_study_that_fails_while_running_leaves_no_report(cli, tmp_path):
     study = tmp_path / "s.yaml"
     study.write_text("name: s\nduration_days: 7\nn_per_arm: 2\nseed: 1\n"

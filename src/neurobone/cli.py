@@ -40,12 +40,16 @@ console = Console()
 
 
 def _days(value: str) -> float:
+    from neurobone.scenario.schema import MAX_DAYS
+
     try:
         d = float(value)
     except ValueError:
         raise InputError(f"--days must be a positive number of days, got {value!r}") from None
     if not math.isfinite(d) or d <= 0:
         raise InputError(f"--days must be a positive number of days, got {value!r}")
+    if d > MAX_DAYS:
+        raise InputError(f"--days must be at most {MAX_DAYS:g} (60 years), got {value!r}")
     return d
 
 

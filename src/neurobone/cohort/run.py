@@ -48,7 +48,7 @@ from neurobone.engine import platform
 from neurobone.engine.kernels import CompiledModel, compile_model
 from neurobone.engine.result import STATUS
 from neurobone.engine.schedule import Schedule
-from neurobone.engine.simulate import Progress, resolve_outputs, simulate
+from neurobone.engine.simulate import Progress, check_threads, resolve_outputs, simulate
 from neurobone.engine.solvers import Lanes, Solver, Switching
 from neurobone.errors import InputError
 from neurobone.model.timed import Override
@@ -511,6 +511,8 @@ def run_cohort(
         chunks to recompute, stray entries removed); the manifest keeps them as
         ``last_run_notes``.
     """
+    if client is None:  # a cluster's workers have their own Numba limit
+        check_threads(threads)
     scn = as_scenario(scenario)
     step = (trajectory_step if trajectory_step is not None
             else default_trajectory_step(scn.duration_days))
