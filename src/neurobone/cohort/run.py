@@ -511,14 +511,14 @@ def run_cohort(
         chunks to recompute, stray entries removed); the manifest keeps them as
         ``last_run_notes``.
     """
-    if client is None:  # a cluster's workers have their own Numba limit
-        check_threads(threads)
     scn = as_scenario(scenario)
     step = (trajectory_step if trajectory_step is not None
             else default_trajectory_step(scn.duration_days))
     spec = make_spec(scenario=scenario_dict(scn), n=n, seed=seed, chunk_size=chunk_size,
                      trajectory_every=trajectory_every, trajectory_step=step, rtol=rtol,
                      threads=threads, solver=solver or default_solver_name())
+    if client is None:  # before the store is made (a cluster's workers have their own limit)
+        check_threads(spec.threads)
     prep = prepare(spec)
     out = store.ensure_directory(out_dir)
     notes: list[str] = []
