@@ -66,6 +66,7 @@ def test_steady_state_command(cli):
         (["simulate", "--model", "nope"], "valid:"),
         (["simulate", "--days", "-3"], "positive"),
         (["simulate", "--days", "ten"], "positive"),
+        (["simulate", "--days", "9000000"], "at most 21915 (60 years)"),
         (["simulate", "--set", "I_P"], "NAME=VALUE"),
         (["simulate", "--set", "I_P=abc"], "not a number"),
         (["simulate", "--set", "XX=1"], "valid:"),

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from neurobone.cohort import query, run_cohort
 from neurobone.cohort.run import default_solver_name
-from neurobone.cohort.store import chunk_path, open_cohort, read_manifest
+from neurobone.cohort.store import chunk_path, open_cohort, read_manifest, record_path
 from neurobone.errors import InputError
 from neurobone.scenario import population as popmod
 from neurobone.scenario.run import run_scenario
@@ -342,14 +342,16 @@ def test_resume_after_a_crash_recomputes_no_finished_chunk(tmp_path, human_ref):
         now = chunk_path(out, "summary", k).stat()
         assert (now.st_mtime_ns, now.st_ino) == (before.st_mtime_ns, before.st_ino)
     assert res.complete and read_manifest(out)["complete"]
+    assert res.manifest["recomputed_chunks"] == []  # the crash damaged nothing
     assert_same(tables(out), ref)
 
-    # a lost chunk is recomputed, and only it
+    # a lost chunk is recomputed, and only it, saying why
     chunk_path(out, "summary", 3).unlink()
     computed.clear()
-    run_cohort(HUMAN, N, 7, out, chunk_size=10, trajectory_every=5,
-               on_chunk=lambda s: computed.append(s["chunk"]))
-    assert computed == [3]
+    res = run_cohort(HUMAN, N, 7, out, chunk_size=10, trajectory_every=5,
+                     on_chunk=lambda s: computed.append((s["chunk"], s.get("recomputed"))))
+    assert computed == [(3, "summary file missing")]
+    assert res.manifest["recomputed_chunks"] == [{"chunk": 3, "reason": "summary file missing"}]
     assert_same(tables(out), ref)
 
 
@@ -363,19 +365,22 @@ def test_killed_process_resumes_to_the_same_result(tmp_path, human_ref):
             "--out", str(out), "--chunk-size", "1", "--trajectory-every", "5", "--threads", "1"]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while time.time() < deadline and not chunk_path(out, "summary", 1).exists():
+    while time.time() < deadline and not record_path(out, 1).exists():
         time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    # one subject per chunk: many chunks, so that the kill lands mid-way however fast they are
-    finished = [k for k in range(N) if chunk_path(out, "summary", k).exists()]
+    # one subject per chunk: many chunks, so that the kill lands mid-way however fast they
+    # are; a chunk is finished when its checksum record is written (after its two files)
+    finished = [k for k in range(N) if record_path(out, k).exists()]
     assert 0 < len(finished) < N, "the run was not interrupted mid-way"
     before = {k: chunk_path(out, "summary", k).stat().st_mtime_ns for k in finished}
+    assert (out / ".lock").exists()  # left by the killed writer: the resume takes it over
     r = subprocess.run(args, capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
     assert {k: chunk_path(out, "summary", k).stat().st_mtime_ns for k in finished} == before
+    assert read_manifest(out)["recomputed_chunks"] == []
     assert_same(tables(out), ref)
-    assert not list(out.rglob(".tmp-*"))
+    assert not list(out.rglob(".tmp-*")) and not (out / ".lock").exists()
 
 
 def test_other_arguments_in_the_same_directory_are_refused(tmp_path, human_ref):

@@ -30,7 +30,7 @@ from neurobone.engine.solvers import (
     solver_named,
 )
 from neurobone.errors import InputError, SolverError
-from neurobone.model.definition import Component, Parameter, State, compose
+from neurobone.model.definition import Component, Expression, Parameter, State, compose
 from neurobone.model.timed import Override, weekday_mask
 from tests.helpers import (
     MODELS,
@@ -445,6 +445,186 @@ def test_failures_are_reported_per_subject():
     assert ok.raise_on_failure() is ok and ok.failures().empty
 
 
+# a state that falls through 2 while an expression takes the log of its distance to 2
+NEGLOG = compose("neglog", [Component(
+    "neglog",
+    parameters=(Parameter("k", 1.0, "1/day", "decay", "test"),),
+    states=(State("y", 3.0, "1", "decays", rate="-k*y", scale=1.0),),
+    expressions=(Expression("e", "log(y - 2)", "1", "undefined below 2"),),
+)], description="an output that turns NaN", citation="test")
+
+
+@pytest.mark.parametrize("solver", ALL_SOLVERS, ids=solver_id)
+def test_a_blow_up_names_the_subject_the_day_and_the_state(solver):
+    a = np.array([[0.0], [1.0]])
+    with pytest.raises(SolverError) as exc:
+        simulate(BLOWUP, 3.0, parameters=a, solver=solver, on_failure="raise")
+    msg = str(exc.value)
+    assert "\n" not in msg
+    assert re.search(r"solver failed for 1 of 2 subjects: subject 1 at day [01]\.\d\d \(.+; "
+                     r"state 'y' (= [-+.\de]+ \(.+ x its scale\)|is |= .+ changing at)", msg), msg
+    with pytest.warns(RuntimeWarning, match="state 'y'"):
+        res = simulate(BLOWUP, 3.0, parameters=a, solver=solver)
+    assert res.failures().state.tolist()[0].startswith("state 'y'")
+    assert res.subject(1).failed_state[0].startswith("state 'y'")
+    # with on_failure="ignore" nothing is integrated again, and nothing is said
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        quiet = simulate(BLOWUP, 3.0, parameters=a, solver=solver, on_failure="ignore")
+    assert quiet.status[1] != 0 and quiet.failures().state.tolist() == [""]
+
+
+@pytest.mark.parametrize("solver", ALL_SOLVERS, ids=solver_id)
+def test_absurd_parameters_end_in_a_solver_error_naming_the_state(solver):
+    # D_OBu = 1e300: the states reach 1e299 and stay finite; an explicit solver follows
+    # them without complaint, so the engine checks what it returns
+    with pytest.raises(SolverError) as exc:
+        simulate("pivonka2008", 5, parameters={"D_OBu": 1e300}, solver=solver,
+                 on_failure="raise")
+    msg = str(exc.value)
+    assert "subject 0 at day" in msg and "state 'OBp'" in msg and "\n" not in msg, msg
+    with pytest.warns(RuntimeWarning):
+        res = simulate("pivonka2008", 5, parameters={"D_OBu": 1e300}, solver=solver)
+    day = res.fail_day[0]
+    assert np.all(np.isnan(res.values[0, res.t > day]))
+    assert np.all(np.isfinite(res.values[0, res.t < day]))
+    assert np.all(np.isnan(res.final_state[0]))
+
+
+def test_huge_states_and_non_finite_outputs_are_failures():
+    import warnings
+
+    with warnings.catch_warnings():  # the message is all there is to say: no numpy warning
+        warnings.simplefilter("error")
+        with pytest.raises(SolverError, match=r"state 'C' = [\d.]+e\+30\d \(inf x its scale\)"):
+            simulate("lemaire2004", 3.5, schedule=[Override("D_C", 1e308, 2.5, 4)],
+                     solver=Switching(), on_failure="raise")
+    with pytest.warns(RuntimeWarning, match=r"subject 0 at day 1\.00 \(state out of range; "
+                                             r"state 'OBp' = 1\.\d+e\+299"):
+        res = simulate("pivonka2008", 5, parameters={"D_OBu": 1e300}, solver=Switching())
+    assert res.status[0] == 4 and res.fail_day[0] == 1.0 and STATUS[4] == "state out of range"
+    assert np.all(np.isfinite(res.values[0, 0])) and np.all(np.isnan(res.values[0, 1:]))
+    # an expression that turns NaN while the states are finite: status 5 on that day
+    with pytest.warns(RuntimeWarning, match=r"subject 0 at day 1\.00 \(non-finite output; "
+                                             r"output 'e' is nan\)"):
+        res = simulate(NEGLOG, 3, outputs=["y", "e"], solver=Switching())
+    assert res.status[0] == 5 and np.isfinite(res["e"][0, 0]) and np.isnan(res["e"][0, 1])
+    # a subject that ends early has NaN after its end, and that is no failure
+    ok = simulate(NEGLOG, [0.3, 0.2], outputs=["y", "e"], save_days=[0.0, 0.1, 0.2, 0.3])
+    assert ok.ok and np.isnan(ok["e"][1, 3]) and np.isfinite(ok["e"][0, 3])
+
+
+@pytest.mark.parametrize("solver", ALL_SOLVERS, ids=solver_id)
+def test_a_kernel_that_raises_fails_its_subject_only(solver):
+    # D_TGFb = 0: the Jacobian's D_TGFb**(-2) raises ZeroDivisionError in Numba whatever
+    # the error model (Rodas4 ended in SystemError, steady states in ZeroDivisionError)
+    cm = as_compiled("pivonka2008")
+    P = np.tile(cm.parameter_vector(), (3, 1))
+    P[1, cm.param_index("D_TGFb")] = 0.0
+    res = simulate(cm, 3, parameters=P, solver=solver, on_failure="ignore")
+    assert res.status[0] == 0 and res.status[2] == 0 and res.status[1] != 0
+    alone = simulate(cm, 3, parameters=P[[0, 2]], solver=solver)
+    np.testing.assert_array_equal(res.values[[0, 2]], alone.values)
+    with pytest.raises(SolverError, match=r"subject 1 at day 0\.00 \(.*state 'OBp'"):
+        simulate(cm, 3, parameters=P, solver=solver, on_failure="raise")
+
+
+def test_bdf_reports_scipy_refusals_as_failures_without_warnings():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = simulate("pivonka2008", 5, parameters={"D_OBu": 1e300}, solver=BDF(),
+                       on_failure="ignore")
+    assert res.status[0] == 3 and res.fail_day[0] == 0.0
+
+
+def test_a_steady_state_that_cannot_exist_names_the_state():
+    from neurobone.engine.steady import steady_state
+
+    with pytest.raises(SolverError, match=r"no steady state found for model 'pivonka2008': "
+                                          r"integrating 20 years towards it failed: .*state 'OBp'"):
+        steady_state("pivonka2008", parameters={"D_OBu": 1e300})
+    with pytest.raises(SolverError, match=r"the rate of state 'M' is nan at the initial state"):
+        steady_state("neurobone", parameters={"tau_M": 0.0})
+    with pytest.raises(SolverError, match=r"the rate of state 'W_l' is nan at the initial state"):
+        steady_state("neurobone", parameters={"K_aff": 1e-320})
+    with pytest.raises(SolverError, match=r"the rate of state 'OBp' is nan at the initial state"):
+        steady_state("pivonka2008", parameters={"D_TGFb": 0.0})  # was ZeroDivisionError
+
+
+def test_threads_are_checked_against_numbas_limit():
+    import numba
+
+    top = numba.config.NUMBA_NUM_THREADS
+    for bad in (0, -2, top + 1, 1000, 1.5, True, "2"):
+        with pytest.raises(InputError, match=rf"threads must be an integer from 1 to {top} "):
+            simulate("lemaire2004", 2, threads=bad)
+    assert simulate("lemaire2004", 2, threads=np.int64(top)).ok
+
+
+def test_the_result_size_is_checked_against_memory_before_allocating(monkeypatch):
+    from neurobone.engine import simulate as sim
+
+    need = 8 * 300 * 1001 * 3
+    monkeypatch.setattr(sim, "available_memory", lambda: int(need / sim.MEMORY_SHARE) - 1)
+    P = np.tile(as_compiled("lemaire2004").parameter_vector(), (300, 1))
+    outs = ["B", "C", "R"]
+    with pytest.raises(InputError, match=r"300 subjects x 1,001 saved days x 3 outputs = "
+                                         r"0\.00721 GB, more than this machine can hold"):
+        simulate("lemaire2004", 1000, parameters=P, outputs=outs)
+    with pytest.raises(InputError, match="more than this machine can hold"):
+        simulate("lemaire2004", 1e6, save_days=np.arange(0, 1e6, 0.5))
+    monkeypatch.setattr(sim, "available_memory", lambda: int(need / sim.MEMORY_SHARE) + 1)
+    assert simulate("lemaire2004", 1000, parameters=P, outputs=outs).ok
+    monkeypatch.setattr(sim, "available_memory", lambda: None)  # unknown: not checked
+    assert sim.check_memory(10**9, 10**9, 10) == 8 * 10**19
+    with pytest.raises(InputError, match="too many days"):
+        simulate("lemaire2004", 1e12)
+    assert sim.available_memory() is None or sim.available_memory() > 0
+
+
+def test_overrides_and_set_values_must_be_finite_numbers():
+    from neurobone.model.timed import parse_set
+
+    for text in ("I_P=nan", "I_P=inf", "I_P=-inf", "I_P=1e999", "I_P=" + "9" * 400,
+                 "I_P=1@nan:", "I_P=1@inf:", "I_P=1@0:nan", "I_P=1@-1:3", "I_P=1@5:2"):
+        with pytest.raises(InputError):
+            parse_set(text)
+    assert parse_set("I_P=1e300").value == 1e300
+    assert parse_set("I_P=2@1:").end == math.inf
+    for kw in (dict(value=math.nan), dict(value=math.inf), dict(value="1"), dict(value=True),
+               dict(value=None), dict(value=1.0, start=math.nan),
+               dict(value=1.0, end=math.nan), dict(value=1.0, start=math.inf),
+               dict(value=1.0, weekdays=(1.5,)), dict(value=1.0, weekdays=(True,)),
+               dict(value=1.0, weekdays=(7,))):
+        with pytest.raises(InputError):
+            Override("I_P", **kw)
+    o = Override("I_P", np.int64(3), np.float32(1.0), weekdays=[np.int64(2), 4])
+    assert (o.value, o.start, o.weekdays) == (3.0, 1.0, (2, 4)) and type(o.value) is float
+    with pytest.raises(InputError):
+        Override(None, 1.0)
+
+
+def test_sbml_export_refuses_non_finite_values(tmp_path):
+    from neurobone.io.sbml import to_sbml, write_sbml
+
+    for kw in (dict(parameters={"I_P": math.nan}), dict(parameters={"I_P": math.inf}),
+               dict(parameters={"I_P": True}), dict(initial={"C": -math.inf})):
+        with pytest.raises(InputError, match="SBML export: .*'(I_P|C)'"):
+            to_sbml("lemaire2004", **kw)
+    vec = as_compiled("lemaire2004").parameter_vector()
+    vec[0] = math.nan
+    with pytest.raises(InputError, match="values must be finite"):
+        to_sbml("lemaire2004", parameters=vec)
+    out = tmp_path / "x.xml"
+    with pytest.raises(InputError):
+        write_sbml(out, "lemaire2004", parameters={"I_P": math.nan})
+    assert not out.exists()
+
+
 # ----------------------------------------------------------------------------- invariance
 @pytest.mark.parametrize("solver", [Switching(), BDF()], ids=solver_id)
 def test_progress_chunks_and_threads_give_identical_results(solver):
@@ -535,6 +715,9 @@ def test_bad_input_is_an_input_error():
 @pytest.mark.parametrize("make, needle", [
     (lambda: Switching(rtol=0.0), "rtol"),
     (lambda: Rodas4(rtol=2.0), "rtol"),
+    (lambda: Rodas4(rtol=1e-320), r"rtol must be within \[1e-14, 1\)"),  # underflowed at day 0
+    (lambda: Dopri5(rtol=math.nan), "rtol"),
+    (lambda: BDF(rtol=True), "rtol"),
     (lambda: Dopri5(atol_factor=-1.0), "atol_factor"),
     (lambda: Lanes(max_steps=0), "max_steps"),
     (lambda: Switching(max_steps=1.5), "max_steps"),

@@ -25,3 +25,12 @@ def test_least_squares_finds_a_connectivity_plateau():
     assert t.loc[0, "simulated"] == pytest.approx(t.loc[0, "central"], rel=1e-3)
     assert fit.identifiability()["identifiable"] == {"W_max": True}
     assert fit.failed_evaluations == 0 and fit.evaluations > 1
+
+
+def test_a_set_that_cannot_be_integrated_gives_nan_and_leaves_the_others():
+    # D_OBu = 1e300 blows the cell populations up, tau_M = 0 divides by zero: both sets
+    # fail alone; the good set beside them keeps the value it has alone
+    ens = simulated(Ensemble([{}, {"D_OBu": 1e300}, {"tau_M": 0.0}]), ["MC5a"])
+    alone = evaluate(runs=Runs({}), ids=["MC5a"])["simulated"].to_numpy()
+    np.testing.assert_allclose(ens[0], alone, rtol=1e-12)
+    assert np.isnan(ens[1]).all() and np.isnan(ens[2]).all()

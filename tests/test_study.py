@@ -152,6 +152,32 @@ arms:
     ("species: mouse\nsubject: {sex: female, age_weeks: 12}",
      "species: human\nsubject: {sex: female, age_years: 60}\nanalysis: change\noutputs: [abmd_ls, t_score]",
      5, "t_score can cross zero"),
+    # non-finite, boolean and out-of-range numbers (issue 13)
+    ("seed: 1", "seed: 1\nmeasurement_days: []", 7, "measurement_days: give at least one day"),
+    ("seed: 1", "seed: 1\nmeasurement_days: [0, .nan]", 7,
+     "measurement_days.1: Input should be a finite number"),
+    ("seed: 1", "seed: 1\nparameters: {tau_M: .nan}", 7,
+     "parameters.tau_M: Input should be a finite number"),
+    ("seed: 1", "seed: 1\nparameters: {tau_M: true}", 7, "parameters.tau_M: expected a number"),
+    ("seed: 1", "seed: 1\nmeasurement: {bv_tv: .inf}", 7,
+     "measurement.bv_tv: Input should be a finite number"),
+    ("duration_days: 28", "duration_days: .inf", 4,
+     "duration_days: Input should be a finite number"),
+    ("seed: 1", "seed: true", 6, "seed: expected a number, got true"),
+    ("n_per_arm: 3", "n_per_arm: false", 5, "n_per_arm: expected a number, got false"),
+    ("age_weeks: 12", "age_weeks: .nan", 3, "subject.age_weeks: Input should be a finite number"),
+    ("minutes: 45", "minutes: true", 11, "arms.1.exercise.0.minutes: expected a number, got true"),
+    ("speed_m_per_min: 12", "speed_m_per_min: .nan", 11,
+     "arms.1.exercise.0.speed_m_per_min: speed_m_per_min must be a finite number"),
+    ("speed_m_per_min: 12", "speed_m_per_min: 1e300", 11,
+     "arms.1.exercise.0.speed_m_per_min: speed_m_per_min must be within 0..50 for treadmill"),
+    ("speed_m_per_min: 12", "speed_m_per_min: yes", 11,
+     "arms.1.exercise.0.speed_m_per_min: speed_m_per_min must be a number"),
+    ("speed_m_per_min: 12", "km_per_day: 5", 11,
+     "arms.1.exercise.0.km_per_day: unknown field for treadmill"),
+    # a name with a control character is shown as repr: the message stays one line
+    ("seed: 1", 'seed: 1\n"co\\nlour": red', 7, "'co\\nlour': unknown field"),
+    ("name: exercise", 'name: exercise\n    "\\e[2J": 1', 10, "arms.1.'\\x1b[2J': unknown field"),
 ])
 def test_bad_study_files_give_one_line_errors(tmp_path, old, new, line, needle):
     path = tmp_path / "bad.yaml"

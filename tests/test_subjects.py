@@ -286,3 +286,162 @@ def test_scenario_study_and_cohort_give_the_same_start(no_variability, tmp_path,
     # and after the scenario (the cohort's lanes against the scenario's switching solver)
     for o in outputs:
         assert row[f"{o}_end"] == pytest.approx(res[o][-1], rel=1e-6, abs=1e-8), o
+
+
+# ----------------------------------------------------------------------------- bad numbers
+SCENARIO = """\
+species: mouse
+subject: {sex: female, age_weeks: 12}
+duration_days: 14
+parameters: {tau_M: 1.0}
+exercise:
+  - {modality: treadmill, speed_m_per_min: 12, minutes: 45, days_per_week: 5}
+interventions:
+  - {kind: circuit_inhibition, start_day: 0, end_day: 14}
+"""
+
+
+@pytest.mark.parametrize("old, new, line, needle", [
+    # non-finite numbers wherever a number is read
+    ("tau_M: 1.0", "tau_M: .nan", 4, "parameters.tau_M: Input should be a finite number"),
+    ("tau_M: 1.0", "tau_M: -.inf", 4, "parameters.tau_M: Input should be a finite number"),
+    ("duration_days: 14", "duration_days: .nan", 3,
+     "duration_days: Input should be a finite number"),
+    ("age_weeks: 12", "age_weeks: .inf", 2, "subject.age_weeks: Input should be a finite number"),
+    ("speed_m_per_min: 12", "speed_m_per_min: .nan", 6,
+     "exercise.0.speed_m_per_min: speed_m_per_min must be a finite number"),
+    ("speed_m_per_min: 12", "speed_m_per_min: .inf", 6,
+     "exercise.0.speed_m_per_min: speed_m_per_min must be a finite number"),
+    ("speed_m_per_min: 12", "speed_m_per_min: 1e300", 6,
+     "exercise.0.speed_m_per_min: speed_m_per_min must be within 0..50 for treadmill"),
+    ("speed_m_per_min: 12", "speed_m_per_min: -3", 6, "must be within 0..50"),
+    ("start_day: 0, end_day: 14", "start_day: .nan", 8,
+     "interventions.0.start_day: Input should be a finite number"),
+    ("start_day: 0, end_day: 14", "start_day: 0, end_day: 1e300", 8,
+     "interventions.0.end_day: Input should be less than or equal to 21915"),
+    # strict numbers: a boolean is not 1 or 0
+    ("minutes: 45", "minutes: true", 6, "exercise.0.minutes: expected a number, got true"),
+    ("days_per_week: 5", "days_per_week: true", 6, "exercise.0.days_per_week: expected a number"),
+    ("tau_M: 1.0", "tau_M: false", 4, "parameters.tau_M: expected a number, got false"),
+    ("speed_m_per_min: 12", "speed_m_per_min: true", 6, "speed_m_per_min must be a number"),
+    # sizes: a mouse of 10^300 weeks would live its history for ever
+    ("age_weeks: 12", "age_weeks: 1e300", 2,
+     "subject.age_weeks: Input should be less than or equal to 260"),
+    # names, located
+    ("tau_M: 1.0", "tau_X: 1.0", 4, "parameters.tau_X: unknown parameter 'tau_X'"),
+    ("modality: treadmill", "modality: rowing", 6,
+     "exercise.0.modality: unknown mouse exercise modality"),
+    ("speed_m_per_min: 12", "km_per_day: 5", 6,
+     "exercise.0.km_per_day: unknown field for treadmill"),
+    ("duration_days: 14", "duration_days: 14\nmodel: nope", 4, "model: unknown model 'nope'"),
+    ("duration_days: 14", "duration_days: 14\noutputs: [bv_tv, nope]", 4,
+     "outputs.1: unknown output 'nope'"),
+    ("kind: circuit_inhibition", "kind: ovariectomy", 8,
+     "interventions: ovariectomy needs a female subject"),
+])
+def test_bad_scenario_numbers_and_names_are_located(tmp_path, old, new, line, needle):
+    from neurobone.errors import InputError
+    from neurobone.scenario.schema import load_scenario
+
+    text = SCENARIO.replace(old, new, 1)
+    if "ovariectomy" in new:
+        text = text.replace("sex: female", "sex: male")
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError) as exc:
+        load_scenario(path)
+    msg = str(exc.value)
+    assert "\n" not in msg
+    assert msg.startswith(f"{path}:{line}: "), msg
+    assert needle in msg, msg
+
+
+@pytest.mark.parametrize("data", [
+    {"duration_days": 5, "parameters": {"tau\nM": 1.0}},
+    {"duration_days": 5, "exercise": [{"modality": "treadmill", "minutes": 30,
+                                       "days_per_week": 3, "speed\nx": 1}]},
+    {"duration_days": 5, "exercise": [{"modality": "tread\nmill", "minutes": 30,
+                                       "days_per_week": 3}]},
+    {"duration_days": 5, "colour\r\n": "red"},
+    {"duration_days": 5, "subject": {"sex": "female", "\x1b[2J": 1}},
+    {"duration_days": 5, "subject": {"sex": "fe\x07male"}},
+    {"duration_days": 5, "outputs": ["bv_tv\n"]},
+    {"duration_days": 5, "population": {"activity": {"dist": "x\ny"}}},  # echoed by Pydantic
+])
+def test_a_name_with_a_control_character_stays_on_one_line(tmp_path, data):
+    import re
+
+    import yaml
+
+    from neurobone.errors import InputError
+    from neurobone.scenario.schema import load_scenario
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(InputError) as exc:
+        load_scenario(path)
+    msg = str(exc.value)
+    assert not re.search(r"[\x00-\x1f\x7f]", msg), msg  # shown as repr: one clean line
+    assert msg.startswith(f"{path}:"), msg
+
+
+def test_exercise_intensities_are_numbers_within_the_modalitys_range():
+    from neurobone.errors import InputError
+    from neurobone.model.brainbone import dosing
+
+    for species in ("mouse", "human"):
+        for modality in dosing.modalities(species):
+            lo, hi = dosing.intensity_range(species, modality)
+            assert 0 <= lo < hi < 1e3, modality
+            ref = float(dosing.modality_table().set_index("modality").loc[modality,
+                                                                         "reference_intensity"])
+            assert lo <= ref <= hi, modality  # the default intensity is sensible
+            assert dosing.check_intensity(species, modality, hi) == hi
+            assert dosing.check_intensity(species, modality, str(lo)) == lo
+            for bad in (float("nan"), float("inf"), hi * 1.01 + 1, -1, True, "fast", None, [1]):
+                with pytest.raises(InputError):
+                    dosing.check_intensity(species, modality, bad)
+    with pytest.raises(InputError, match="minutes must be a positive number"):
+        dosing.session_dose("mouse", "treadmill", float("nan"))
+    with pytest.raises(InputError, match="minutes must be a positive number"):
+        dosing.session_dose("mouse", "treadmill", True)
+
+
+@pytest.mark.parametrize("block, needle", [
+    ({"female_fraction": float("nan")},
+     "population.female_fraction: Input should be a finite number"),
+    ({"female_fraction": True}, "population.female_fraction: expected a number"),
+    ({"variability": 1}, "population.variability: Input should be a valid boolean"),
+    ({"variability": "no"}, "population.variability: Input should be a valid boolean"),
+    ({"age_years": float("inf")}, "population.age_years"),
+    ({"age_years": True}, "population.age_years"),
+    ({"age_years": {"dist": "uniform", "low": 50, "high": float("inf")}}, "finite number"),
+    ({"age_years": {"dist": "uniform", "low": 50, "high": 1e300}}, "outside 0..110"),
+    ({"age_years": {"dist": "lognormal", "median": 1e300, "cv": 0.1}}, "centred at 1e+300"),
+    ({"age_years": {"dist": "histogram", "edges": [50, float("nan")], "weights": [1]}},
+     "finite number"),
+    ({"t_score": {"dist": "normal", "mean": -60, "sd": 1}}, "outside -6..4"),
+    ({"t_score": {"dist": "normal", "mean": 0, "sd": float("nan")}}, "finite number"),
+    ({"abmd_ls": float("inf")}, "finite number"),
+    ({"abmd_ls": 1e300}, "abmd_ls must be within 0..3"),
+    ({"activity": {"dist": "truncnormal", "mean": 1, "sd": 0.1, "low": 0.5, "high": 1e9}},
+     "outside 0..5"),
+])
+def test_bad_numbers_in_a_population_block_are_errors(block, needle):
+    from neurobone.errors import InputError
+
+    with pytest.raises(InputError) as exc:
+        parse_scenario({"species": "human", "duration_days": 10, "population": block})
+    msg = str(exc.value)
+    assert needle in msg and "\n" not in msg, msg
+
+
+def test_draws_of_unbounded_distributions_stay_within_the_covariates_range():
+    scn = parse_scenario({"species": "human", "duration_days": 10, "population": {
+        "age_years": {"dist": "lognormal", "median": 100, "cv": 3.0},
+        "t_score": {"dist": "normal", "mean": 3.5, "sd": 5.0}}})
+    spec = popmod.resolve(scn.population, "human", scn.subject)
+    df = popmod.sample_covariates(spec, "human", 3, 0, 400, 30 * YEAR)
+    assert df.age_years.max() == popmod.AGE_YEARS_MAX and df.age_years.min() > 0
+    assert df.t_score.max() == 4.0 and df.t_score.min() >= -6.0
+    assert (df.age_years > 100).any() and (df.t_score < 3.5).any()  # the distributions stay

@@ -40,12 +40,16 @@ console = Console()
 
 
 def _days(value: str) -> float:
+    from neurobone.scenario.schema import MAX_DAYS
+
     try:
         d = float(value)
     except ValueError:
         raise InputError(f"--days must be a positive number of days, got {value!r}") from None
     if not math.isfinite(d) or d <= 0:
         raise InputError(f"--days must be a positive number of days, got {value!r}")
+    if d > MAX_DAYS:
+        raise InputError(f"--days must be at most {MAX_DAYS:g} (60 years), got {value!r}")
     return d
 
 
@@ -288,6 +292,7 @@ def cohort_cmd(
     threads: Optional[int] = typer.Option(None, "--threads", help="Numba threads per chunk (default: all cores)"),
     rtol: float = typer.Option(5e-5, "--rtol", help="relative tolerance (default 5e-5; its accuracy: docs/cohorts.md)"),
     solver: Optional[str] = typer.Option(None, "--solver", help="lanes or switching (default: the lanes where this machine has them)"),
+    wait: float = typer.Option(0.0, "--wait", help="seconds to wait for another run writing into --out (default: refuse at once)"),
 ) -> None:
     """Simulate a virtual cohort in chunks into partitioned Parquet (query it with `neurobone query`)."""
     from neurobone.cohort.console import cohort_progress, dask_client, outcome_table
@@ -297,12 +302,18 @@ def cohort_cmd(
     scn = load_scenario(scenario)  # file errors before a cluster starts
     if n <= 0:
         raise InputError(f"--n must be a positive number of subjects, got {n}")
+    err = Console(stderr=True)
+
+    def note(text: str) -> None:
+        err.print(f"note: {text}", highlight=False, markup=False)
+
     with dask_client(dask) as (client, task_threads):
         with cohort_progress(scenario.stem) as progress:
             result = run_cohort(scn, n, seed, out, chunk_size, client=client, progress=progress,
                                 overwrite=overwrite, trajectory_every=trajectory_every,
                                 trajectory_step=trajectory_step, rtol=rtol, solver=solver,
-                                threads=threads if threads is not None else task_threads)
+                                threads=threads if threads is not None else task_threads,
+                                lock_wait=wait, on_note=note)
     m = result.manifest
     rate = f" ({m['last_run_rate']:,.1f} subjects/s)" if m.get("last_run_rate") else ""
     console.print(f"{result.n} subjects in {result.n_chunks} chunks at {result.out_dir}: "

@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
 from neurobone.errors import InputError
 
 __all__ = ["MAX_INPUT_BYTES", "read_text", "read_yaml", "shown", "one_line", "line_of", "where",
-           "message", "located_error", "validation_error"]
+           "message"]
 
 #: the largest input file read (a scenario or study file is a few kB)
 MAX_INPUT_BYTES = 16 * 1024 * 1024
@@ -230,16 +229,3 @@ def _part(key: object) -> str:
     printable name (a key with a line break stays on the message's one line)."""
     text = str(key)
     return text if text and text.isprintable() and "." not in text else repr(key)
-
-
-def located_error(errors: list[tuple[tuple, str]], source: str, root: yaml.Node | None) -> InputError:
-    """One-line error for the first of ``(location, message)`` pairs."""
-    loc, msg = errors[0]
-    field = ".".join(_part(x) for x in loc) or "(top level)"
-    extra = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return InputError(f"{where(source, root, loc)}: {field}: {one_line(msg)}{extra}")
-
-
-def validation_error(exc: ValidationError, source: str, root: yaml.Node | None) -> InputError:
-    """The one-line :class:`InputError` for a Pydantic validation failure."""
-    return located_error([(tuple(e["loc"]), message(e)) for e in exc.errors()], source, root)

@@ -9,6 +9,6 @@ Who the subjects are is the scenario's ``population:`` block
 """
 
 from neurobone.cohort.run import CohortSpec, run_cohort
-from neurobone.cohort.store import CohortResult, open_cohort, query
+from neurobone.cohort.store import CohortResult, check_store, open_cohort, query
 
-__all__ = ["CohortResult", "CohortSpec", "open_cohort", "query", "run_cohort"]
+__all__ = ["CohortResult", "CohortSpec", "check_store", "open_cohort", "query", "run_cohort"]

@@ -114,11 +114,74 @@ def outcome_table(result) -> Table | None:
     return table
 
 
+#: seconds to wait for a Dask scheduler to answer (``--dask ADDRESS``)
+DASK_CONNECT_TIMEOUT = 10.0
+
+
+def connect_scheduler(address: str, timeout: float = DASK_CONNECT_TIMEOUT):
+    """A ``distributed.Client`` of the scheduler at ``address``, or one line.
+
+    ``distributed`` waits for ever on a peer that accepts the connection but never
+    speaks, and a peer that answers with something else than Dask's protocol makes it
+    allocate whatever length it reads (``MemoryError``) or fail in other ways: the
+    client is made in a helper thread given ``timeout`` seconds (plus a margin), and
+    whatever it raises becomes an :class:`InputError` naming the address."""
+    import threading
+
+    from distributed import Client
+
+    if not address.strip() or any(c.isspace() or not c.isprintable() for c in address):
+        raise InputError(f"--dask {address!r}: expected a scheduler address such as "
+                         "tcp://host:8786, or local:N")
+    outcome: dict[str, object] = {}
+    abandoned = threading.Event()
+
+    def connect() -> None:
+        try:
+            client = Client(address, timeout=f"{timeout}s", set_as_default=False)
+        except BaseException as exc:  # noqa: BLE001 - reported to the caller below
+            outcome["error"] = exc
+            return
+        if abandoned.is_set():  # the caller gave up on us: do not leak a connection
+            client.close()
+        else:
+            outcome["client"] = client
+
+    quiet = [logging.getLogger(name) for name in ("distributed", "tornado", "asyncio")]
+    levels = [log.level for log in quiet]
+    for log in quiet:
+        log.setLevel(logging.CRITICAL)
+    try:
+        worker = threading.Thread(target=connect, name="neurobone-dask-connect", daemon=True)
+        worker.start()
+        worker.join(timeout + 5.0)
+    finally:
+        for log, level in zip(quiet, levels, strict=True):
+            log.setLevel(level)
+    if worker.is_alive():
+        abandoned.set()
+        raise InputError(f"--dask {address!r}: no Dask scheduler answered within {timeout:g} s "
+                         "(is it a scheduler's address, e.g. tcp://host:8786?)")
+    if "client" in outcome:
+        return outcome["client"]
+    exc = outcome.get("error")
+    if isinstance(exc, KeyboardInterrupt):
+        raise exc
+    if isinstance(exc, MemoryError):
+        why = "it answered, but not as a Dask scheduler"
+    else:
+        text = str(exc).strip().splitlines()[0] if exc is not None and str(exc).strip() else ""
+        why = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    raise InputError(f"cannot reach the Dask scheduler at {address!r}: {why[:200]}")
+
+
 @contextlib.contextmanager
-def dask_client(address: str | None) -> Iterator[tuple[object | None, int | None]]:
+def dask_client(address: str | None, timeout: float = DASK_CONNECT_TIMEOUT
+                ) -> Iterator[tuple[object | None, int | None]]:
     """``--dask`` as a client: ``local:N`` starts a LocalCluster of N worker processes
     (one task each, Numba threads shared out between them); anything else is a
-    scheduler address. Yields ``(client, threads_per_task)``."""
+    scheduler address, connected to within ``timeout`` seconds
+    (:func:`connect_scheduler`). Yields ``(client, threads_per_task)``."""
     if not address:
         yield None, None
         return
@@ -133,7 +196,11 @@ def dask_client(address: str | None) -> Iterator[tuple[object | None, int | None
             raise InputError(f"--dask {address!r}: expected local:N with N a whole number") from None
         if workers < 1:
             raise InputError(f"--dask {address!r}: N must be at least 1")
-        threads = max(1, (os.cpu_count() or 1) // workers)
+        cores = os.cpu_count() or 1
+        if workers > 4 * cores:
+            raise InputError(f"--dask {address!r}: at most {4 * cores} local workers "
+                             f"on this machine's {cores} cores")
+        threads = max(1, cores // workers)
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(cluster)
@@ -143,10 +210,7 @@ def dask_client(address: str | None) -> Iterator[tuple[object | None, int | None
             client.close()
             cluster.close()
         return
-    try:
-        client = Client(address, timeout="10s")
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise InputError(f"cannot reach the Dask scheduler at {address!r}: {exc}") from None
+    client = connect_scheduler(address, timeout)
     try:
         yield client, None
     finally:

@@ -26,8 +26,11 @@ and on a Dask cluster.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
 import json
+import math
 import os
 import threading
 import time
@@ -45,7 +48,7 @@ from neurobone.engine import platform
 from neurobone.engine.kernels import CompiledModel, compile_model
 from neurobone.engine.result import STATUS
 from neurobone.engine.schedule import Schedule
-from neurobone.engine.simulate import Progress, resolve_outputs, simulate
+from neurobone.engine.simulate import Progress, check_threads, resolve_outputs, simulate
 from neurobone.engine.solvers import Lanes, Solver, Switching
 from neurobone.errors import InputError
 from neurobone.model.timed import Override
@@ -75,9 +78,14 @@ MAX_TRAJECTORY_POINTS = 160
 #: T-score within 8.3e-5 SD -- about 1/500 of DXA precision (1 % CV).
 #: docs/cohorts.md has the table.
 DEFAULT_RTOL = 5e-5
-#: largest cohort accepted (the store lists chunks by number; 10^9 subjects would take
-#: years on one machine)
+#: largest cohort accepted (10^9 subjects would take years on one machine)
 MAX_SUBJECTS = 10**9
+#: most chunks in one store (each is two Parquet files and a checksum record; the
+#: default chunk size gives MAX_SUBJECTS in this many)
+MAX_CHUNKS = 10**6
+#: copies a chunk's numbers go through before they are on disk (the solver's output,
+#: the DataFrames, the Arrow tables, the Parquet buffers): the memory estimate's factor
+MEMORY_COPIES = 4
 
 
 # ----------------------------------------------------------------------------- the run's identity
@@ -122,14 +130,79 @@ class CohortSpec(BaseModel):
 
 
 def make_spec(**values) -> CohortSpec:
-    """A :class:`CohortSpec`, with one-line errors naming the argument."""
+    """A :class:`CohortSpec`, with one-line errors naming the argument; at most
+    :data:`MAX_CHUNKS` chunks."""
     try:
-        return CohortSpec(**values)
+        spec = CohortSpec(**values)
     except ValidationError as exc:
         err = exc.errors()[0]
         name = str(err["loc"][0]) if err["loc"] else "cohort"
         msg = err["msg"].removeprefix("Value error, ")
         raise InputError(f"{name}: {msg} (got {err.get('input')!r})") from None
+    if spec.n_chunks > MAX_CHUNKS:
+        raise InputError(f"chunk_size: {spec.n:,} subjects in chunks of {spec.chunk_size:,} make "
+                         f"{spec.n_chunks:,} chunks, more than {MAX_CHUNKS:,}; use a chunk size of "
+                         f"at least {-(-spec.n // MAX_CHUNKS):,}")
+    return spec
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation on this machine: ``MemAvailable``
+    of /proc/meminfo, else the free pages (``os.sysconf``); None when neither is known."""
+    try:
+        with open("/proc/meminfo", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def chunk_memory(spec: CohortSpec, duration_days: float, n_outputs: int, n_params: int,
+                 n_states: int) -> dict[str, float]:
+    """Estimated bytes one chunk needs, as floats (they may be astronomically large):
+    ``trajectories`` (sampled subjects x saved points x (outputs + subject, day) x 8),
+    ``summary`` (subjects x columns x 8), ``simulation`` (parameters, states, the solver's
+    first and last points) and ``total`` (their sum x :data:`MEMORY_COPIES`); also
+    ``subjects``, ``sampled`` and ``points``."""
+    size = min(spec.n, spec.chunk_size)
+    sampled = min(size, -(-size // spec.trajectory_every))
+    ratio = duration_days / spec.trajectory_step  # inf for a step of 1e-320
+    points = (math.floor(ratio) if math.isfinite(ratio) else math.inf) + 2.0
+    traj = float(sampled) * points * (n_outputs + 2) * 8
+    summary = float(size) * (4 * n_outputs + n_params + 32) * 8
+    simulation = float(size) * (2 * n_params + 4 * n_states + 2 * n_outputs) * 8
+    return {"subjects": size, "sampled": sampled, "points": points, "trajectories": traj,
+            "summary": summary, "simulation": simulation,
+            "total": MEMORY_COPIES * (traj + summary + simulation)}
+
+
+def _size(b: float) -> str:
+    for unit, scale in (("TB", 2.0**40), ("GB", 2.0**30), ("MB", 2.0**20)):
+        if b >= scale:
+            v = b / scale
+            return f"{v:,.0f} {unit}" if v >= 100 else f"{v:.3g} {unit}"
+    return f"{b / 1024:.3g} kB"
+
+
+def check_chunk_memory(spec: CohortSpec, duration_days: float, n_outputs: int, n_params: int,
+                       n_states: int, available: int | None = None) -> None:
+    """Refuse with one line, before anything is allocated, a chunk that would need more
+    memory than this machine has available (:func:`chunk_memory`, :func:`available_memory`)."""
+    need = chunk_memory(spec, duration_days, n_outputs, n_params, n_states)
+    avail = available_memory() if available is None else available
+    if avail is None or need["total"] <= avail:
+        return
+    raise InputError(
+        f"a chunk of {need['subjects']:,} subjects would need about {_size(need['total'])} "
+        f"({need['sampled']:,} kept trajectories x {need['points']:,.0f} points x {n_outputs} outputs "
+        f"x 8 bytes, plus the summary, x{MEMORY_COPIES} copies), more than the {_size(avail)} "
+        "available; use a smaller --chunk-size, a longer --trajectory-step or a larger "
+        "--trajectory-every")
 
 
 def scenario_dict(scn: Scenario) -> dict:
@@ -191,6 +264,11 @@ class Prepared:
     def species(self) -> str:
         return self.scn.species
 
+    @functools.cached_property
+    def run_key(self) -> str:
+        """The digest of the run's identity kept in every chunk's checksum record."""
+        return store.run_key(self.manifest())
+
     def manifest(self) -> dict[str, Any]:
         s = self.spec
         return {
@@ -220,14 +298,19 @@ _CACHE: dict[str, Prepared] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def prepare(spec: CohortSpec, ref: Reference | None = None) -> Prepared:
+def prepare(spec: CohortSpec, ref: Reference | None = None, check_memory: bool = True) -> Prepared:
     """Compile the scenario's model, resolve the population, the reference subject (or
-    take ``ref``, computed by the parent process) and the protocol."""
+    take ``ref``, computed by the parent process) and the protocol. ``check_memory``:
+    refuse a chunk larger than the available memory (:func:`check_chunk_memory`) before
+    the trajectory grid is built (the parent checks; Dask workers do not)."""
     key = f"{spec.key()}/{spec.threads}"
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
     if hit is not None and (ref is None or (np.array_equal(hit.ref.y, ref.y)
                                             and np.array_equal(hit.ref.p, ref.p))):
+        if check_memory:  # the machine's available memory is not cached
+            check_chunk_memory(spec, hit.scn.duration_days, len(hit.outputs), hit.cm.n_params,
+                               hit.cm.n_states)
         return hit
     scn = parse_scenario(spec.scenario)
     if scn.model != "neurobone":
@@ -239,6 +322,8 @@ def prepare(spec: CohortSpec, ref: Reference | None = None) -> Prepared:
     resolve_outputs(m, outputs)  # unknown outputs: InputError naming the valid ones
     rows = protocol(cm, scn, ref)  # scenario errors surface here, before any chunk
     pop = popmod.resolve(scn.population, scn.species, scn.subject)
+    if check_memory:
+        check_chunk_memory(spec, scn.duration_days, len(outputs), cm.n_params, cm.n_states)
     grid = np.arange(0.0, scn.duration_days, spec.trajectory_step)
     save_traj = np.unique(np.append(grid, scn.duration_days))
     prep = Prepared(spec, scn, cm, ref, rows, pop, outputs, save_traj,
@@ -316,7 +401,7 @@ def run_chunk(prep: Prepared, out_dir: str | Path, chunk: int) -> dict[str, Any]
     timings: dict[str, float] = {}
     summary, traj = simulate_chunk(prep, chunk, timings)
     t1 = time.perf_counter()
-    store.write_chunk(out_dir, chunk, summary, traj)
+    store.write_chunk(out_dir, chunk, summary, traj, bounds=prep.spec.bounds(chunk), run=prep.run_key)
     timings["write"] = time.perf_counter() - t1
     return {"chunk": chunk, "subjects": len(summary), "failed": int((summary["status"] != 0).sum()),
             "seconds": time.perf_counter() - t0, "pid": os.getpid(), "timings": timings}
@@ -369,7 +454,7 @@ def _trajectory_table(prep: Prepared, subjects: np.ndarray, traj) -> pd.DataFram
 
 # ----------------------------------------------------------------------------- the run
 def _dask_task(spec: CohortSpec, ref: Reference, out_dir: str, chunk: int) -> dict[str, Any]:
-    return run_chunk(prepare(spec, ref), out_dir, chunk)
+    return run_chunk(prepare(spec, ref, check_memory=False), out_dir, chunk)
 
 
 def run_cohort(
@@ -388,6 +473,8 @@ def run_cohort(
     threads: int | None = None,
     solver: str | None = None,
     on_chunk: Callable[[dict[str, Any]], None] | None = None,
+    lock_wait: float = 0.0,
+    on_note: Callable[[str], None] | None = None,
 ) -> "store.CohortResult":
     """Simulate ``n`` virtual subjects of ``scenario`` into the store at ``out_dir``.
 
@@ -397,12 +484,15 @@ def run_cohort(
         optionally with a ``population:`` block (docs/cohorts.md).
     n, seed : number of subjects and the seed (a non-negative integer); subject ``i`` is
         the same for a given seed however the cohort is chunked or distributed.
-    out_dir : the cohort directory. A rerun with the same arguments resumes (finished
-        chunks are not recomputed); with other arguments it is an error unless
-        ``overwrite``.
-    chunk_size : subjects per chunk (the unit of work, of memory and of resumption).
+    out_dir : the cohort directory. A rerun with the same arguments resumes: every
+        finished chunk is verified (:func:`~neurobone.cohort.store.verify_chunk`), a
+        damaged one recomputed (listed in the manifest's ``recomputed_chunks``); with
+        other arguments it is an error unless ``overwrite``.
+    chunk_size : subjects per chunk (the unit of work, of memory and of resumption); a
+        chunk that would need more memory than the machine has available is refused.
     client : a ``dask.distributed.Client``: chunks run as tasks on its cluster, each
-        task writing its own chunk (``out_dir`` must be reachable by the workers).
+        task writing its own chunk (``out_dir`` must be reachable by the workers); this
+        process holds the store's lock.
     progress : called as ``progress(done_subjects, n, stage)``, once at the start (with
         the subjects of chunks already finished) and after every chunk.
     trajectory_every, trajectory_step : keep the trajectories of subjects whose index is
@@ -413,7 +503,13 @@ def run_cohort(
         default).
     solver : ``"lanes"`` or ``"switching"``: the scenario's solver (default: the lanes where
         this machine has them); part of the run's identity, so a resume uses the same.
-    on_chunk : called with each finished chunk's statistics (after it is written).
+    on_chunk : called with each finished chunk's statistics (after it is written); a
+        recomputed chunk's have ``recomputed`` (why it was damaged).
+    lock_wait : seconds to wait for another run writing into ``out_dir`` to finish
+        (default 0: refuse at once, naming it); see :func:`~neurobone.cohort.store.lock_store`.
+    on_note : called with one-line notes as they arise (a stale lock taken over, damaged
+        chunks to recompute, stray entries removed); the manifest keeps them as
+        ``last_run_notes``.
     """
     scn = as_scenario(scenario)
     step = (trajectory_step if trajectory_step is not None
@@ -421,29 +517,62 @@ def run_cohort(
     spec = make_spec(scenario=scenario_dict(scn), n=n, seed=seed, chunk_size=chunk_size,
                      trajectory_every=trajectory_every, trajectory_step=step, rtol=rtol,
                      threads=threads, solver=solver or default_solver_name())
+    if client is None:  # before the store is made (a cluster's workers have their own limit)
+        check_threads(spec.threads)
     prep = prepare(spec)
+    out = store.ensure_directory(out_dir)
+    notes: list[str] = []
+
+    def note(text: str) -> None:
+        notes.append(text)
+        if on_note is not None:
+            on_note(text)
+
+    with store.lock_store(out, wait=lock_wait, on_note=note):
+        return _run_locked(spec, prep, out, overwrite, client, progress, on_chunk, notes, note)
+
+
+def _run_locked(spec: CohortSpec, prep: Prepared, out: Path, overwrite: bool, client,
+                progress, on_chunk, notes: list[str], note) -> "store.CohortResult":
+    """:func:`run_cohort` once this process holds the store's lock."""
     manifest = prep.manifest()
-    out = Path(out_dir).expanduser()
     old = store.prepare_directory(out, manifest, overwrite)
-    store.clean_temporaries(out)
     if old is None:
         manifest.update(created=_now(), complete=False)
-        store.write_manifest(out, manifest)
     else:
         manifest = {**old, "resumed": _now(), "complete": False}
-        store.write_manifest(out, manifest)
-    done = store.finished_chunks(out, spec.n_chunks)
-    pending = [k for k in range(spec.n_chunks) if k not in done]
+    for key in ("recomputed_chunks", "last_run_notes", "failed_subjects_last_run"):
+        manifest.pop(key, None)
+    # what is finished, verified; a damaged chunk's files are removed, record first
+    scan = store.scan_chunks(out, manifest, prep.run_key, repair=True)
+    store.clean_temporaries(out)
+    recomputed = [{"chunk": k, "reason": why} for k, why in sorted(scan.bad.items())]
+    manifest["recomputed_chunks"] = recomputed
+    for entry in recomputed[:5]:
+        note(f"chunk {entry['chunk']} is damaged ({entry['reason']}): recomputing it")
+    if len(recomputed) > 5:
+        note(f"... and {len(recomputed) - 5} more damaged chunks (the manifest's recomputed_chunks)")
+    if scan.extra:
+        note(f"removed {len(scan.extra)} entries that are not chunks of this cohort "
+             f"({', '.join(sorted(scan.extra)[:3])}{', ...' if len(scan.extra) > 3 else ''})")
+    manifest["last_run_notes"] = notes
+    store.write_manifest(out, manifest)
+    done = scan.ok
+    # the chunks to compute, in order, never listed whole (there may be a million)
+    pending = (k for k in range(spec.n_chunks) if k not in done)
     count = sum(spec.bounds(k)[1] - spec.bounds(k)[0] for k in done)
     if progress is not None:
         progress(count, spec.n, "simulating")
     t0 = time.perf_counter()
+    start_count = count
 
     stages: dict[str, float] = {}
 
     def finished(stats: dict[str, Any]) -> None:
         nonlocal count
         count += stats["subjects"]
+        if stats["chunk"] in scan.bad:
+            stats["recomputed"] = scan.bad[stats["chunk"]]
         for k, v in stats.get("timings", {}).items():
             stages[k] = stages.get(k, 0.0) + v
         if on_chunk is not None:
@@ -462,36 +591,60 @@ def run_cohort(
             solver.prepare(prep.cm)  # workers look for them
         failed = _run_dask(client, spec, prep, out, pending, finished)
     elapsed = time.perf_counter() - t0
-    new = sum(spec.bounds(k)[1] - spec.bounds(k)[0] for k in pending)
+    new = count - start_count
     manifest.update(complete=True, finished=_now(), last_run_seconds=round(elapsed, 3),
                     last_run_subjects=new,
                     last_run_rate=round(new / elapsed, 2) if elapsed > 0 and new else None,
-                    last_run_stage_seconds={k: round(v, 3) for k, v in stages.items()})
+                    last_run_stage_seconds={k: round(v, 3) for k, v in stages.items()},
+                    last_run_notes=notes)
     if failed:
         manifest["failed_subjects_last_run"] = failed
     store.write_manifest(out, manifest)
     return store.CohortResult(out, manifest)
 
 
-def _run_dask(client, spec: CohortSpec, prep: Prepared, out: Path, pending: list[int],
+def _dask_window(client) -> int:
+    """Chunks kept submitted at once: twice the cluster's threads (at least 4)."""
+    try:
+        threads = sum(int(v) for v in client.nthreads().values())
+    except Exception:  # an odd client: a fixed window
+        threads = 8
+    return max(4, 2 * threads)
+
+
+def _run_dask(client, spec: CohortSpec, prep: Prepared, out: Path, pending,
               finished: Callable[[dict[str, Any]], None]) -> int:
+    """Run the ``pending`` chunks (an iterator) as Dask tasks, a window of them submitted
+    at a time (a million chunks are not a million futures at once)."""
     from distributed import as_completed
 
     spec_ref = client.scatter(spec, broadcast=True)
     refs_ref = client.scatter(prep.ref, broadcast=True)
     tag = spec.key()[:12]
-    futures = [client.submit(_dask_task, spec_ref, refs_ref, str(out.resolve()), k,
+    target = str(out.resolve())
+    chunks = iter(pending)
+
+    def submit(k: int):
+        return client.submit(_dask_task, spec_ref, refs_ref, target, k,
                              key=f"neurobone-cohort-{tag}-{k:05d}-{os.getpid()}-{time.time_ns()}",
                              pure=False, retries=0)
-               for k in pending]
+
+    active = {submit(k) for k in itertools.islice(chunks, _dask_window(client))}
     failed = 0
     try:
-        for fut in as_completed(futures):
+        queue = as_completed(list(active))
+        for fut in queue:
+            active.discard(fut)
             stats = fut.result()
             failed += stats["failed"]
             finished(stats)
+            k = next(chunks, None)
+            if k is not None:
+                nxt = submit(k)
+                active.add(nxt)
+                queue.add(nxt)
     except BaseException:
-        client.cancel(futures)
+        client.cancel(list(active))
         raise
     return failed
 

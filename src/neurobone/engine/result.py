@@ -15,7 +15,13 @@ STATUS = {
     1: "step size underflow",
     2: "too many steps",
     3: "non-finite state",
+    4: "state out of range",
+    5: "non-finite output",
 }
+#: a state beyond this many times its scale has blown up (status 4): no quantity of a
+#: model is 1e100 times its typical magnitude, and the solvers' error control no longer
+#: means anything there
+BLOW_UP = 1e100
 
 
 @dataclass
@@ -24,9 +30,12 @@ class Result:
 
     ``t`` are the saved days and ``names`` the outputs; ``status`` is 0 for subjects
     that finished (:data:`STATUS` for the others) and ``fail_day`` the day a failed
-    subject stopped (NaN otherwise); its later values are NaN. ``final_state`` holds each
-    subject's state at its last day (``state_names`` order). ``steps``/``rejected``
-    count accepted and rejected steps, ``stiff_steps`` the accepted RODAS steps.
+    subject stopped (NaN otherwise); its later values are NaN. ``failed_state`` says, for
+    failed subjects where it is known, which state was to blame at the failure (not
+    finite, a non-finite rate, or the largest relative to its scale). ``final_state``
+    holds each subject's state at its last day (``state_names`` order).
+    ``steps``/``rejected`` count accepted and rejected steps, ``stiff_steps`` the accepted
+    RODAS steps.
     """
 
     model: str
@@ -42,6 +51,7 @@ class Result:
     stiff_steps: np.ndarray
     units: dict[str, str] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    failed_state: dict[int, str] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ access
     @property
@@ -66,23 +76,30 @@ class Result:
         if not -self.n_subjects <= i < self.n_subjects:
             raise InputError(f"subject {i} out of range 0..{self.n_subjects - 1}")
         s = slice(i, i + 1) if i >= 0 else slice(i, i + 1 or None)
+        k = i if i >= 0 else self.n_subjects + i
         return Result(self.model, self.t, self.values[s], self.names, self.status[s],
                       self.fail_day[s], self.final_state[s], self.state_names, self.steps[s],
-                      self.rejected[s], self.stiff_steps[s], self.units, self.meta)
+                      self.rejected[s], self.stiff_steps[s], self.units, self.meta,
+                      {0: self.failed_state[k]} if k in self.failed_state else {})
 
     def failures(self) -> pd.DataFrame:
-        """One row per failed subject: ``subject, day, status, reason``."""
+        """One row per failed subject: ``subject, day, status, reason, state`` (``state``:
+        the state to blame where it is known, else empty)."""
         bad = np.nonzero(self.status != 0)[0]
         return pd.DataFrame({
             "subject": bad,
             "day": self.fail_day[bad],
             "status": self.status[bad],
             "reason": [STATUS.get(int(s), "unknown") for s in self.status[bad]],
+            "state": [self.failed_state.get(int(i), "") for i in bad],
         })
 
     def failure_message(self, limit: int = 5) -> str:
+        """One line: how many subjects failed, and for the first ``limit`` the day, the
+        reason and the state to blame."""
         f = self.failures()
-        parts = [f"subject {r.subject} at day {r.day:.2f} ({r.reason})"
+        parts = [f"subject {r.subject} at day {r.day:.2f} ({r.reason}"
+                 + (f"; {r.state})" if r.state else ")")
                  for r in f.head(limit).itertuples()]
         more = f" and {len(f) - limit} more" if len(f) > limit else ""
         return (f"solver failed for {len(f)} of {self.n_subjects} subjects: "

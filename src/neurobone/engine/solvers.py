@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -41,6 +42,9 @@ from neurobone.model.timed import Override
 HANDOVER = 9
 #: first step size tried (days)
 H0 = 1e-4
+#: the smallest relative tolerance: about 50 times the machine epsilon (Hairer's codes
+#: ask for more than 10 eps); below, the step size control chases rounding errors
+RTOL_MIN = 1e-14
 
 
 @dataclass
@@ -124,8 +128,10 @@ class Solver:
     hmax: float | None = None
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.rtol, (int, float)) and 0 < self.rtol < 1):
-            raise InputError(f"rtol must be within (0, 1), got {self.rtol!r}")
+        if not (isinstance(self.rtol, (int, float)) and not isinstance(self.rtol, bool)
+                and RTOL_MIN <= self.rtol < 1):
+            raise InputError(f"rtol must be within [{RTOL_MIN:g}, 1), got {self.rtol!r} "
+                             "(below, rounding errors exceed the tolerance)")
         if not (isinstance(self.atol_factor, (int, float)) and self.atol_factor > 0
                 and math.isfinite(self.atol_factor)):
             raise InputError(f"atol_factor must be a positive number, got {self.atol_factor!r}")
@@ -166,13 +172,51 @@ class _Compiled(Solver):
         o = Outcome.empty(pr.n, len(pr.save), len(pr.kinds), cm.n_states)
         if pr.n == 0:
             return o
+        try:
+            self._batch(pr, o, threads)
+        except (ArithmeticError, SystemError) as exc:
+            if not _raised_arithmetic(exc):
+                raise
+            # a model kernel raised (Numba's negative integer powers of zero raise
+            # ZeroDivisionError whatever the error model): each subject alone, those
+            # that raise failed with a non-finite state
+            o = Outcome.empty(pr.n, len(pr.save), len(pr.kinds), cm.n_states)
+            for i in range(pr.n):
+                one = Outcome.empty(1, len(pr.save), len(pr.kinds), cm.n_states)
+                try:
+                    self._batch(pr.take(np.array([i])), one, 1)
+                except (ArithmeticError, SystemError) as exc_i:
+                    if not _raised_arithmetic(exc_i):
+                        raise
+                    _raised_at(one, pr.save)
+                o.put(np.array([i]), one)
+        return o
+
+    def _batch(self, pr: Problem, o: Outcome, threads: int | None) -> None:
+        cm = pr.cm
         args = (pr.P, pr.Y0, pr.t_end, *pr.schedule.columns, pr.save, pr.kinds, pr.idx,
                 float(self.rtol), self.atol(cm), H0, self._hmax(pr), int(self.max_steps),
                 len(cm.model.expressions), self.METHOD, o.out, o.y_end, o.status, o.fail_t,
                 o.steps, o.rejected, o.stiff)
         with numba_threads(threads):
             kernels.call(cm.module.integrate_batch, *args)
-        return o
+
+
+def _raised_arithmetic(exc: BaseException) -> bool:
+    """Whether ``exc`` is (or, for Numba's parallel regions, wraps) an arithmetic error."""
+    return isinstance(exc, ArithmeticError) or isinstance(
+        exc.__cause__ or exc.__context__, ArithmeticError)
+
+
+def _raised_at(one: Outcome, save: np.ndarray) -> None:
+    """Mark the one subject of ``one`` whose kernel raised as failed (status 3) at the
+    last day it saved (its later days NaN)."""
+    reached = np.nonzero(np.all(np.isfinite(one.out[0]), axis=1))[0]
+    k = int(reached[-1]) + 1 if len(reached) else 0
+    one.status[0] = 3
+    one.fail_t[0] = save[k - 1] if k else 0.0
+    one.out[0, k:] = np.nan
+    one.y_end[0] = np.nan
 
 
 @dataclass(frozen=True)
@@ -320,10 +364,30 @@ class BDF(Solver):
             inside = save[(save > t) & (save < tb)]
             t_eval = np.append(inside, tb)
             pp = p.copy()
-            sol = solve_ivp(lambda tt, yy: rhs(tt, np.ascontiguousarray(yy), pp, dy).copy(),
-                            (t, tb), y, method=self.method, t_eval=t_eval, rtol=self.rtol,
-                            atol=atol, max_step=self.hmax or np.inf,
-                            jac=lambda tt, yy: jac(tt, np.ascontiguousarray(yy), pp, J).copy())
+
+            def solve(t_eval, t0=t, tb=tb, y=y, pp=pp):
+                # equations that blow up make SciPy warn on every step: the failure is
+                # reported as a status, not as warnings
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    return solve_ivp(
+                        lambda tt, yy: rhs(tt, np.ascontiguousarray(yy), pp, dy).copy(),
+                        (t0, tb), y, method=self.method, t_eval=t_eval, rtol=self.rtol,
+                        atol=atol, max_step=self.hmax or np.inf,
+                        jac=lambda tt, yy: jac(tt, np.ascontiguousarray(yy), pp, J).copy())
+
+            try:
+                sol = solve(t_eval)
+            except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+                # SciPy refuses a non-finite Jacobian or right-hand side (its LU
+                # factorisation checks): the subject fails in this segment
+                if isinstance(exc, ValueError) and "inf" not in str(exc).lower():
+                    raise
+                o.status[i] = 1 if isinstance(exc, np.linalg.LinAlgError) else 3
+                o.fail_t[i] = t
+                o.out[i, ks:] = np.nan
+                o.steps[i] = steps
+                return
             steps += int(sol.nfev)
             if sol.status != 0 or not np.all(np.isfinite(sol.y)):
                 # keep the save points reached with finite states (sol.t holds the
@@ -335,6 +399,14 @@ class BDF(Solver):
                     ks += 1
                 o.status[i] = 3 if sol.status == 0 else 1
                 o.fail_t[i] = sol.t[reached - 1] if reached else t
+                try:  # the day it stopped: the segment again, every step kept
+                    steps_kept = solve(None)
+                    finite = np.all(np.isfinite(steps_kept.y), axis=0)
+                    last = len(finite) - 1 if np.all(finite) else int(np.argmin(finite)) - 1
+                    if last >= 0:
+                        o.fail_t[i] = max(o.fail_t[i], float(steps_kept.t[last]))
+                except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+                    pass
                 o.out[i, ks:] = np.nan
                 o.steps[i] = steps
                 return

@@ -7,7 +7,7 @@ from typing import Mapping
 import numpy as np
 
 from neurobone.engine.kernels import CompiledModel
-from neurobone.engine.simulate import as_compiled, simulate
+from neurobone.engine.simulate import as_compiled, culprit_state, simulate
 from neurobone.engine.solvers import BDF
 from neurobone.errors import SolverError
 from neurobone.model.definition import Model
@@ -67,21 +67,40 @@ def steady_vector(
         return jac(0.0, full(x), p, J)[np.ix_(idx, idx)] * scale[None, :] / scale[:, None]
 
     def solve(start):
-        sol = root(fun, start / scale, jac=jacobian, method="hybr", tol=tol)
+        try:
+            sol = root(fun, start / scale, jac=jacobian, method="hybr", tol=tol)
+        except ArithmeticError:  # a kernel divided by zero (Numba's powers of 0 raise)
+            return y0.copy(), False
         ok = sol.success and np.all(np.isfinite(sol.x)) and np.max(np.abs(fun(sol.x))) < 1e-9
         # Newton leaves round-off residues (e.g. -7e-69) where a state is exactly 0;
         # they are set to 0 so that no consumer (CVODE via SBML) sees a negative pool
         x = np.where(np.abs(sol.x) < 1e-14, 0.0, sol.x)
         return full(x), ok
 
-    y, ok = solve(y0[idx])
+    if not (np.all(np.isfinite(p)) and np.all(np.isfinite(y0))):
+        raise SolverError(f"no steady state for model {m.name!r}: its parameters or initial "
+                          "state are not finite")
+    with np.errstate(all="ignore"):
+        y, ok = solve(y0[idx])
+    why = "Newton's method did not converge, from the initial state nor after 20 years"
     if not ok:
-        res = simulate(cm, RELAX_DAYS, parameters=p, initial=y0, save_days=[RELAX_DAYS],
-                       outputs=m.state_names, solver=BDF(), on_failure="ignore")
-        if res.ok:
-            y, ok = solve(res.final_state[0][idx])
+        try:
+            rate = np.asarray(rhs(0.0, np.ascontiguousarray(y0), p, np.zeros(n)))
+        except ArithmeticError:
+            rate = np.full(n, np.nan)
+        if not np.all(np.isfinite(rate)):
+            why = f"{culprit_state(cm, y0, 0.0, p)} at the initial state (check the parameters)"
+        else:
+            try:
+                res = simulate(cm, RELAX_DAYS, parameters=p, initial=y0,
+                               save_days=[RELAX_DAYS], outputs=m.state_names, solver=BDF(),
+                               on_failure="raise")
+                with np.errstate(all="ignore"):
+                    y, ok = solve(res.final_state[0][idx])
+            except SolverError as exc:
+                why = f"integrating 20 years towards it failed: {exc}"
     if not ok:
-        raise SolverError(f"no steady state found for model {m.name!r}")
+        raise SolverError(f"no steady state found for model {m.name!r}: {why}")
     return y
 
 

@@ -195,6 +195,23 @@ def _notes(*lines: str) -> str:
     return f'<body xmlns="http://www.w3.org/1999/xhtml">{body}</body>'
 
 
+def _number(what: str, v) -> float:
+    """``v`` as a finite float, or :class:`InputError` naming ``what``."""
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise InputError(f"SBML export: {what} must be a number, got {v!r}")
+    x = float(v)
+    if not math.isfinite(x):
+        raise InputError(f"SBML export: {what} is {x!r}; values must be finite numbers")
+    return x
+
+
+def _vector(what: str, v) -> np.ndarray:
+    try:
+        return np.asarray(v, float)
+    except (TypeError, ValueError):
+        raise InputError(f"SBML export: the {what} must hold numbers") from None
+
+
 def _check(rc: int, what: str) -> None:
     import libsbml
 
@@ -236,9 +253,9 @@ def to_sbml(
         if isinstance(parameters, Mapping):
             for k, v in parameters.items():
                 m.parameter(k)
-                values[k] = float(v)
+                values[k] = _number(f"parameter {k!r}", v)
         else:
-            vec = np.asarray(parameters, float)
+            vec = _vector("parameter vector", parameters)
             if vec.shape != (len(pnames),):
                 raise InputError(
                     f"parameter vector has shape {vec.shape}, expected ({len(pnames)},)")
@@ -249,13 +266,19 @@ def to_sbml(
             for k, v in initial.items():
                 if k not in y0:
                     raise InputError(f"unknown state {k!r}; valid: {', '.join(m.state_names)}")
-                y0[k] = float(v)
+                y0[k] = _number(f"initial state {k!r}", v)
         else:
-            vec = np.asarray(initial, float)
+            vec = _vector("initial state vector", initial)
             if vec.shape != (len(m.states),):
                 raise InputError(
                     f"initial state vector has shape {vec.shape}, expected ({len(m.states)},)")
             y0 = dict(zip(m.state_names, map(float, vec)))
+    # an SBML file with value="NaN" or "INF" is no model: refuse it before writing
+    for what, vals in (("parameter", values), ("initial state", y0)):
+        for k, v in vals.items():
+            if not math.isfinite(v):
+                raise InputError(f"SBML export: {what} {k!r} is {v!r}; values must be finite "
+                                 "numbers")
     # Newton residue (|y| < 1e-30 x scale, e.g. -7e-69 for a pool at 0) is written as 0:
     # CVODE in libRoadRunner fails on such values once the state starts to move
     for st in m.states:

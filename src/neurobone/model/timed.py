@@ -10,6 +10,7 @@ they imply; SBML export writes them as events.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from dataclasses import dataclass
 from typing import Iterable
@@ -36,16 +37,32 @@ class Override:
     weekdays: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise InputError(f"override name must be a parameter name, got {self.name!r}")
+        for attr in ("value", "start", "end"):
+            x = getattr(self, attr)
+            if isinstance(x, bool) or not isinstance(x, numbers.Real):
+                raise InputError(f"override {self.name!r}: {attr} must be a number, got {x!r}")
+            object.__setattr__(self, attr, float(x))
         if not math.isfinite(self.value):
-            raise InputError(f"override {self.name}: value {self.value!r} is not a finite number")
+            raise InputError(f"override {self.name!r}: value {self.value!r} is not a finite "
+                             "number")
         if math.isnan(self.start) or math.isnan(self.end) or not (self.end > self.start):
-            raise InputError(f"override {self.name}: end day {self.end:g} must be after "
+            raise InputError(f"override {self.name!r}: end day {self.end:g} must be after "
                              f"start day {self.start:g}")
         if self.start < 0 or not math.isfinite(self.start):
-            raise InputError(f"override {self.name}: start day {self.start:g} must be a "
+            raise InputError(f"override {self.name!r}: start day {self.start:g} must be a "
                              "non-negative number")
-        if self.weekdays is not None and not all(0 <= d <= 6 for d in self.weekdays):
-            raise InputError(f"override {self.name}: weekdays must be integers 0-6")
+        if self.weekdays is not None:
+            try:
+                days = tuple(self.weekdays)
+            except TypeError:
+                days = (self.weekdays,)
+            if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool)
+                       and 0 <= d <= 6 for d in days):
+                raise InputError(f"override {self.name!r}: weekdays must be integers 0-6, "
+                                 f"got {self.weekdays!r}")
+            object.__setattr__(self, "weekdays", tuple(int(d) for d in days))
 
     def shifted(self, days: float) -> "Override":
         """The same override ``days`` later."""
@@ -66,7 +83,7 @@ def parse_set(text: str) -> Override:
         val = float(value)
     except ValueError:
         raise InputError(f"--set {text!r}: value {value!r} is not a number") from None
-    if not math.isfinite(val):
+    if not math.isfinite(val):  # nan, inf, and numbers beyond 1.8e308 (inf as floats)
         raise InputError(f"--set {text!r}: value must be a finite number")
     if start is None:
         return Override(name, val)

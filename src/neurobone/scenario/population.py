@@ -44,9 +44,10 @@ from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, model_validator
 
 from neurobone.model.brainbone.subjects import MENOPAUSE_AGE_YEARS
+from neurobone.scenario.fields import STRICT, Flag, Number
 from neurobone.units import DAYS_PER_WEEK, DAYS_PER_YEAR
 
 #: the arm name under which cohort subjects draw their parameters
@@ -82,11 +83,33 @@ GOLD2013 = "Gold et al. 2013, Am J Epidemiol 178:70 (SWAN): natural menopause at
 T_SCORE_RANGE = (-6.0, 4.0)
 #: osteoporosis and low-bone-mass thresholds (WHO 1994)
 T_OSTEOPOROSIS, T_LOW = -2.5, -1.0
+#: the oldest subjects: people of 110 years, mice of 260 weeks (5 years, beyond the
+#: longest-lived laboratory mice)
+AGE_YEARS_MAX = 110.0
+AGE_WEEKS_MAX = 260.0
+#: the highest baseline aBMD (g/cm2) a subject may be anchored to: far above any
+#: measured adult value (young-adult lumbar spine about 1.0-1.2, SD 0.12)
+ABMD_MAX = 3.0
+#: the highest habitual activity (loading relative to the reference subject)
+ACTIVITY_MAX = 5.0
+#: the range of every covariate: fixed values and the bounds of bounded distributions
+#: must lie within it; draws of unbounded distributions (normal, lognormal) are clipped
+#: to it
+COVARIATE_RANGE = {
+    "age_years": (0.0, AGE_YEARS_MAX),
+    "age_weeks": (0.0, AGE_WEEKS_MAX),
+    "menopause_age_years": (0.0, AGE_YEARS_MAX),
+    "years_since_menopause": (0.0, AGE_YEARS_MAX),
+    "t_score": T_SCORE_RANGE,
+    "abmd_ls": (0.0, ABMD_MAX),
+    "abmd_th": (0.0, ABMD_MAX),
+    "activity": (0.0, ACTIVITY_MAX),
+}
 
 
 # ----------------------------------------------------------------------------- distributions
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     def bounds(self) -> tuple[float, float]:
         return (-math.inf, math.inf)
@@ -95,8 +118,8 @@ class _Dist(BaseModel):
 class _Bounded(_Dist):
     """A distribution on ``[low, high]``."""
 
-    low: float
-    high: float
+    low: Number
+    high: Number
 
     @model_validator(mode="after")
     def _order(self):
@@ -121,8 +144,11 @@ class Normal(_Dist):
     """Normal with ``mean`` and standard deviation ``sd``."""
 
     dist: Literal["normal"]
-    mean: float
-    sd: float = Field(gt=0)
+    mean: Number
+    sd: Number = Field(gt=0)
+
+    def centre(self) -> float:
+        return self.mean
 
     def ppf(self, u: np.ndarray, **_) -> np.ndarray:
         from scipy.stats import norm
@@ -134,8 +160,8 @@ class TruncNormal(_Bounded):
     """Normal(``mean``, ``sd``) restricted to ``[low, high]``."""
 
     dist: Literal["truncnormal"]
-    mean: float
-    sd: float = Field(gt=0)
+    mean: Number
+    sd: Number = Field(gt=0)
 
     def ppf(self, u: np.ndarray, **_) -> np.ndarray:
         return _truncnorm_ppf(u, self.mean, self.sd, self.low, self.high)
@@ -146,8 +172,11 @@ class LogNormal(_Dist):
     ``sigma^2 = ln(1 + cv^2)``)."""
 
     dist: Literal["lognormal"]
-    median: float = Field(gt=0)
-    cv: float = Field(gt=0)
+    median: Number = Field(gt=0)
+    cv: Number = Field(gt=0)
+
+    def centre(self) -> float:
+        return self.median
 
     def ppf(self, u: np.ndarray, **_) -> np.ndarray:
         from scipy.stats import lognorm
@@ -168,8 +197,8 @@ class Histogram(_Dist):
     ``weights[j] / sum(weights)``."""
 
     dist: Literal["histogram"]
-    edges: list[float] = Field(min_length=2)
-    weights: list[float] = Field(min_length=1)
+    edges: list[Number] = Field(min_length=2)
+    weights: list[Number] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _shape(self):
@@ -222,7 +251,7 @@ def _kind(v) -> str:
 
 #: a covariate: a fixed number, a distribution, or None (not sampled)
 Covariate = Annotated[
-    Annotated[float, Tag("number")] | Annotated[Distribution, Tag("distribution")],
+    Annotated[Number, Tag("number")] | Annotated[Distribution, Tag("distribution")],
     Discriminator(_kind),
 ] | None
 
@@ -278,6 +307,27 @@ def nhanes_t_score_model() -> dict[str, float]:
     return {"mean_at_65": mu_for(sd), "slope_per_year": slope, "sd": sd}
 
 
+def _check_range(name: str, v, lo: float, hi: float) -> None:
+    """ValueError unless covariate ``name`` stays within ``[lo, hi]``: a fixed value
+    (ages above 0), the bounds of a bounded distribution, the centre of an unbounded one
+    (whose draws are clipped to the range)."""
+    what = f"{lo:g}..{hi:g}"
+    if v is None:
+        return
+    if isinstance(v, (int, float)):
+        low_ok = v > lo if name.startswith("age") else v >= lo
+        if not (low_ok and v <= hi):
+            raise ValueError(f"{name} must be within {what}, got {v:g}")
+        return
+    a, b = v.bounds()
+    if math.isfinite(b) and b > hi or math.isfinite(a) and a < lo:
+        raise ValueError(f"{name}: the {v.dist} distribution reaches {a:g}..{b:g}, outside "
+                         f"{what}")
+    if hasattr(v, "centre") and not lo <= v.centre() <= hi:
+        raise ValueError(f"{name}: the {v.dist} distribution is centred at {v.centre():g}, "
+                         f"outside {what}")
+
+
 # ----------------------------------------------------------------------------- the block
 class Population(BaseModel):
     """The ``population:`` block of a scenario (every field optional).
@@ -286,9 +336,10 @@ class Population(BaseModel):
     the default (:func:`defaults`); a field given as ``null`` is not sampled.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
-    female_fraction: float | None = Field(None, ge=0, le=1, description="probability a subject is female")
+    female_fraction: Number | None = Field(None, ge=0, le=1,
+                                           description="probability a subject is female")
     age_years: Covariate = Field(None, description="human age at the start, years")
     age_weeks: Covariate = Field(None, description="mouse age at the start, weeks")
     menopause_age_years: Covariate = Field(None, description="women: age at natural menopause, years")
@@ -297,7 +348,8 @@ class Population(BaseModel):
     abmd_ls: Covariate = Field(None, description="baseline lumbar spine aBMD, g/cm2 (DXA anchor)")
     abmd_th: Covariate = Field(None, description="baseline total hip aBMD, g/cm2 (DXA anchor)")
     activity: Covariate = Field(None, description="habitual loading relative to the reference (1)")
-    variability: bool = Field(True, description="between-subject parameter variability (Parameter.cv)")
+    variability: Flag = Field(True,
+                              description="between-subject parameter variability (Parameter.cv)")
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -313,10 +365,8 @@ class Population(BaseModel):
             if lo is not None and lo < 0 and name != "t_score":
                 raise ValueError(f"{name}: values must not be negative (lower bound {lo:g}); "
                                  "use truncnormal, uniform or lognormal")
-        if isinstance(self.age_years, (int, float)) and not 0 < self.age_years <= 110:
-            raise ValueError("age_years must be within (0, 110]")
-        if isinstance(self.t_score, (int, float)) and not T_SCORE_RANGE[0] <= self.t_score <= T_SCORE_RANGE[1]:
-            raise ValueError(f"t_score must be within {T_SCORE_RANGE[0]:g}..{T_SCORE_RANGE[1]:g}")
+        for name, (lo, hi) in COVARIATE_RANGE.items():
+            _check_range(name, getattr(self, name), lo, hi)
         return self
 
     def check_species(self, species: str) -> None:
@@ -439,12 +489,15 @@ def uniforms(seed: int, first: int, n: int) -> np.ndarray:
     return out
 
 
-def _draw(v, u: np.ndarray, **kw) -> np.ndarray:
+def _draw(v, u: np.ndarray, name: str | None = None, **kw) -> np.ndarray:
     if v is None:
         return np.full(len(u), np.nan)
     if isinstance(v, (int, float)):
         return np.full(len(u), float(v))
-    return np.asarray(v.ppf(u, **kw), float)
+    x = np.asarray(v.ppf(u, **kw), float)
+    if name in COVARIATE_RANGE:  # the tails of unbounded distributions
+        x = np.clip(x, *COVARIATE_RANGE[name])
+    return x
 
 
 def sample_covariates(spec: dict[str, object], species: str, seed: int, first: int, n: int,
@@ -464,33 +517,34 @@ def sample_covariates(spec: dict[str, object], species: str, seed: int, first: i
     df = pd.DataFrame(index=pd.RangeIndex(first, first + n, name="subject"))
     df["sex"] = np.where(female, "female", "male")
     if species == "human":
-        age_y = _draw(spec["age_years"], col["age"])
+        age_y = _draw(spec["age_years"], col["age"], "age_years")
         age_d = np.where(np.isnan(age_y), age_default_days, age_y * DAYS_PER_YEAR)
         df["age_days"] = age_d
         df["age_years"] = age_d / DAYS_PER_YEAR
         age_y = df["age_years"].to_numpy()
         if spec.get("years_since_menopause") is not None:
-            ysm = np.minimum(_draw(spec["years_since_menopause"], col["menopause"]), age_y)
+            ysm = np.minimum(_draw(spec["years_since_menopause"], col["menopause"],
+                                   "years_since_menopause"), age_y)
             meno = age_y - ysm
         else:
-            meno = _draw(spec.get("menopause_age_years"), col["menopause"])
+            meno = _draw(spec.get("menopause_age_years"), col["menopause"], "menopause_age_years")
         meno = np.where(female, meno, np.nan)
         post = female & (meno <= age_y)
         df["menopause_age_years"] = meno
         df["years_since_menopause"] = np.where(post, age_y - meno, np.nan)
         df["postmenopausal"] = post
-        t = _draw(spec["t_score"], col["t_score"], age_years=age_y)
+        t = _draw(spec["t_score"], col["t_score"], "t_score", age_years=age_y)
         if isinstance(spec["t_score"], NhanesTScore):
             t = np.where(female, t, np.nan)  # the NHANES default describes women
         df["t_score"] = t
-        df["abmd_ls"] = _draw(spec["abmd_ls"], col["abmd_ls"])
-        df["abmd_th"] = _draw(spec["abmd_th"], col["abmd_th"])
+        df["abmd_ls"] = _draw(spec["abmd_ls"], col["abmd_ls"], "abmd_ls")
+        df["abmd_th"] = _draw(spec["abmd_th"], col["abmd_th"], "abmd_th")
     else:
-        age_w = _draw(spec.get("age_weeks"), col["age"])
+        age_w = _draw(spec.get("age_weeks"), col["age"], "age_weeks")
         age_d = np.where(np.isnan(age_w), age_default_days, age_w * DAYS_PER_WEEK)
         df["age_days"] = age_d
         df["age_weeks"] = age_d / DAYS_PER_WEEK
-    act = _draw(spec.get("activity"), col["activity"])
+    act = _draw(spec.get("activity"), col["activity"], "activity")
     df["activity"] = np.where(np.isnan(act), 1.0, act)
     return df
 

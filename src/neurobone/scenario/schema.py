@@ -18,39 +18,58 @@ See docs/scenarios.md for every field.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from neurobone.errors import InputError
+from neurobone.errors import InputError, ModelError
 from neurobone.model.brainbone import HYPOTHESES
+from neurobone.model.brainbone.dosing import check_intensity, intensity_field
 from neurobone.model.brainbone.protocol import BETA_BLOCKERS, INTERVENTIONS
-from neurobone.scenario.population import Population
+from neurobone.scenario.fields import STRICT, Integer, Number
+from neurobone.scenario.population import (
+    ABMD_MAX,
+    AGE_WEEKS_MAX,
+    AGE_YEARS_MAX,
+    T_SCORE_RANGE,
+    Population,
+)
 from neurobone.units import DAYS_PER_YEAR
-from neurobone.yamlfile import read_yaml, validation_error
+from neurobone.yamlfile import message, read_yaml
+from neurobone.yamlfile import where as file_line
 
 INTERVENTION_KINDS = tuple(INTERVENTIONS)
+#: the longest scenario or study (and the last day of any of its windows): 60 years
+MAX_DAYS = DAYS_PER_YEAR * 60
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
 
 class Subject(_Strict):
     sex: Literal["female", "male"] = "female"
-    age_weeks: Optional[float] = Field(None, gt=0, description="mouse age at the start")
-    age_years: Optional[float] = Field(None, gt=0, le=110, description="human age at the start")
-    years_since_menopause: Optional[float] = Field(
-        None, ge=0, description="human: postmenopausal for this many years at the start"
+    age_weeks: Optional[Number] = Field(None, gt=0, le=AGE_WEEKS_MAX,
+                                        description="mouse age at the start")
+    age_years: Optional[Number] = Field(None, gt=0, le=AGE_YEARS_MAX,
+                                        description="human age at the start")
+    years_since_menopause: Optional[Number] = Field(
+        None, ge=0, le=AGE_YEARS_MAX,
+        description="human: postmenopausal for this many years at the start"
     )
-    menopause_age_years: Optional[float] = Field(
-        None, gt=0, le=110, description="human: age at the final menstrual period (may lie ahead)"
+    menopause_age_years: Optional[Number] = Field(
+        None, gt=0, le=AGE_YEARS_MAX,
+        description="human: age at the final menstrual period (may lie ahead)"
     )
-    abmd_ls: Optional[float] = Field(None, gt=0, description="baseline lumbar spine aBMD, g/cm2")
-    abmd_th: Optional[float] = Field(None, gt=0, description="baseline total hip aBMD, g/cm2")
-    t_score: Optional[float] = Field(None, ge=-6, le=4, description="baseline femoral neck T-score")
+    abmd_ls: Optional[Number] = Field(None, gt=0, le=ABMD_MAX,
+                                      description="baseline lumbar spine aBMD, g/cm2")
+    abmd_th: Optional[Number] = Field(None, gt=0, le=ABMD_MAX,
+                                      description="baseline total hip aBMD, g/cm2")
+    t_score: Optional[Number] = Field(None, ge=T_SCORE_RANGE[0], le=T_SCORE_RANGE[1],
+                                      description="baseline femoral neck T-score")
 
     @model_validator(mode="after")
     def _menopause(self):
@@ -69,12 +88,12 @@ class Subject(_Strict):
 class Exercise(BaseModel):
     """One exercise block; intensity fields depend on the modality (docs/scenarios.md)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
     modality: str
-    minutes: float = Field(gt=0, le=600)
-    days_per_week: int = Field(ge=1, le=7)
-    start_day: float = Field(0.0, ge=0)
-    end_day: Optional[float] = None
+    minutes: Number = Field(gt=0, le=600)
+    days_per_week: Integer = Field(ge=1, le=7)
+    start_day: Number = Field(0.0, ge=0, le=MAX_DAYS)
+    end_day: Optional[Number] = Field(None, gt=0, le=MAX_DAYS)
 
     @model_validator(mode="after")
     def _window(self):
@@ -89,18 +108,18 @@ class Exercise(BaseModel):
 
 class Intervention(_Strict):
     kind: Literal[INTERVENTION_KINDS]  # type: ignore[valid-type]
-    start_day: float = Field(0.0, ge=0)
-    end_day: Optional[float] = None
+    start_day: Number = Field(0.0, ge=0, le=MAX_DAYS)
+    end_day: Optional[Number] = Field(None, gt=0, le=MAX_DAYS)
     drug: Optional[Literal[tuple(BETA_BLOCKERS)]] = Field(  # type: ignore[valid-type]
         None, description="beta_blocker: propranolol, atenolol or nebivolol"
     )
-    occupancy: Optional[float] = Field(
+    occupancy: Optional[Number] = Field(
         None, ge=0, le=1, description="beta_blocker: receptor occupancy (overrides the drug's)"
     )
-    intensity: Optional[float] = Field(
+    intensity: Optional[Number] = Field(
         None, ge=0, le=1, description="circuit_activation / circuit_inhibition strength (default 1)"
     )
-    fraction: Optional[float] = Field(
+    fraction: Optional[Number] = Field(
         None, ge=0, le=1, description="unloading: fraction of habitual load removed"
     )
 
@@ -116,8 +135,8 @@ class Scenario(_Strict):
     model: str = "neurobone"
     hypothesis: Literal[tuple(HYPOTHESES)] = "article"  # type: ignore[valid-type]
     subject: Subject = Subject()
-    duration_days: float = Field(gt=0, le=DAYS_PER_YEAR * 60)
-    parameters: dict[str, float] = {}
+    duration_days: Number = Field(gt=0, le=MAX_DAYS)
+    parameters: dict[str, Number] = {}
     exercise: list[Exercise] = []
     interventions: list[Intervention] = []
     outputs: Optional[list[str]] = Field(
@@ -132,14 +151,134 @@ class Scenario(_Strict):
         return self
 
 
+def key(name) -> str:
+    """A name from a file as it may appear in a located message: itself when printable,
+    else its ``repr`` (a name holding a newline must not break the one-line message)."""
+    text = str(name)
+    return text if text.isprintable() else repr(text)
+
+
+def located(errors: list[tuple[tuple, str]], source: str, root: yaml.Node | None) -> InputError:
+    """One-line :class:`InputError` for the first of ``(location, reason)`` pairs:
+    ``file:line: field: reason``, names with control characters shown as ``repr`` (the
+    line is found from the names as they are)."""
+    loc, msg = errors[0]
+    field = ".".join(key(x) for x in loc) or "(top level)"
+    extra = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    # Pydantic quotes some inputs as they are ("Input tag 'x<newline>y' found ...")
+    msg = re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group())[1:-1], msg)
+    return InputError(f"{file_line(key(source), root, loc)}: {field}: {msg}{extra}")
+
+
+def invalid(exc: ValidationError, source: str, root: yaml.Node | None) -> InputError:
+    """:func:`located` for a Pydantic validation failure."""
+    return located([(tuple(e["loc"]), message(e)) for e in exc.errors()], source, root)
+
+
+def exercise_errors(species: str, blocks: list[Exercise], where: tuple) -> list[tuple[tuple, str]]:
+    """``(location, reason)`` of every bad modality, unknown intensity field and intensity
+    value (not a number, not finite, outside the modality's range) of exercise ``blocks``
+    at location ``where``."""
+    errs: list[tuple[tuple, str]] = []
+    for i, block in enumerate(blocks):
+        try:
+            name = intensity_field(species, block.modality)
+        except InputError as exc:
+            errs.append(((*where, i, "modality"), str(exc)))
+            continue
+        for k, v in block.intensity_fields.items():
+            if k != name:
+                errs.append(((*where, i, k), f"unknown field for {block.modality}; its "
+                                                  f"intensity field is {name!r}"))
+                continue
+            try:
+                check_intensity(species, block.modality, v)
+            except InputError as exc:
+                errs.append(((*where, i, k), str(exc)))
+    return errs
+
+
+def protocol_errors(model, species: str, sex: str, duration: float, exercise: list[Exercise],
+                    interventions: list[Intervention],
+                    where: tuple = ()) -> list[tuple[tuple, str]]:
+    """The errors the model's protocol rules find in exercise blocks and interventions
+    (a bad intensity, overlapping blocks, an intervention the subject cannot have),
+    located at the field where possible, else at ``where + ("exercise",)`` or
+    ``where + ("interventions",)``."""
+    import numpy as np
+
+    from neurobone.model import brainbone
+
+    p = np.array([q.value for q in model.parameters])
+    try:
+        model.rules.protocol_rows(model, p, exercise=exercise, interventions=interventions,
+                                  sex=sex, duration=duration)
+        return []
+    except (InputError, ModelError) as exc:
+        msg = str(exc)
+    if model.name == brainbone.MODEL.name:
+        errs = exercise_errors(species, exercise, (*where, "exercise"))
+        if errs:
+            return errs
+    if msg.startswith("exercise"):
+        field = "exercise"
+    elif msg.startswith("interventions"):
+        field = "interventions"
+        msg = msg.removeprefix("interventions: ")
+    else:
+        field = "exercise" if exercise else "interventions"
+    return [((*where, field), msg)]
+
+
+def scenario_model(scn: Scenario):
+    """The model a scenario names, for its species and hypothesis (InputError when the
+    name is not a registered model)."""
+    from neurobone.model import brainbone
+    from neurobone.model.registry import available, get_model
+
+    if scn.model == brainbone.MODEL.name:
+        return brainbone.build(scn.species, scn.hypothesis)
+    if scn.model not in available():
+        raise InputError(f"unknown model {scn.model!r}; valid: {', '.join(available())}")
+    return get_model(scn.model)
+
+
+def _semantic_errors(scn: Scenario) -> list[tuple[tuple, str]]:
+    """Checks that need the model: the model's name, parameter names, outputs, and the
+    protocol (exercise intensities in their modality's range, overlapping blocks,
+    interventions the subject can have)."""
+    try:
+        model = scenario_model(scn)
+    except InputError as exc:
+        return [(("model",), str(exc))]
+    errs: list[tuple[tuple, str]] = []
+    for k in scn.parameters:
+        if k not in model.parameter_names:
+            errs.append((("parameters", k),
+                         f"unknown parameter {k!r} for model {model.name!r}; valid: "
+                         f"{', '.join(sorted(model.parameter_names))}"))
+    valid = model.all_outputs
+    for i, o in enumerate(scn.outputs or []):
+        if o not in valid:
+            errs.append((("outputs", i),
+                         f"unknown output {o!r}; valid: {', '.join(model.outputs)}"))
+    errs += protocol_errors(model, scn.species, scn.subject.sex, scn.duration_days,
+                            scn.exercise, scn.interventions)
+    return errs
+
+
 def parse_scenario(data: dict, *, source: str = "<scenario>", root: yaml.Node | None = None) -> Scenario:
     """Validate a scenario mapping; errors name the file, line, field and reason."""
     if not isinstance(data, dict):
         raise InputError(f"{source}: a scenario must be a YAML mapping of fields")
     try:
-        return Scenario.model_validate(data)
+        scn = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise validation_error(exc, source, root) from None
+        raise invalid(exc, source, root) from None
+    errs = _semantic_errors(scn)
+    if errs:
+        raise located(errs, source, root)
+    return scn
 
 
 def load_scenario(path: str | Path) -> Scenario:

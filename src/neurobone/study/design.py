@@ -29,16 +29,25 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from neurobone.errors import InputError
 from neurobone.model import brainbone
 from neurobone.model.brainbone import HYPOTHESES
-from neurobone.scenario.schema import Exercise, Intervention, Scenario, Subject
-from neurobone.units import DAYS_PER_YEAR
-from neurobone.yamlfile import located_error, message, read_yaml, validation_error
+from neurobone.scenario.fields import STRICT, Integer, Number
+from neurobone.scenario.schema import (
+    MAX_DAYS,
+    Exercise,
+    Intervention,
+    Scenario,
+    Subject,
+    invalid,
+    key,
+    located,
+    protocol_errors,
+)
+from neurobone.yamlfile import message, read_yaml
 
 #: spacing of the default measurement days
 DEFAULT_INTERVAL_DAYS = 7.0
@@ -47,7 +56,7 @@ ARTICLE_STUDY = "article_mouse"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
 
 class Arm(_Strict):
@@ -67,17 +76,18 @@ class Study(_Strict):
     species: Literal["mouse", "human"] = "mouse"
     hypothesis: Literal[tuple(HYPOTHESES)] = "article"  # type: ignore[valid-type]
     subject: Subject = Subject()
-    duration_days: float = Field(gt=0, le=DAYS_PER_YEAR * 60)
-    n_per_arm: int = Field(ge=2, le=100_000, description="subjects per arm")
-    seed: int = Field(ge=0, description="seed of the population and the measurement noise")
-    parameters: dict[str, float] = {}
-    measurement_days: Optional[list[float]] = None
+    duration_days: Number = Field(gt=0, le=MAX_DAYS)
+    n_per_arm: Integer = Field(ge=2, le=100_000, description="subjects per arm")
+    seed: Integer = Field(ge=0, lt=2**63,
+                          description="seed of the population and the measurement noise")
+    parameters: dict[str, Number] = {}
+    measurement_days: Optional[list[Number]] = None
     primary_outcome: Optional[str] = None
     analysis: Literal["change", "endpoint"] = Field(
         "change", description="change: compare each subject's percent change from its own first "
         "measurement (longitudinal in vivo micro-CT or DXA); endpoint: compare last-day values")
     outputs: Optional[list[str]] = None
-    measurement: dict[str, float] = Field(
+    measurement: dict[str, Number] = Field(
         default_factory=dict,
         description="instrument CV overrides (fraction) by output, e.g. {bv_tv: 0.03}")
     arms: list[Arm] = Field(min_length=1)
@@ -179,7 +189,7 @@ class Study(_Strict):
             out = Study.model_validate(data)
         except ValidationError as exc:
             err = exc.errors()[0]
-            field = str(err["loc"][0]) if err["loc"] else "(top level)"
+            field = key(err["loc"][0]) if err["loc"] else "(top level)"
             raise InputError(f"{names.get(field, field)}: {message(err)}") from None
         out._source = self._source
         return out
@@ -241,6 +251,9 @@ def _semantic_errors(study: Study) -> list[tuple[tuple, str]]:
         elif not study.arm(study.decomposition_arm).exercise:
             errs.append((("decomposition_arm",),
                          f"arm {study.decomposition_arm!r} has no exercise to decompose"))
+    if study.measurement_days is not None and not study.measurement_days:
+        errs.append((("measurement_days",), "give at least one day (or leave the field out: "
+                                            "weekly from day 0 and the last day)"))
     for i, d in enumerate(study.measurement_days or []):
         if not (0 <= d <= study.duration_days):
             errs.append((("measurement_days", i),
@@ -262,21 +275,17 @@ def _semantic_errors(study: Study) -> list[tuple[tuple, str]]:
     for k, v in study.measurement.items():
         if k not in study.output_names:
             errs.append((("measurement", k), f"{k!r} is not one of the study's outputs "
-                                             f"({', '.join(study.output_names)})"))
+                                                  f"({', '.join(study.output_names)})"))
         elif not (0 <= v < 1):
-            errs.append((("measurement", k), f"instrument CV must be a fraction in [0, 1), got {v:g}"))
+            errs.append((("measurement", k),
+                         f"instrument CV must be a fraction in [0, 1), got {v:g}"))
     for k in study.parameters:
         if k not in model.parameter_names:
-            errs.append((("parameters", k), f"unknown parameter {k!r} for model {model.name!r}"))
-    p = np.array([q.value for q in model.parameters])
+            errs.append((("parameters", k),
+                         f"unknown parameter {k!r} for model {model.name!r}"))
     for i, arm in enumerate(study.arms):
-        try:
-            model.rules.protocol_rows(model, p, exercise=arm.exercise,
-                                      interventions=arm.interventions, sex=study.subject.sex,
-                                      duration=study.duration_days)
-        except InputError as exc:
-            field_ = "exercise" if str(exc).startswith("exercise") else "interventions"
-            errs.append((("arms", i, field_), str(exc)))
+        errs += protocol_errors(model, study.species, study.subject.sex, study.duration_days,
+                                arm.exercise, arm.interventions, ("arms", i))
     return errs
 
 
@@ -287,10 +296,10 @@ def parse_study(data: Any, *, source: str = "<study>", root: yaml.Node | None = 
     try:
         study = Study.model_validate(data)
     except ValidationError as exc:
-        raise validation_error(exc, source, root) from None
+        raise invalid(exc, source, root) from None
     errs = _semantic_errors(study)
     if errs:
-        raise located_error(errs, source, root)
+        raise located(errs, source, root)
     study._source = source
     return study
 

@@ -37,6 +37,26 @@ M_EXP = 2.0
 N_SAT = 40.0
 #: minutes over which a session's central drive saturates
 TAU_SESSION = 20.0
+#: the sensible range of each modality's intensity field (in its unit); a value outside
+#: is an input error, not an extrapolation of the load and drive lines of modalities.csv.
+#: Assumed, generous bounds: above what the animals or people can do, not a
+#: recommendation.
+INTENSITY_RANGE = {
+    # mice: incremental treadmill tests of C57BL/6 end at about 30-45 m/min; voluntary
+    # wheel running reaches about 10-15 km a night (modalities.csv: De Bono et al. 2006)
+    "treadmill": (0.0, 50.0),
+    "wheel": (0.0, 20.0),
+    # humans: walking turns into running at about 7-8 km/h; the fastest sprint reaches
+    # about 45 km/h
+    "walking": (0.0, 10.0),
+    "running": (0.0, 45.0),
+    "jumping": (0.0, 500.0),
+    # 100 % of the one-repetition maximum by definition
+    "resistance": (0.0, 100.0),
+    "hiit_resistance_impact": (0.0, 100.0),
+    "swimming": (0.0, 1.0),
+    "cycling": (0.0, 1.0),
+}
 
 
 @lru_cache(maxsize=1)
@@ -53,6 +73,33 @@ def modalities(species: str) -> list[str]:
 
 def intensity_field(species: str, modality: str) -> str:
     return str(_row(species, modality)["intensity_field"])
+
+
+def intensity_range(species: str, modality: str) -> tuple[float, float]:
+    """The sensible range of the modality's intensity field (:data:`INTENSITY_RANGE`)."""
+    _row(species, modality)  # an unknown modality: the valid ones
+    return INTENSITY_RANGE[modality]
+
+
+def check_intensity(species: str, modality: str, value) -> float:
+    """``value`` of the modality's intensity field as a float, or :class:`InputError`
+    saying what is wrong: not a number (booleans are not numbers), not finite, or outside
+    the modality's sensible range."""
+    name = intensity_field(species, modality)
+    lo, hi = intensity_range(species, modality)
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise InputError(f"{name} must be a number from {lo:g} to {hi:g}, got {value!r}")
+    try:
+        x = float(value)
+    except ValueError:
+        raise InputError(f"{name} must be a number from {lo:g} to {hi:g}, got {value!r}"
+                         ) from None
+    if not math.isfinite(x):
+        raise InputError(f"{name} must be a finite number, got {value!r}")
+    if not lo <= x <= hi:
+        raise InputError(f"{name} must be within {lo:g}..{hi:g} for {modality} (the "
+                         f"modality's sensible range), got {x:g}")
+    return x
 
 
 def _row(species: str, modality: str) -> pd.Series:
@@ -82,12 +129,11 @@ def session_dose(species: str, modality: str, minutes: float, intensity: float |
     to the table's reference intensity.
     """
     r = _row(species, modality)
-    if minutes <= 0:
-        raise InputError(f"{modality}: minutes must be positive, got {minutes:g}")
+    if isinstance(minutes, bool) or not (isinstance(minutes, (int, float))
+                                         and math.isfinite(minutes) and minutes > 0):
+        raise InputError(f"{modality}: minutes must be a positive number, got {minutes!r}")
     ref = float(r.reference_intensity)
-    x = ref if intensity is None else float(intensity)
-    if x < 0:
-        raise InputError(f"{modality}: {r.intensity_field} must not be negative, got {x:g}")
+    x = ref if intensity is None else check_intensity(species, modality, intensity)
     peak = float(r.peak_load) + float(r.load_per_intensity) * (x - ref)
     if r.bout_cycles > 0:
         # discrete repetitions: the intensity field is the count for jumps, %1RM otherwise

@@ -31,7 +31,12 @@ from typing import Sequence
 import numpy as np
 
 from neurobone.errors import InputError, ModelError
-from neurobone.model.brainbone.dosing import intensity_field, session_dose, spread_weekdays
+from neurobone.model.brainbone.dosing import (
+    check_intensity,
+    intensity_field,
+    session_dose,
+    spread_weekdays,
+)
 from neurobone.model.timed import Override
 
 #: beta-blockers by receptor selectivity: (beta1 occupancy, beta2 occupancy) at usual doses
@@ -71,11 +76,10 @@ def exercise_rows(species: str, blocks: Sequence, duration: float) -> list[Overr
                 f"exercise[{i}] ({block.modality}): unknown field(s) {sorted(unknown)}; "
                 f"the intensity field of {block.modality} is {field_name!r}")
         try:
-            intensity = float(extra[field_name]) if field_name in extra else None
-        except (TypeError, ValueError):
-            raise InputError(f"exercise[{i}].{field_name}: not a number") from None
-        if intensity is not None and not math.isfinite(intensity):
-            raise InputError(f"exercise[{i}].{field_name}: must be a finite number")
+            intensity = (check_intensity(species, block.modality, extra[field_name])
+                         if field_name in extra else None)
+        except InputError as exc:
+            raise InputError(f"exercise[{i}]: {exc}") from None
         try:
             dose = session_dose(species, block.modality, block.minutes, intensity)
         except InputError as exc:
