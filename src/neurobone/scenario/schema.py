@@ -70,6 +70,8 @@ class Subject(_Strict):
                                       description="baseline total hip aBMD, g/cm2")
     t_score: Optional[Number] = Field(None, ge=T_SCORE_RANGE[0], le=T_SCORE_RANGE[1],
                                       description="baseline femoral neck T-score")
+    t_score_spine: Optional[Number] = Field(None, ge=T_SCORE_RANGE[0], le=T_SCORE_RANGE[1],
+                                            description="baseline lumbar spine T-score")
 
     @model_validator(mode="after")
     def _menopause(self):
