@@ -49,8 +49,9 @@ HORIZON = 10.0
 N_STEPS = 20
 #: the two outcomes: component prefix -> output expression
 SITES = {"hip": "hip_fracture_10y", "mof": "mof_fracture_10y"}
-#: hazards fitted as exp(c0 + c1 x + c2 x^2), x = (age - 65)/10
-HAZARDS = ("hip", "mof", "death")
+#: hazards fitted as exp(c0 + c1 x + c2 x^2), x = (age - 65)/10: hip fracture, first
+#: non-hip major osteoporotic fracture ("oth": clinical spine, forearm, humerus), death
+HAZARDS = ("hip", "oth", "death")
 COEFS = ("c0", "c1", "c2")
 SEXES = {"w": "female", "m": "male"}
 
@@ -62,13 +63,16 @@ HAENTJENS2010 = "Haentjens et al. 2010, Ann Intern Med 152:380, Appendix Table 1
 SSA2022 = "US Social Security Administration 2022 period life table (public copy)"
 LOOKER2010 = "Looker et al. 2010, J Bone Miner Res 25:64 (NHANES 2005-06)"
 MELTON2000 = "Melton et al. 2000, J Bone Miner Res 15:24, doi 10.1359/jbmr.2000.15.1.24"
+GR_OTH_SOURCE = ("derived by fit_epidemiology: set so that the MOF hazard ratio per SD (hip part with fx_gr_hip, non-hip part "
+                 "with this gradient; T-scores mean-0.5 vs mean+0.5 at 65) equals fx_gr_mof (Johnell 2005); "
+                 "rerun the fit if fx_gr_* change")
 FIT = "fitted by neurobone.model.components.fracture.fit_epidemiology to"
 
 _HAZARD_SOURCE = {
     ("hip", "w"): f"{FIT} US non-Hispanic white women's hip fracture incidence, NIS 2006 ({ETTINGER2010}, Table 1)",
     ("hip", "m"): f"{FIT} US non-Hispanic white men's hip fracture incidence, NIS 2006 ({ETTINGER2010}, Table 1)",
-    ("mof", "w"): f"{FIT} observed 10-year risk of a first major osteoporotic fracture in US white women 65+ (Study of Osteoporotic Fractures, {ETTINGER2010}, Table 5); linear in x; below 65 extrapolated (assumed)",
-    ("mof", "m"): "assumed: men's MOF hazard = women's MOF hazard x (men's / women's hip hazard at the same age), i.e. the same mix of fracture sites; no verified US data for men's non-hip fractures",
+    ("oth", "w"): f"{FIT} observed 10-year risk of a first major osteoporotic fracture in US white women 65+ (Study of Osteoporotic Fractures, {ETTINGER2010}, Table 5), the MOF hazard being hip + this non-hip hazard; linear in x; below 65 extrapolated (assumed)",
+    ("oth", "m"): "assumed: men's non-hip MOF hazard = women's x (men's / women's hip hazard at the same age), i.e. the same mix of fracture sites; no verified US data for men's non-hip fractures",
     ("death", "w"): f"{FIT} US women's death probability at 80-89 ({HAENTJENS2010}); Gompertz (linear in x), extrapolated to other ages (assumed)",
     ("death", "m"): f"{FIT} US men's death probability at 80-87 ({SSA2022}); Gompertz (linear in x), extrapolated to other ages (assumed)",
 }
@@ -121,14 +125,14 @@ def _expressions() -> tuple[Expression, ...]:
                    "mean femoral-neck T-score of the population at this age and sex"),
         Expression("fx_z", "t_score - fx_mean_t", "SD", "T-score relative to the age- and sex-matched mean"),
     ]
-    for site in SITES:
+    for part, slope, what in (("hip", "hip", "hip"), ("oth", "mof", "non-hip major osteoporotic")):
         ex.append(Expression(
-            f"fx_lngr_{site}",
-            f"log((1 - male)*fx_gr_{site}_w + male*fx_gr_{site}_m) + fx_gr_{site}_slope*(fx_age_years - 65)",
-            "1", f"log of the gradient of {site} fracture risk per SD at the baseline age"))
+            f"fx_lngr_{part}",
+            f"log((1 - male)*fx_gr_{part}_w + male*fx_gr_{part}_m) + fx_gr_{slope}_slope*(fx_age_years - 65)",
+            "1", f"log of the gradient of {what} fracture risk per SD at the baseline age"))
         ex.append(Expression(
-            f"fx_rr_{site}", f"exp(-fx_lngr_{site}*fx_z - fx_lngr_{site}**2/2)", "1",
-            f"{site} fracture hazard of this person relative to the population of their age "
+            f"fx_rr_{part}", f"exp(-fx_lngr_{part}*fx_z - fx_lngr_{part}**2/2)", "1",
+            f"{what} fracture hazard of this person relative to the population of their age "
             "(normalised so the population average is 1)"))
     xs = [f"fx_x + {(k + 0.5) * dt / 10!r}" for k in range(N_STEPS)]
     for k, x in enumerate(xs):
@@ -138,7 +142,9 @@ def _expressions() -> tuple[Expression, ...]:
         terms = []
         for k, x in enumerate(xs):
             h, m = f"fx_{site}_h{k}", f"fx_death_h{k}"
-            ex.append(Expression(h, f"fx_rr_{site}*({_mixed(site, x)})", "1/year",
+            rate = (f"fx_rr_hip*({_mixed('hip', x)})" if site == "hip" else
+                    f"fx_rr_hip*({_mixed('hip', x)}) + fx_rr_oth*({_mixed('oth', x)})")
+            ex.append(Expression(h, rate, "1/year",
                                  f"this person's {site} fracture hazard at {(k + 0.5) * dt} years ahead"))
             if k:
                 prev = f"fx_{site}_cum{k - 1} + " if k > 1 else ""
@@ -161,6 +167,8 @@ def _parameters(coefs: Mapping[str, float]) -> tuple[Parameter, ...]:
         Parameter("fx_gr_hip_slope", -0.01, "1/year", "change of ln(gradient) of hip fracture risk per year of age", f"assumed: {JOHNELL2005} report a higher hip gradient at 50 than at 80; the age-specific values were not verifiable here, -0.01/year (GR 3.3 at 50, 2.5 at 80 for women) is a chosen size", species="human"),
         Parameter("fx_gr_mof_w", 1.38, "1/SD", "gradient of osteoporotic fracture risk per SD lower femoral-neck BMD, women at 65", f"{JOHNELL2005}: any osteoporotic fracture 1.38 (1.28-1.48)", species="human"),
         Parameter("fx_gr_mof_m", 1.41, "1/SD", "gradient of osteoporotic fracture risk per SD lower femoral-neck BMD, men at 65", f"{JOHNELL2005}: any osteoporotic fracture 1.41 (1.33-1.51)", species="human"),
+        Parameter("fx_gr_oth_w", coefs.get("fx_gr_oth_w", 1.2), "1/SD", "gradient of non-hip MOF risk per SD lower femoral-neck BMD, women at 65", GR_OTH_SOURCE, species="human"),
+        Parameter("fx_gr_oth_m", coefs.get("fx_gr_oth_m", 1.2), "1/SD", "gradient of non-hip MOF risk per SD lower femoral-neck BMD, men at 65", GR_OTH_SOURCE, species="human"),
         Parameter("fx_gr_mof_slope", 0.005, "1/year", "change of ln(gradient) of osteoporotic fracture risk per year of age", f"assumed: {JOHNELL2005} report a gradient rising with age; size chosen (GR 1.28 at 50, 1.49 at 80 for women)", species="human"),
         Parameter("fx_tmean_w", -1.22, "SD", "mean femoral-neck T-score of US women at 65 (centre of the 50+ population)", f"derived from {LOOKER2010}: women 50+ 10% osteoporosis and 49% osteopenia at the femoral neck; a normal distribution with SD 1 gives mean -1.22 from either figure; assigned to age 65 (assumed)", species="human"),
         Parameter("fx_tmean_m", -0.49, "SD", "mean femoral-neck T-score of US men at 65 (women's reference)", f"derived from {LOOKER2010}: men 50+ 2% osteoporosis and 30% osteopenia; SD 1 gives -0.45 and -0.53, mean -0.49; assumed on the women's reference and assigned to age 65", species="human"),
@@ -255,7 +263,9 @@ def population_ten_year_probability(age_years, male, site: str = "hip",
 
 
 def hazard(name: str, age_years, male, parameters: Mapping[str, float] | None = None):
-    """Population hazard (1/year) ``name`` in ``HAZARDS`` at the given ages."""
+    """Population hazard (1/year): ``name`` in ``HAZARDS``, or ``"mof"`` (hip + oth)."""
+    if name == "mof":
+        return hazard("hip", age_years, male, parameters) + hazard("oth", age_years, male, parameters)
     p = {q.name: q.value for q in COMPONENT.parameters}
     p.update(parameters or {})
     x = (np.asarray(age_years, dtype=float) - 65.0) / 10.0
@@ -267,18 +277,35 @@ def hazard(name: str, age_years, male, parameters: Mapping[str, float] | None = 
     return (1 - male) * one("w") + male * one("m")
 
 
+def mof_gradient(age_years, male, parameters: Mapping[str, float] | None = None) -> float:
+    """MOF hazard ratio per SD at an age: T = mean - 0.5 against T = mean + 0.5 (the
+    hip and non-hip parts each with their own gradient)."""
+    mean_t = float(evaluate("fx_mean_t", age_years, male, 0.0, parameters))
+    hip = float(hazard("hip", age_years, male, parameters))
+    oth = float(hazard("oth", age_years, male, parameters))
+
+    def h(t):
+        return (hip * float(evaluate("fx_rr_hip", age_years, male, t, parameters))
+                + oth * float(evaluate("fx_rr_oth", age_years, male, t, parameters)))
+
+    return h(mean_t - 0.5) / h(mean_t + 0.5)
+
+
 # --------------------------------------------------------------------------- fitting
 def fit_epidemiology() -> dict[str, float]:
     """Fit every hazard coefficient to the source tables of the shipped CSV.
 
     - hip: least squares of ln(rate) on a quadratic in x, per sex;
     - death: Gompertz (linear in x) through -ln(1 - q) at mid-year, per sex;
-    - MOF, women: linear in x, least squares on ln of the population-average 10-year
-      probability (this module's formula, averaged over T ~ N(mean_T, 1)) against the
-      observed 10-year risks; men: women's MOF x men's/women's hip (assumed).
+    - non-hip MOF, women: linear in x, least squares on ln of the population-average
+      10-year MOF probability (this module's formula, averaged over T ~ N(mean_T, 1))
+      against the observed SOF 10-year risks; men: women's x men's/women's hip (assumed);
+    - fx_gr_oth_*: the non-hip gradient that makes :func:`mof_gradient` at 65 equal
+      fx_gr_mof_* (Johnell 2005); iterated with the MOF fit (they interact weakly).
     """
-    from scipy.optimize import least_squares
+    from scipy.optimize import brentq, least_squares
 
+    base = {q.name: q.value for q in COMPONENT.parameters}
     coefs: dict[str, float] = {}
     for sex, label in SEXES.items():
         a, rate = source_table("hip_incidence", label)
@@ -288,35 +315,51 @@ def fit_epidemiology() -> dict[str, float]:
         d1, d0 = np.polyfit((a - 65) / 10, np.log(-np.log1p(-q)), 1)
         coefs.update({_coef_name("death", sex, "c0"): d0, _coef_name("death", sex, "c1"): d1, _coef_name("death", sex, "c2"): 0.0})
     a, risk = source_table("mof_10y_risk", "female")
+    gr_oth = {"fx_gr_oth_w": base["fx_gr_oth_w"], "fx_gr_oth_m": base["fx_gr_oth_m"]}
 
-    def with_mof(m0, m1):
-        out = dict(coefs)
-        out.update({_coef_name("mof", "w", "c0"): m0, _coef_name("mof", "w", "c1"): m1, _coef_name("mof", "w", "c2"): 0.0})
-        for c in COEFS:  # men: women's MOF x men's/women's hip (assumed)
-            out[_coef_name("mof", "m", c)] = (out[_coef_name("mof", "w", c)] + out[_coef_name("hip", "m", c)]
+    def with_oth(m0, m1):
+        out = {**base, **coefs, **gr_oth}
+        out.update({_coef_name("oth", "w", "c0"): m0, _coef_name("oth", "w", "c1"): m1, _coef_name("oth", "w", "c2"): 0.0})
+        for c in COEFS:  # men: women's non-hip hazard x men's/women's hip (assumed)
+            out[_coef_name("oth", "m", c)] = (out[_coef_name("oth", "w", c)] + out[_coef_name("hip", "m", c)]
                                               - out[_coef_name("hip", "w", c)])
         return out
 
     def resid(m):
-        p = population_ten_year_probability(a - 0.0, 0.0, "mof", with_mof(*m))
+        p = population_ten_year_probability(a, 0.0, "mof", with_oth(*m))
         return np.log(p) - np.log(risk)
 
-    sol = least_squares(resid, x0=[np.log(0.02), 0.5])
-    return with_mof(*sol.x)
+    m = [np.log(0.005), 0.5]
+    for _ in range(4):
+        m = least_squares(resid, x0=m).x
+        cur = with_oth(*m)
+        for sex, male in (("w", 0.0), ("m", 1.0)):
+            target = base[f"fx_gr_mof_{sex}"]
+
+            def gap(g, sex=sex, male=male, target=target):
+                return mof_gradient(65.0, male, {**cur, f"fx_gr_oth_{sex}": g}) - target
+
+            gr_oth[f"fx_gr_oth_{sex}"] = brentq(gap, 1.0, target, xtol=1e-12)
+    out = with_oth(*m)
+    return {k: v for k, v in out.items() if k.startswith(("fx_hip_", "fx_oth_", "fx_death_", "fx_gr_oth_"))}
 
 
 def write_coefficients(coefs: Mapping[str, float]) -> None:
     """Replace the coefficient rows of the shipped CSV (used by the fitting script)."""
     path = resources.files("neurobone.data").joinpath(DATA_FILE)
     rows = [r for r in read_table() if r["kind"] != "coefficient"]
+    units = {"c0": "ln(1/year)", "c1": "1/decade", "c2": "1/decade^2"}
     for hazard_ in HAZARDS:
         for sex in SEXES:
             for c in COEFS:
                 name = _coef_name(hazard_, sex, c)
-                rows.append(dict(kind="coefficient", table=name, sex=SEXES[sex], age_low="", age_high="",
-                                 age_mid="", value=repr(float(round(coefs[name], 10))),
-                                 unit="ln(1/year)" if c == "c0" else "1/decade" if c == "c1" else "1/decade^2",
+                rows.append(dict(kind="coefficient", table=name, sex=SEXES[sex], age_low="", age_high="", age_mid="",
+                                 value=repr(float(round(coefs[name], 10))), unit=units[c],
                                  source=_HAZARD_SOURCE[(hazard_, sex)]))
+    for sex in SEXES:
+        name = f"fx_gr_oth_{sex}"
+        rows.append(dict(kind="coefficient", table=name, sex=SEXES[sex], age_low="", age_high="", age_mid="",
+                         value=repr(float(round(coefs[name], 10))), unit="1/SD", source=GR_OTH_SOURCE))
     with open(str(path), "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0].keys()), lineterminator="\n")
         w.writeheader()
