@@ -10,7 +10,11 @@ kind                   sets
 =====================  ==========================================================
 circuit_inhibition     ``circuit_inhibition`` = intensity (default 1)
 circuit_activation     ``circuit_activation`` = intensity (default 1)
-beta_blocker           ``occ_b1``, ``occ_b2``: the drug's receptor occupancies
+beta_blocker           ``occ_b1``, ``occ_b2``: the drug's beta1 and beta2 receptor
+                       occupancies at ``dose_mg_per_day`` (humans) or
+                       ``dose_mg_per_kg_per_day`` (mice), default the drug's usual dose
+                       (:mod:`~neurobone.model.brainbone.drugs`); or at the dose whose
+                       larger occupancy is ``occupancy``
 ovariectomy            ``E2_target`` = ``E2_floor``, ``tau_E`` = ``tau_E_surgical``
 menopause              ``E2_target`` = ``E2_floor``, ``tau_E`` = ``tau_E_natural``
 estradiol              ``E2_target`` = 1, ``tau_E`` = ``tau_E_surgical``
@@ -31,6 +35,7 @@ from typing import Sequence
 import numpy as np
 
 from neurobone.errors import InputError, ModelError
+from neurobone.model.brainbone import drugs
 from neurobone.model.brainbone.dosing import (
     check_intensity,
     intensity_field,
@@ -39,12 +44,8 @@ from neurobone.model.brainbone.dosing import (
 )
 from neurobone.model.timed import Override
 
-#: beta-blockers by receptor selectivity: (beta1 occupancy, beta2 occupancy) at usual doses
-BETA_BLOCKERS = {
-    "propranolol": (0.8, 0.8),
-    "atenolol": (0.8, 0.1),
-    "nebivolol": (0.8, 0.05),
-}
+#: the beta-blocker when an intervention names none
+DEFAULT_DRUG = "propranolol"
 #: default fraction of habitual load removed by bed rest (upright loading gone, some remains)
 BED_REST_FRACTION = 0.6
 #: intervention kinds and the parameters whose values they take
@@ -121,10 +122,7 @@ def _values(iv, value: dict[str, float], sex: str, species: str) -> list[tuple[s
     if k == "circuit_activation":
         return [("circuit_activation", strength)]
     if k == "beta_blocker":
-        b1, b2 = BETA_BLOCKERS[iv.drug or "propranolol"]
-        if iv.occupancy is not None:
-            scale = iv.occupancy / max(b1, b2)
-            b1, b2 = b1 * scale, b2 * scale
+        b1, b2 = beta_blocker_occupancy(iv, species)
         return [("occ_b1", b1), ("occ_b2", b2)]
     if k == "ovariectomy":
         if sex != "female":
@@ -142,3 +140,25 @@ def _values(iv, value: dict[str, float], sex: str, species: str) -> list[tuple[s
     if k == "bed_rest":
         return [("unloading", iv.fraction if iv.fraction is not None else BED_REST_FRACTION)]
     raise InputError(f"interventions: unknown kind {k!r}; valid: {', '.join(INTERVENTIONS)}")
+
+
+def beta_blocker_occupancy(iv, species: str) -> tuple[float, float]:
+    """(beta1, beta2) occupancy of a ``beta_blocker`` intervention: its drug (default
+    propranolol) at its dose in the species' unit (default the drug's usual dose), or at
+    the dose whose larger occupancy is ``occupancy``."""
+    drug = getattr(iv, "drug", None) or DEFAULT_DRUG
+    per_day = getattr(iv, "dose_mg_per_day", None)
+    per_kg = getattr(iv, "dose_mg_per_kg_per_day", None)
+    occ = getattr(iv, "occupancy", None)
+    try:
+        drugs.check_drug(drug)
+        if occ is not None:
+            if per_day is not None or per_kg is not None:
+                raise InputError("give occupancy or a dose, not both")
+            return drugs.occupancy_at_max(drug, occ, species)
+        if per_day is None and per_kg is None:
+            dose = drugs.default_dose(drug, species)
+            return drugs.potency(drug, species).occupancy(dose)
+        return drugs.occupancy(drug, per_day, per_kg, species)
+    except InputError as exc:
+        raise InputError(f"interventions: beta_blocker: {exc}") from None
