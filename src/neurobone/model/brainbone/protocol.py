@@ -12,7 +12,11 @@ circuit_inhibition     ``circuit_inhibition`` = intensity (default 1)
 circuit_activation     ``circuit_activation`` = intensity (default 1)
 sensory_denervation    ``sensory_denervation`` = intensity (default 1): the skeletal
                        afferent (PGE2/EP4) signal removed
-beta_blocker           ``occ_b1``, ``occ_b2``: the drug's receptor occupancies
+beta_blocker           ``occ_b1``, ``occ_b2``: the drug's beta1 and beta2 receptor
+                       occupancies at ``dose_mg_per_day`` (humans) or
+                       ``dose_mg_per_kg_per_day`` (mice), default the drug's usual dose
+                       (:mod:`~neurobone.model.brainbone.drugs`); or at the dose whose
+                       larger occupancy is ``occupancy``
 ovariectomy            ``ovx`` = 1 (estrogen to its floor within days)
 menopause              ``meno_day`` = the start day (women: the final menstrual period)
 estradiol              ``e2_therapy`` = 1 (estrogen restored to the intact level)
@@ -34,6 +38,7 @@ from typing import Sequence
 import numpy as np
 
 from neurobone.errors import InputError, ModelError
+from neurobone.model.brainbone import drugs
 from neurobone.model.brainbone.dosing import (
     check_intensity,
     intensity_field,
@@ -42,12 +47,8 @@ from neurobone.model.brainbone.dosing import (
 )
 from neurobone.model.timed import Override
 
-#: beta-blockers by receptor selectivity: (beta1 occupancy, beta2 occupancy) at usual doses
-BETA_BLOCKERS = {
-    "propranolol": (0.8, 0.8),
-    "atenolol": (0.8, 0.1),
-    "nebivolol": (0.8, 0.05),
-}
+#: the beta-blocker when an intervention names none
+DEFAULT_DRUG = "propranolol"
 #: default share of habitual load removed by bed rest at both regions (upright loading
 #: gone, muscle forces remain; LeBlanc 1990: spine and hip lose alike)
 BED_REST_FRACTION = 0.6
@@ -137,10 +138,7 @@ def _values(iv, value: dict[str, float], sex: str, species: str) -> list[tuple[s
     if k == "sensory_denervation":
         return [("sensory_denervation", strength)]
     if k == "beta_blocker":
-        b1, b2 = BETA_BLOCKERS[iv.drug or "propranolol"]
-        if iv.occupancy is not None:
-            scale = iv.occupancy / max(b1, b2)
-            b1, b2 = b1 * scale, b2 * scale
+        b1, b2 = beta_blocker_occupancy(iv, species)
         return [("occ_b1", b1), ("occ_b2", b2)]
     if k == "ovariectomy":
         if sex != "female":
@@ -161,3 +159,25 @@ def _values(iv, value: dict[str, float], sex: str, species: str) -> list[tuple[s
             BED_REST_FRACTION if k == "bed_rest" else SPACEFLIGHT_FRACTION)
         return [("unload_ap", f), ("unload_ax", f)]
     raise InputError(f"interventions: unknown kind {k!r}; valid: {', '.join(INTERVENTIONS)}")
+
+
+def beta_blocker_occupancy(iv, species: str) -> tuple[float, float]:
+    """(beta1, beta2) occupancy of a ``beta_blocker`` intervention: its drug (default
+    propranolol) at its dose in the species' unit (default the drug's usual dose), or at
+    the dose whose larger occupancy is ``occupancy``."""
+    drug = getattr(iv, "drug", None) or DEFAULT_DRUG
+    per_day = getattr(iv, "dose_mg_per_day", None)
+    per_kg = getattr(iv, "dose_mg_per_kg_per_day", None)
+    occ = getattr(iv, "occupancy", None)
+    try:
+        drugs.check_drug(drug)
+        if occ is not None:
+            if per_day is not None or per_kg is not None:
+                raise InputError("give occupancy or a dose, not both")
+            return drugs.occupancy_at_max(drug, occ, species)
+        if per_day is None and per_kg is None:
+            dose = drugs.default_dose(drug, species)
+            return drugs.potency(drug, species).occupancy(dose)
+        return drugs.occupancy(drug, per_day, per_kg, species)
+    except InputError as exc:
+        raise InputError(f"interventions: beta_blocker: {exc}") from None
