@@ -43,19 +43,22 @@ from neurobone.model.brainbone import HYPOTHESES
 
 #: (name, parameters, rows); rows are calibration rows only (checked)
 STEPS = [
-    ("circuit", ["k_grow", "W_max", "k_cdec", "age_plast50"], ["MC5a", "MC5b", "MC5c", "MC8", "E25"]),
+    ("circuit", ["k_grow", "W_max", "k_cdec", "mouse:age_plast50"], ["MC5a", "MC5b", "MC5c", "MC8", "E25"]),
     ("bone",
-     ["g_T", "g_scl", "a_E_L", "mouse:act_drive", "mouse:L_hab", "mouse:a_OB", "mouse:K_b2",
-      "human:L_hab", "human:a_OB", "human:K_b1", "human:e_b2"],
-     ["MC1", "MC2", "MC3", "MC4", "MC6", "HU1", "E01", "E04", "E06",
-      "HC1", "HC3", "HT1", "E11", "E12", "E16", "E17", "E19", "E21", "E37"]),
+     ["g_T", "g_scl", "a_E_L", "k_ES", "mouse:act_drive", "mouse:L_hab", "mouse:a_OB",
+      "human:L_hab", "human:a_OB", "human:a_T", "human:K_b1", "human:e_b2"],
+     ["MC1", "MC2", "MC3", "MC4", "MC6", "HU1", "E01", "E04", "E05", "E06", "E24",
+      "HC1", "HC2", "HC3", "HT1", "E11", "E12", "E16", "E17", "E19", "E21", "E29", "E30",
+      "E31", "E32", "E36", "E37"]),
 ]
 #: bounds (low, high) of fitted values where the default (start / 20 .. start * 20) is wrong
 BOUNDS = {
-    "age_plast50": (300.0, 3000.0),
+    "mouse:age_plast50": (300.0, 3000.0),
     "mouse:a_OB": (1e-5, 2e-2),
     "human:a_OB": (1e-7, 1e-3),
     "human:e_b2": (-5.0, -0.01),
+    "k_ES": (0.02, 2.0),
+    "human:a_T": (1e-5, 3e-4),
 }
 #: rows a hypothesis leaves out (the contested circuit-block row, when its neural gain is
 #: fixed by the hypothesis)

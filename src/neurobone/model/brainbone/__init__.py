@@ -12,7 +12,8 @@ tone, sex steroids and age. Species presets: ``mouse`` (C57BL/6J, default) and
 ``article`` (default)
     the neural path carries most of the exercise benefit (circuit block loses ~70 %);
 ``interoceptive``
-    the neural path modulates, mechanics dominate;
+    the circuit relays the skeletal afferent signal at rest and under load, but the
+    connectivity running grows does not act on bone;
 ``mechanical``
     no neural path to bone at all.
 
@@ -35,6 +36,7 @@ from neurobone.model.components import (
     brain,
     coupling,
     exercise,
+    fracture,
     interoception,
     mechanics,
     outcomes,
@@ -62,6 +64,8 @@ OUTPUTS = {
     "t_score": "t_score",
     "t_score_spine": "t_score_spine",
     "fracture_rr": "fracture_rr",
+    "hip_fracture_10y": "hip_fracture_10y",
+    "mof_fracture_10y": "mof_fracture_10y",
     "connectivity": "connectivity",
     "circuit_output": "circuit_output",
     "afferent": "afferent",
@@ -84,8 +88,8 @@ OUTPUTS = {
 DEFAULT_OUTPUTS = {
     "mouse": ("bv_tv", "bv_tv_spine", "ct_th", "connectivity", "sympathetic_tone", "sclerostin",
               "p1np", "ctx"),
-    "human": ("abmd_ls", "abmd_th", "abmd_fn", "t_score", "t_score_spine", "fracture_rr",
-              "connectivity", "sympathetic_tone", "p1np", "ctx"),
+    "human": ("abmd_ls", "abmd_th", "abmd_fn", "t_score", "t_score_spine", "hip_fracture_10y",
+              "mof_fracture_10y", "connectivity", "sympathetic_tone", "p1np", "ctx"),
 }
 #: the primary outcome of a study, by species
 PRIMARY_OUTPUT = {"mouse": "bv_tv", "human": "abmd_ls"}
@@ -119,7 +123,7 @@ MODEL = compose(
      *(_CELLS.instance(f"_{r}", f"bone-cell core, {exercise.REGION_NAMES[r]} region") for r in REGIONS),
      _KINETICS, exercise.COMPONENT, interoception.COMPONENT, brain.COMPONENT,
      autonomic.COMPONENT, mechanics.COMPONENT, systemic.COMPONENT, coupling.COMPONENT,
-     skeleton.COMPONENT, outcomes.COMPONENT],
+     skeleton.COMPONENT, outcomes.COMPONENT, fracture.COMPONENT],
     description="Exercise -> skeletal afferents -> circuit plasticity -> sympathetic tone -> bone "
                 "cells at two regions with trabecular and cortical bone, beside the mechanostat, "
                 "sex steroids and ageing (mouse, human)",
@@ -137,7 +141,7 @@ MODEL = compose(
 #: the calibrated values come from data/calibration/<hypothesis>.json)
 HYPOTHESES: dict[str, dict[str, float]] = {
     "article": {},
-    "interoceptive": {"w_rest": 0.0},
+    "interoceptive": {"w_plast": 0.0},
     "mechanical": {"g_T": 0.0},
 }
 
@@ -145,7 +149,8 @@ HYPOTHESES: dict[str, dict[str, float]] = {
 HYPOTHESIS_DESCRIPTIONS = {
     "article": "the neural path (circuit plasticity lowering sympathetic tone) carries most "
                "of the exercise benefit, as the article claims",
-    "interoceptive": "the neural path modulates the benefit; direct mechanical loading dominates",
+    "interoceptive": "the circuit relays the skeletal afferent (PGE2/EP4) signal at rest and "
+                     "under load, but the connectivity running grows does not act on bone",
     "mechanical": "no neural path to bone: exercise acts through mechanical loading only",
 }
 

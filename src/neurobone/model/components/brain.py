@@ -11,7 +11,10 @@ in VMH SF1 neurons, Kindel 2026, used as an analogy for the time course of
 exercise-induced hypothalamic plasticity: SF1 output itself sustains catabolic tone,
 Sun 2021). Plasticity rate and capacity fall with age (van Praag 2005).
 
-Output = (1 - inhibition) x connectivity x the relayed afferent share. Chemogenetic
+Output = (1 - inhibition) x (1 + w_plast (connectivity - 1)) x the relayed afferent
+share: ``w_plast`` is the share of new connections that reach the sympathetic output (1
+under the article's hypothesis; 0 under ``interoceptive``, where the circuit relays the
+skeletal afferent signal but exercise-grown connectivity does not act on bone). Chemogenetic
 inhibition silences activity and output; sensory denervation removes the afferent
 share ``w_rest`` of the resting output.
 """
@@ -34,13 +37,15 @@ COMPONENT = Component(
     parameters=(
         Parameter("circuit_inhibition", 0.0, "1", "fraction of circuit activity and output silenced (chemogenetic inhibition, lesion)", INPUT),
         Parameter("circuit_activation", 0.0, "1", "daily chemogenetic activation of the circuit, 0-1", INPUT),
-        Parameter("k_aff", 8.0, "1", "circuit drive per unit afferent signal above rest",
+        Parameter("k_aff", 8.0, "1", "circuit drive per unit of the afferent signal exercise adds",
                   f"{ASSUMED}: scales the afferent excess of a treadmill day (about 0.1) to a drive of order 1; k_grow carries the calibration"),
         Parameter("w_cen", 0.1, "1", "circuit drive per unit central command of a session",
                   f"{ASSUMED}: small beside the afferent drive (sensory EP4 deletion blunts load-induced formation, {GAO2024}; swimming does little for bone)"),
         Parameter("act_drive", 1.0, "1", "circuit drive of a full chemogenetic activation", "calibrated: MC4", species="mouse"),
         Parameter("w_rest", 0.5, "1", "share of the resting circuit output that relays the skeletal afferent signal",
                   f"{ASSUMED}: half (sensory denervation raises sympathetic tone without silencing the circuit; {GAO2024})"),
+        Parameter("w_plast", 1.0, "1", "share of exercise-grown connectivity that acts on the circuit's sympathetic output",
+                  "hypothesis: 1 under 'article' (the seed article's claim), 0 under 'interoceptive'"),
         Parameter("k_grow", 0.5, "1/day", "growth rate of labile connectivity per unit drive", "calibrated: MC5a, MC5b", species="mouse", cv=0.25),
         Parameter("W_max", 1.9, "1", "capacity of new connectivity (fraction of baseline synapses)", "calibrated: MC5a", species="mouse", cv=0.2),
         Parameter("k_cons", 0.3, "1/day", "consolidation rate of labile connectivity",
@@ -61,12 +66,12 @@ COMPONENT = Component(
     ),
     expressions=(
         Expression("plasticity", "1/(1 + (age/age_plast50)**n_plast)", "1", "age factor on plasticity rate and capacity"),
-        Expression("drive", "(1 - circuit_inhibition)*(k_aff*(afferent - 1) + w_cen*central_drive + act_drive*circuit_activation)",
+        Expression("drive", "(1 - circuit_inhibition)*(k_aff*afferent_exercise + w_cen*central_drive + act_drive*circuit_activation)",
                    "1", "circuit activity above rest (negative below it)"),
         Expression("drive_up", "drive*(1 + tanh(100*drive))/2", "1",
                    "circuit activity above rest, the part that grows connectivity (its positive part, smoothed over 0.01)"),
         Expression("connectivity", "1 + W_l + W_c", "1", "circuit connectivity relative to sedentary baseline"),
-        Expression("circuit_output", "(1 - circuit_inhibition)*connectivity*(1 - w_rest + w_rest*afferent)", "1",
+        Expression("circuit_output", "(1 - circuit_inhibition)*(1 + w_plast*(connectivity - 1))*(1 - w_rest + w_rest*afferent)", "1",
                    f"circuit output lowering sympathetic tone (1 at rest; {SUN2021} for why it is not SF1 output)"),
     ),
 )

@@ -56,7 +56,7 @@ COMPONENT = Component(
         Parameter("gamma_SL", 0.5, "1", "exponent of RANKL supply on sclerostin", f"{ASSUMED}: 0.5, half the Wnt exponent; {WIJENAYAKA2011}"),
         Parameter("gamma_AP", 1.0, "1", "exponent of precursor supply on 1/adrenergic action", f"{ASSUMED}: 1 (the gain g_T carries the calibration); {TAKEDA2002}"),
         Parameter("gamma_AL", 1.0, "1", "exponent of RANKL supply on the adrenergic action", f"{ASSUMED}: 1; {ELEFTERIOU2005}"),
-        Parameter("a_E_L", 6.8, "1", "rise in RANKL supply per unit estrogen deficiency", f"calibrated: MC6 ({EGHBALI2003})", species="mouse", cv=0.25),
+        Parameter("a_E_L", 6.8, "1", "rise in RANKL supply per unit estrogen deficiency", f"calibrated (pipeline, both species: one gain): MC6, E04, HC1, E11 ({EGHBALI2003})", cv=0.25),
         Parameter("a_E_O", 0.5, "1", "fall in OPG production per unit estrogen deficiency", f"{ASSUMED}: 0.5 (a_E_L carries the calibration); {HOFBAUER1999}"),
         Parameter("a_E_A", 0.5, "1", "fall in osteoclast apoptosis per unit estrogen deficiency", f"{ASSUMED}: 0.5 (a_E_L carries the calibration); {NAKAMURA2007}"),
         Parameter("a_OB", 0.0, "1/day", "fall in log osteoblast precursor supply per day of age above the reference",
@@ -69,6 +69,5 @@ COMPONENT = Component(
 )
 
 HUMAN = (
-    Parameter("a_E_L", 1.0, "1", "rise in RANKL supply per unit estrogen deficiency", f"calibrated: human menopause rows ({EGHBALI2003})", species="human", cv=0.25),
     Parameter("a_OB", 0.0, "1/day", "fall in log osteoblast precursor supply per day of age", "calibrated: human ageing rows", species="human"),
 )

@@ -5,7 +5,8 @@ the signal reaches the hypothalamus, which lowers sympathetic outflow to bone (C
 2019). It is present at rest. Bone PGE2 rises with weight bearing and falls under tail
 suspension (Gao 2024), and rises when bone density falls (Chen 2019): at each region it
 is modelled as the day's mechanical stimulus per unit of the region's bone, 1 in a
-sedentary young adult. The afferent signal is the mean over the two regions, removed by
+sedentary young adult. The part exercise adds (``afferent_exercise``) is what drives
+the circuit's plasticity; the whole signal is what the circuit relays. The afferent signal is the mean over the two regions, removed by
 sensory denervation or EP4 deletion (Hu 2020 gives a protocol: ``kind:
 sensory_denervation``).
 """
@@ -28,5 +29,8 @@ COMPONENT = Component(
         Expression("afferent", "(1 - sensory_denervation)*(" + " + ".join(f"pge2_{r}" for r in REGIONS)
                    + f")/{len(REGIONS)}", "1",
                    f"skeletal afferent signal reaching the hypothalamus (1 at rest; {CHEN2019}; {GAO2024}; regions weighted equally: {ASSUMED})"),
+        Expression("afferent_exercise", "(1 - sensory_denervation)*(" + " + ".join(f"afferent_load_{r}/(L_hab*bone_{r})" for r in REGIONS)
+                   + f")/{len(REGIONS)}", "1",
+                   "the part of the afferent signal that exercise loading adds (0 at rest; drives circuit plasticity)"),
     ),
 )

@@ -9,7 +9,10 @@ stimulus over weeks (cellular accommodation, Schriefer 2005; Turner 1998 rule 3)
 strain a load produces falls as the region's bone rises (Frost's mechanostat: the
 feedback that ends adaptation). Sclerostin falls when the strain error is positive and
 rises in disuse. Estrogen deficiency blunts the osteocytes' response to strain (bone
-adaptation to loading requires estrogen receptor alpha, Lee 2003).
+adaptation to loading requires estrogen receptor alpha, Lee 2003) and raises the set
+point (Frost 1987: nonmechanical agents such as estrogen move the mechanostat's set
+point, so bone settles at a lower mass after estrogen loss instead of being restored by
+the strain feedback; the stimulus is scaled by ``E2**k_ES``).
 
 ``unloading`` is the subject's habitual loading removed at both regions (low activity);
 ``unload_ax`` and ``unload_ap`` the share removed by an intervention at each region
@@ -43,7 +46,7 @@ def _region(r: str):
                    f"daily mechanical stimulus at the {r} region relative to habitual"),
         Expression(f"afferent_stimulus_{r}", f"habitual_{r} + afferent_load_{r}/L_hab", "1",
                    f"daily mechanical stimulus at the {r} region as the skeletal afferents sense it"),
-        Expression(f"strain_error_{r}", f"1 + mechanosensitivity*(M_{r}/S_set_{r}*bone_{r}**(-n_BV) - 1)", "1",
+        Expression(f"strain_error_{r}", f"1 + mechanosensitivity*(M_{r}*setpoint_E2/S_set_{r}*bone_{r}**(-n_BV) - 1)", "1",
                    f"strain signal at the {r} region relative to the set point (1 at homeostasis)"),
         Expression(f"sclerostin_{r}", f"exp(-g_scl*(strain_error_{r} - 1))", "1",
                    f"sclerostin at the {r} region relative to homeostasis"),
@@ -67,12 +70,15 @@ COMPONENT = Component(
                   f"{FROST1987}; {ASSUMED} (n = 1: strain inversely proportional to bone)"),
         Parameter("g_scl", 1.3, "1", "sensitivity of log sclerostin to the strain error", "calibrated (mouse rows); shared by humans", cv=0.2),
         Parameter("k_ER", 0.7, "1", "exponent of osteocyte mechanosensitivity on estrogen action (ER-alpha)", f"calibrated: MC7 ({LEE2003})"),
+        Parameter("k_ES", 0.5, "1", "exponent of the mechanostat's sensed stimulus on estrogen (set point shift)",
+                  f"{FROST1987}; calibrated: MC6, E04, E12"),
         Parameter("L_hab", 6.0, "1", "habitual daily osteogenic load index (same units as ex_load)", "calibrated (mouse rows)", species="mouse"),
         *(p for ps, _, _ in _PARTS for p in ps),
     ),
     states=tuple(s for _, ss, _ in _PARTS for s in ss),
     expressions=(
         Expression("mechanosensitivity", "E2**k_ER", "1", "osteocyte mechanosensitivity (estrogen receptor alpha gates the response)"),
+        Expression("setpoint_E2", "E2**k_ES", "1", "estrogen's scaling of the sensed stimulus (below 1: the set point is effectively raised)"),
         *(e for _, _, es in _PARTS for e in es),
     ),
 )

@@ -54,7 +54,7 @@ COMPONENT = Component(
                   f"{GLATT2007}: vertebral BV/TV about twice the distal femur's in young female C57BL/6J", species="mouse"),
         Parameter("ct_th_ref", 0.18, "mm", "femoral midshaft cortical thickness of the young-adult reference",
                   f"{GLATT2007}; {HALLORAN2002}: about 0.2 mm in young adult C57BL/6J", species="mouse"),
-        Parameter("abmd_ls_base", 1.0, "g/cm2", "lumbar spine aBMD at the start", SUBJECT),
+        Parameter("abmd_ls_base", 1.047, "g/cm2", "lumbar spine aBMD at the start (default: the young-adult mean)", SUBJECT),
         Parameter("abmd_th_base", 0.94, "g/cm2", "total hip aBMD at the start", SUBJECT),
         Parameter("abmd_fn_base", 0.858, "g/cm2", "femoral neck aBMD at the start", SUBJECT),
         Parameter("bmc_ls_start", 1.0, "1", "lumbar spine mineral index at the start", SUBJECT),
