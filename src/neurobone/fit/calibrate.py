@@ -30,7 +30,7 @@ from neurobone.fit.targets import Ensemble, load_targets, simulated
 from neurobone.model.brainbone import build
 
 #: residual given to a row whose run failed (a bad point for the optimiser, counted)
-FAILED_RESIDUAL = 1e3
+FAILED_RESIDUAL = 30.0
 #: forward-difference step on the log scale
 LOG_STEP = 1e-4
 
@@ -111,7 +111,7 @@ def _default(name: str, hypothesis: str) -> float:
 def calibrate(params: list[str], ids: list[str], *, hypothesis: str = "article",
               start: dict[str, float] | None = None, fixed: dict[str, float] | None = None,
               bounds: dict[str, tuple[float, float]] | None = None, max_evaluations: int = 200,
-              table: pd.DataFrame | None = None) -> Fit:
+              table: pd.DataFrame | None = None, progress=None) -> Fit:
     """Fit ``params`` to the central values of rows ``ids`` (module docstring).
 
     A parameter named ``"mouse:name"`` or ``"human:name"`` applies to that species'
@@ -119,7 +119,8 @@ def calibrate(params: list[str], ids: list[str], *, hypothesis: str = "article",
     parameters fitted in an earlier step); ``start`` overrides the model's values as
     starting points; ``bounds`` gives ``(low, high)`` per parameter (default: start / 20
     to start * 20). A parameter is fitted on the log scale of its magnitude, keeping the
-    sign of its start (a negative exponent stays negative).
+    sign of its start (a negative exponent stays negative). ``progress``, when given, is
+    called with a one-line message after every evaluation of the objective.
     """
     from scipy.optimize import least_squares
 
@@ -161,6 +162,8 @@ def calibrate(params: list[str], ids: list[str], *, hypothesis: str = "article",
         key = np.asarray(x).tobytes()
         if key not in cache:
             cache[key] = residuals_of([np.asarray(x)])[0]
+            if progress is not None:
+                progress(f"evaluation {count['evaluations']}: cost {0.5 * float(np.sum(cache[key] ** 2)):.4g}")
         return cache[key]
 
     def jac(x):

@@ -45,8 +45,8 @@ from neurobone.model.brainbone import HYPOTHESES
 STEPS = [
     ("circuit", ["k_grow", "W_max", "k_cdec", "mouse:age_plast50"], ["MC5a", "MC5b", "MC5c", "MC8", "E25"]),
     ("bone",
-     ["g_T", "g_scl", "a_E_L", "k_ES", "mouse:act_drive", "mouse:L_hab", "mouse:a_OB",
-      "human:L_hab", "human:a_OB", "human:a_T", "human:K_b1", "human:e_b2"],
+     ["g_T", "g_scl", "a_E_L", "k_ES", "mouse:act_drive", "mouse:L_hab", "mouse:a_S",
+      "mouse:K_b2", "human:L_hab", "human:a_S", "human:K_b1", "human:e_b2"],
      ["MC1", "MC2", "MC3", "MC4", "MC6", "HU1", "E01", "E04", "E05", "E06", "E24",
       "HC1", "HC2", "HC3", "HT1", "E11", "E12", "E16", "E17", "E19", "E21", "E29", "E30",
       "E31", "E32", "E36", "E37"]),
@@ -54,17 +54,16 @@ STEPS = [
 #: bounds (low, high) of fitted values where the default (start / 20 .. start * 20) is wrong
 BOUNDS = {
     "mouse:age_plast50": (300.0, 3000.0),
-    "mouse:a_OB": (1e-5, 2e-2),
-    "human:a_OB": (1e-7, 1e-3),
+    "mouse:a_S": (1e-5, 1e-2),
+    "human:a_S": (1e-7, 3e-4),
     "human:e_b2": (-5.0, -0.01),
     "k_ES": (0.02, 2.0),
-    "human:a_T": (1e-5, 3e-4),
 }
 #: rows a hypothesis leaves out (the contested circuit-block row, when its neural gain is
 #: fixed by the hypothesis)
 LEFT_OUT = {"article": (), "interoceptive": ("MC3",), "mechanical": ("MC3",)}
 #: starting values of the first fit (later fits start from the last written values)
-START = {"mouse:a_OB": 1e-3, "human:a_OB": 1e-5, "human:e_b2": -0.6}
+START = {"mouse:a_S": 1e-3, "human:a_S": 3e-5, "human:e_b2": -0.6, "k_ES": 0.3}
 
 
 def output_path(hypothesis: str) -> Path:
@@ -108,7 +107,8 @@ def run(hypothesis: str = "article", log=sys.stderr, max_evaluations: int = 60) 
         start = {p: v for p, v in start.items() if v is not None}
         t0 = time.time()
         fit = calibrate(params, rows, hypothesis=hypothesis, start=start, fixed=values,
-                        bounds=BOUNDS, max_evaluations=max_evaluations, table=table)
+                        bounds=BOUNDS, max_evaluations=max_evaluations, table=table,
+                        progress=lambda msg: print(f"{hypothesis} {name}: {msg}", file=log, flush=True))
         values.update(fit.values)
         ident = fit.identifiability()
         steps.append({"step": name, "parameters": params, "rows": rows,

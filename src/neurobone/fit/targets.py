@@ -140,30 +140,28 @@ def connectivity_plateau(r: ScenarioResult, until: float = 56) -> float:
     return 100.0 * float(np.mean(c[-7:]) - 1.0)
 
 
-def _first_crossing(y: np.ndarray, level: float) -> float:
-    """The (interpolated) first day a rising series reaches ``level``; the series is
-    taken as its running maximum, so the day moves continuously with the parameters
-    (a weekend dip cannot make it jump)."""
-    y = np.maximum.accumulate(y)
-    k = int(np.argmax(y >= level))
-    if y[k] < level:
-        return float("inf")
-    if k == 0:
-        return 0.0
-    return float(k - 1 + (level - y[k - 1]) / (y[k] - y[k - 1]))
+def _time_constant(y: np.ndarray) -> float:
+    """Integral over days of a series that relaxes from 1 toward 0 (trapezoidal, daily
+    samples): the time constant of the exponential with the same area. Unlike a first
+    crossing it moves smoothly with the parameters, and weekend dips in a training
+    time course do not make it jump."""
+    return float(np.sum((y[1:] + y[:-1]) / 2.0))
 
 
 def rise_half_time(r: ScenarioResult, until: float = 56) -> float:
-    """Day the connectivity gain reaches half its plateau (interpolated)."""
+    """Half-time of the connectivity gain's rise: ln 2 times the time constant of the
+    exponential with the same area between the gain and its plateau (the mean over the
+    last training week)."""
     c = r["connectivity"][: int(until) + 1] - 1.0
-    return _first_crossing(c, 0.5 * float(np.mean(c[-7:])))
+    plateau = float(np.mean(c[-7:]))
+    return float(np.log(2.0) * _time_constant(1.0 - c / plateau))
 
 
 def decay_half_time(r: ScenarioResult, stop: float = 56) -> float:
-    """Days after ``stop`` until the connectivity gain falls to half its value at stop."""
-    c = r["connectivity"] - 1.0
-    after = c[int(stop):]
-    return _first_crossing(-after, -0.5 * after[0])
+    """Half-time of the connectivity gain's decay after ``stop``: ln 2 times the time
+    constant of the exponential with the same area (up to the end of the run)."""
+    after = r["connectivity"][int(stop):] - 1.0
+    return float(np.log(2.0) * _time_constant(after / after[0]))
 
 
 def _mc3(run: Runs) -> float:
@@ -266,9 +264,10 @@ def _e24(run: Runs) -> float:
 
 def _back_to_rest(r: ScenarioResult, stop: float, within: float = 0.1) -> float:
     """Days after ``stop`` until the connectivity gain is within ``within`` of its value
-    at stop (a return to the sedentary level, as an assay sees it)."""
+    at stop (a return to the sedentary level, as an assay sees it), for the exponential
+    with the same area: ln(1/within) times its time constant."""
     after = r["connectivity"][int(stop):] - 1.0
-    return _first_crossing(-after, -within * after[0])
+    return float(np.log(1.0 / within) * _time_constant(after / after[0]))
 
 
 def _lost_after_stop(r: ScenarioResult, control: ScenarioResult, stop: float, out: str) -> float:

@@ -51,7 +51,7 @@ COMPONENT = Component(
     description="sympathetic tone to bone, beta1 and beta2 adrenergic receptors and blockers",
     parameters=(
         Parameter("g_T", 0.4, "1", "fall in log sympathetic tone per unit circuit output above rest",
-                  f"calibrated (mouse rows; {CHEN2019})", cv=0.2),
+                  f"calibrated (pipeline, mouse and human rows; {CHEN2019})", cv=0.2),
         Parameter("a_T", 0.0, "1/day", "rise in log sympathetic tone per day of age above the reference age",
                   f"{ASSUMED}: no measurement of sympathetic outflow with age in mice", species="mouse"),
         Parameter("occ_b1", 0.0, "1", "beta1-adrenergic receptor occupancy by a blocker", INPUT),
@@ -82,8 +82,9 @@ COMPONENT = Component(
 #: human values
 HUMAN = (
     Parameter("a_T", 0.0241 / DAYS_PER_YEAR, "1/day", "rise in log sympathetic tone per day of age",
-              f"{NG1993}: muscle sympathetic nerve activity 2.5 times higher at 63 than at 24 years in women, ln(2.5)/38 y = 0.0241/y",
-              species="human"),
+              f"{NG1993}: muscle sympathetic nerve activity 2.5 times higher at 63 than at 24 years in women, "
+              "ln(2.5)/38 y = 0.0241/y (E17); E18 (men) checks it",
+              species="human", cv=0.25),
     Parameter("x_b2", 0.0, "1", "share of the beta2 signal that follows the bone's sympathetic tone (the rest: circulating adrenaline)",
               f"{ASSUMED}: in women the protective beta2 signal is adrenaline's, not the bone's sympathetic tone ({KHOSLA2018})", species="human"),
     Parameter("e_b1", 1.0, "1", "exponent of the beta1 action on bone-cell modifiers (positive: catabolic)",

@@ -12,7 +12,10 @@ rises in disuse. Estrogen deficiency blunts the osteocytes' response to strain (
 adaptation to loading requires estrogen receptor alpha, Lee 2003) and raises the set
 point (Frost 1987: nonmechanical agents such as estrogen move the mechanostat's set
 point, so bone settles at a lower mass after estrogen loss instead of being restored by
-the strain feedback; the stimulus is scaled by ``E2**k_ES``).
+the strain feedback; the stimulus is scaled by ``E2**k_ES``). Age raises the set point
+too (the osteogenic response to loading falls with age, Holguin 2014): the stimulus is
+scaled by ``exp(-a_S (age - age_ref))``, so age-related loss is not undone by the strain
+feedback and the same exercise builds less bone in old age.
 
 ``unloading`` is the subject's habitual loading removed at both regions (low activity);
 ``unload_ax`` and ``unload_ap`` the share removed by an intervention at each region
@@ -23,6 +26,7 @@ from neurobone.model.components.exercise import REGIONS
 from neurobone.model.components.refs import (
     ASSUMED,
     FROST1987,
+    HOLGUIN2014,
     LEE2003,
     ROBLING2008,
     SCHRIEFER2005,
@@ -46,7 +50,7 @@ def _region(r: str):
                    f"daily mechanical stimulus at the {r} region relative to habitual"),
         Expression(f"afferent_stimulus_{r}", f"habitual_{r} + afferent_load_{r}/L_hab", "1",
                    f"daily mechanical stimulus at the {r} region as the skeletal afferents sense it"),
-        Expression(f"strain_error_{r}", f"1 + mechanosensitivity*(M_{r}*setpoint_E2/S_set_{r}*bone_{r}**(-n_BV) - 1)", "1",
+        Expression(f"strain_error_{r}", f"1 + mechanosensitivity*(M_{r}*setpoint_E2*setpoint_age/S_set_{r}*bone_{r}**(-n_BV) - 1)", "1",
                    f"strain signal at the {r} region relative to the set point (1 at homeostasis)"),
         Expression(f"sclerostin_{r}", f"exp(-g_scl*(strain_error_{r} - 1))", "1",
                    f"sclerostin at the {r} region relative to homeostasis"),
@@ -68,10 +72,13 @@ COMPONENT = Component(
         Parameter("f_acc", 0.5, "1", "fraction of a sustained stimulus change the set point accommodates", f"{SCHRIEFER2005}; {TURNER1998} rule 3"),
         Parameter("n_BV", 1.0, "1", "exponent of strain on the region's bone (strain ~ load / bone^n)",
                   f"{FROST1987}; {ASSUMED} (n = 1: strain inversely proportional to bone)"),
-        Parameter("g_scl", 1.3, "1", "sensitivity of log sclerostin to the strain error", "calibrated (mouse rows); shared by humans", cv=0.2),
-        Parameter("k_ER", 0.7, "1", "exponent of osteocyte mechanosensitivity on estrogen action (ER-alpha)", f"calibrated: MC7 ({LEE2003})"),
+        Parameter("g_scl", 1.3, "1", "sensitivity of log sclerostin to the strain error", "calibrated (pipeline, mouse and human rows)", cv=0.2),
+        Parameter("k_ER", 0.7, "1", "exponent of osteocyte mechanosensitivity on estrogen action (ER-alpha)", f"{ASSUMED}: 0.7 ({LEE2003}: adaptation to loading requires ER-alpha); MC7 (running after ovariectomy) is a validation row"),
         Parameter("k_ES", 0.5, "1", "exponent of the mechanostat's sensed stimulus on estrogen (set point shift)",
                   f"{FROST1987}; calibrated: MC6, E04, E12"),
+        Parameter("a_S", 0.0, "1/day", "rise in the log mechanostat set point per day of age above the reference",
+                  f"calibrated (pipeline): E01 ({HOLGUIN2014}: the response to loading falls with age in female C57BL/6); "
+                  "E02, E03 validate it", species="mouse"),
         Parameter("L_hab", 6.0, "1", "habitual daily osteogenic load index (same units as ex_load)", "calibrated (mouse rows)", species="mouse"),
         *(p for ps, _, _ in _PARTS for p in ps),
     ),
@@ -79,11 +86,15 @@ COMPONENT = Component(
     expressions=(
         Expression("mechanosensitivity", "E2**k_ER", "1", "osteocyte mechanosensitivity (estrogen receptor alpha gates the response)"),
         Expression("setpoint_E2", "E2**k_ES", "1", "estrogen's scaling of the sensed stimulus (below 1: the set point is effectively raised)"),
+        Expression("setpoint_age", "exp(-a_S*(age - age_ref))", "1",
+                   "age's scaling of the sensed stimulus (the set point rises with age)"),
         *(e for _, _, es in _PARTS for e in es),
     ),
 )
 
 HUMAN = (
+    Parameter("a_S", 0.0, "1/day", "rise in the log mechanostat set point per day of age above the reference",
+              "calibrated (pipeline): HC2, E16 (hip loss of older women); E14, E15, E40 validate it", species="human"),
     Parameter("L_hab", 5.6, "1", "habitual daily osteogenic load index (same units as ex_load)", "calibrated (human rows)", species="human"),
     Parameter("tau_acc", 120.0, "day", "time constant of set-point accommodation",
               f"{SCHRIEFER2005} (rat, weeks) scaled to the slower human remodelling cycle; {ASSUMED}", species="human"),

@@ -87,7 +87,7 @@ COMPONENT = Component(
 
 HUMAN = (
     Parameter("k_tb", 0.25 / DAYS_PER_YEAR, "1/day", "share of trabecular bone remodelled per day at homeostasis",
-              f"{PARFITT}: adult trabecular turnover about 25 %/year; {ERIKSEN1986}", species="human", cv=0.25),
+              f"{PARFITT}: adult trabecular turnover about 25 %/year; {ERIKSEN1986}", species="human"),
     Parameter("k_ct", 0.03 / DAYS_PER_YEAR, "1/day", "share of cortical bone remodelled per day at homeostasis",
               f"{PARFITT}: adult cortical turnover about 2-5 %/year", species="human"),
     Parameter("k_sec", 1 / DAYS_PER_YEAR, "1/day", "rate of secondary mineralisation toward the maximum",
