@@ -33,6 +33,9 @@ from neurobone.model.brainbone import build
 FAILED_RESIDUAL = 30.0
 #: forward-difference step on the log scale
 LOG_STEP = 1e-4
+#: convergence: relative change of the cost, and of the log parameters, below which a fit stops
+FTOL = 1e-4
+XTOL = 1e-5
 
 
 @dataclass
@@ -111,7 +114,8 @@ def _default(name: str, hypothesis: str) -> float:
 def calibrate(params: list[str], ids: list[str], *, hypothesis: str = "article",
               start: dict[str, float] | None = None, fixed: dict[str, float] | None = None,
               bounds: dict[str, tuple[float, float]] | None = None, max_evaluations: int = 200,
-              table: pd.DataFrame | None = None, progress=None) -> Fit:
+              table: pd.DataFrame | None = None, progress=None,
+              weights: dict[str, float] | None = None) -> Fit:
     """Fit ``params`` to the central values of rows ``ids`` (module docstring).
 
     A parameter named ``"mouse:name"`` or ``"human:name"`` applies to that species'
@@ -120,7 +124,8 @@ def calibrate(params: list[str], ids: list[str], *, hypothesis: str = "article",
     starting points; ``bounds`` gives ``(low, high)`` per parameter (default: start / 20
     to start * 20). A parameter is fitted on the log scale of its magnitude, keeping the
     sign of its start (a negative exponent stays negative). ``progress``, when given, is
-    called with a one-line message after every evaluation of the objective.
+    called with a one-line message after every evaluation of the objective. ``weights``
+    multiplies the residuals of the named rows (default 1).
     """
     from scipy.optimize import least_squares
 
@@ -131,6 +136,7 @@ def calibrate(params: list[str], ids: list[str], *, hypothesis: str = "article",
         raise ValueError(f"unknown target rows {missing}")
     order = list(rows["id"])
     central, sigma = rows["central"].to_numpy(float), _sigma(rows)
+    sigma = sigma / np.array([(weights or {}).get(i, 1.0) for i in order])
     v0 = np.array([start[p] if start and p in start else _default(p, hypothesis) for p in params])
     if np.any(v0 == 0):
         raise ValueError(f"cannot fit parameters starting at 0: {[p for p, v in zip(params, v0) if v == 0]}")
@@ -174,7 +180,8 @@ def calibrate(params: list[str], ids: list[str], *, hypothesis: str = "article",
         return ((r[1:] - r[0]) / LOG_STEP).T
 
     res = least_squares(fun, np.clip(x0, lo, hi), jac=jac, bounds=(lo, hi), method="trf",
-                        x_scale="jac", max_nfev=max_evaluations)
+                        x_scale="jac", max_nfev=max_evaluations,
+                        ftol=FTOL, xtol=XTOL)
     values = dict(zip(params, map(float, value(res.x))))
     sim = central + res.fun * sigma
     at_bound = [p for p, x, a, b in zip(params, res.x, lo, hi) if x <= a + 1e-6 or x >= b - 1e-6]

@@ -87,6 +87,13 @@ def render(hypotheses: tuple[str, ...] = tuple(HYPOTHESES)) -> str:
         cells = [f"{int(s.loc[r, 'in_range'])}/{int(s.loc[r, 'rows'])} ({100 * s.loc[r, 'fraction']:.0f} %)"
                  for r in ("calibration", "validation")]
         out.append(f"| `{h}` | {cells[0]} | {cells[1]} |")
+    out += ["", "Where each fails (rows out of range; validation rows first):", ""]
+    for h in hypotheses:
+        res = results[h]
+        miss = res[~res.in_range]
+        parts = [f"{role} {', '.join(miss[miss.role == role].id) or 'none'}"
+                 for role in ("validation", "calibration")]
+        out.append(f"- `{h}`: " + "; ".join(parts) + ".")
     out += ["", "What each hypothesis assumes:", ""]
     out += [f"- `{h}`: {HYPOTHESIS_DESCRIPTIONS[h]}; fixed by the hypothesis: "
             f"{', '.join(f'`{k}` = {v:g}' for k, v in HYPOTHESES[h].items()) or 'nothing'}."

@@ -14,7 +14,7 @@ point (Frost 1987: nonmechanical agents such as estrogen move the mechanostat's 
 point, so bone settles at a lower mass after estrogen loss instead of being restored by
 the strain feedback; the stimulus is scaled by ``E2**k_ES``). Age raises the set point
 too (the osteogenic response to loading falls with age, Holguin 2014): the stimulus is
-scaled by ``exp(-a_S (age - age_ref))``, so age-related loss is not undone by the strain
+scaled by ``exp(-a_S (age - age_S0))`` past the onset ``age_S0`` (smoothed), so age-related loss is not undone by the strain
 feedback and the same exercise builds less bone in old age.
 
 ``unloading`` is the subject's habitual loading removed at both regions (low activity);
@@ -26,6 +26,7 @@ from neurobone.model.components.exercise import REGIONS
 from neurobone.model.components.refs import (
     ASSUMED,
     FROST1987,
+    GLATT2007,
     HOLGUIN2014,
     LEE2003,
     ROBLING2008,
@@ -33,6 +34,7 @@ from neurobone.model.components.refs import (
     TURNER1998,
 )
 from neurobone.model.definition import Component, Expression, Parameter, State
+from neurobone.units import DAYS_PER_YEAR
 
 INPUT = "input: set by interventions"
 
@@ -73,12 +75,17 @@ COMPONENT = Component(
         Parameter("n_BV", 1.0, "1", "exponent of strain on the region's bone (strain ~ load / bone^n)",
                   f"{FROST1987}; {ASSUMED} (n = 1: strain inversely proportional to bone)"),
         Parameter("g_scl", 1.3, "1", "sensitivity of log sclerostin to the strain error", "calibrated (pipeline, mouse and human rows)", cv=0.2),
-        Parameter("k_ER", 0.7, "1", "exponent of osteocyte mechanosensitivity on estrogen action (ER-alpha)", f"{ASSUMED}: 0.7 ({LEE2003}: adaptation to loading requires ER-alpha); MC7 (running after ovariectomy) is a validation row"),
+        Parameter("k_ER", 0.7, "1", "exponent of osteocyte mechanosensitivity on estrogen action (ER-alpha)", f"calibrated (pipeline): MC7 ({LEE2003}: adaptation to loading requires ER-alpha)"),
         Parameter("k_ES", 0.5, "1", "exponent of the mechanostat's sensed stimulus on estrogen (set point shift)",
                   f"{FROST1987}; calibrated: MC6, E04, E12"),
         Parameter("a_S", 0.0, "1/day", "rise in the log mechanostat set point per day of age above the reference",
                   f"calibrated (pipeline): E01 ({HOLGUIN2014}: the response to loading falls with age in female C57BL/6); "
                   "E02, E03 validate it", species="mouse"),
+        Parameter("age_S0", 140.0, "day", "age at which the mechanostat set point starts to rise",
+                  f"{ASSUMED}: skeletal maturity of C57BL/6 (about 20 weeks, when cortical growth ends; {GLATT2007}); "
+                  "trabecular BV/TV is steady from 12 to 20 weeks (MC1)", species="mouse"),
+        Parameter("w_S0", 14.0, "day", "smoothing width of the onset of set-point ageing",
+                  f"{ASSUMED}: two weeks (numerical smoothing of the onset)", species="mouse"),
         Parameter("L_hab", 6.0, "1", "habitual daily osteogenic load index (same units as ex_load)", "calibrated (mouse rows)", species="mouse"),
         *(p for ps, _, _ in _PARTS for p in ps),
     ),
@@ -86,13 +93,19 @@ COMPONENT = Component(
     expressions=(
         Expression("mechanosensitivity", "E2**k_ER", "1", "osteocyte mechanosensitivity (estrogen receptor alpha gates the response)"),
         Expression("setpoint_E2", "E2**k_ES", "1", "estrogen's scaling of the sensed stimulus (below 1: the set point is effectively raised)"),
-        Expression("setpoint_age", "exp(-a_S*(age - age_ref))", "1",
-                   "age's scaling of the sensed stimulus (the set point rises with age)"),
+        Expression("age_past_S0", "w_S0*log(1 + exp((age - age_S0)/w_S0))", "day",
+                   "age past the onset of set-point ageing (smoothed over w_S0)"),
+        Expression("setpoint_age", "exp(-a_S*age_past_S0)", "1",
+                   "age's scaling of the sensed stimulus (the set point rises with age past age_S0)"),
         *(e for _, _, es in _PARTS for e in es),
     ),
 )
 
 HUMAN = (
+    Parameter("age_S0", 30 * DAYS_PER_YEAR, "day", "age at which the mechanostat set point starts to rise",
+              f"{ASSUMED}: peak bone mass, the reference age", species="human"),
+    Parameter("w_S0", 365.0, "day", "smoothing width of the onset of set-point ageing",
+              f"{ASSUMED}: a year (numerical smoothing of the onset)", species="human"),
     Parameter("a_S", 0.0, "1/day", "rise in the log mechanostat set point per day of age above the reference",
               "calibrated (pipeline): HC2, E16 (hip loss of older women); E14, E15, E40 validate it", species="human"),
     Parameter("L_hab", 5.6, "1", "habitual daily osteogenic load index (same units as ex_load)", "calibrated (human rows)", species="human"),
