@@ -48,8 +48,8 @@ STEPS = [
      ["g_T", "g_scl", "a_E_L", "k_ES", "k_ER", "mouse:act_drive", "mouse:L_hab", "mouse:a_S",
       "human:L_hab", "human:a_S", "human:K_b1", "human:e_b2"],
      ["MC1", "MC2", "MC3", "MC4", "MC6", "MC7", "HU1", "E01", "E04", "E05", "E06", "E24",
-      "HC1", "HC2", "HC3", "HT1", "E11", "E12", "E16", "E17", "E19", "E21", "E29", "E30",
-      "E31", "E36", "E37"]),
+      "HC1", "HC2", "HC3", "HT1", "E11", "E12", "E16", "E17", "E19", "E21", "E30", "E31",
+      "E32", "E36", "E37"]),
 ]
 #: bounds (low, high) of fitted values where the default (start / 20 .. start * 20) is wrong
 BOUNDS = {
