@@ -10,7 +10,8 @@ tone, sex steroids and age. Species presets: ``mouse`` (C57BL/6J, default) and
 ``human``. Mechanism hypotheses (the article's claim treated as a hypothesis):
 
 ``article`` (default)
-    the neural path carries most of the exercise benefit (circuit block loses ~70 %);
+    exercise-grown circuit connections act on bone: a circuit block loses most of the
+    running gain (MC3), the neural path carries a sizeable share of it;
 ``interoceptive``
     the circuit relays the skeletal afferent signal at rest and under load, but the
     connectivity running grows does not act on bone;
@@ -147,8 +148,8 @@ HYPOTHESES: dict[str, dict[str, float]] = {
 
 #: what each mechanism hypothesis assumes (docs/model.md)
 HYPOTHESIS_DESCRIPTIONS = {
-    "article": "the neural path (circuit plasticity lowering sympathetic tone) carries most "
-               "of the exercise benefit, as the article claims",
+    "article": "exercise-grown circuit connections lower sympathetic tone to bone, so a "
+               "circuit block loses most of the running gain, as the article claims",
     "interoceptive": "the circuit relays the skeletal afferent (PGE2/EP4) signal at rest and "
                      "under load, but the connectivity running grows does not act on bone",
     "mechanical": "no neural path to bone: exercise acts through mechanical loading only",
