@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow test-nolanes test-all lint bench bench-user clean
+.PHONY: install demo test test-slow test-nolanes test-all lint bench bench-user calibrate clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -43,6 +43,12 @@ bench: install
 bench-user: install
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/bench_user_path.py
+
+# refit every mechanism hypothesis (writes src/neurobone/data/calibration/*.json), then
+# regenerate docs/calibration.md from a fresh evaluation of every target row
+calibrate: install
+	$(BIN)/python -m neurobone.fit.pipeline
+	$(BIN)/python -m neurobone.fit.report > docs/calibration.md.tmp && mv docs/calibration.md.tmp docs/calibration.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -28,19 +28,21 @@ def calibration_rows() -> list[dict]:
 
 
 def pytest_generate_tests(metafunc):
-    """``calibration_row``: one test per row of calibration.csv; ``extra_calibration_row``
-    likewise for the project's own rows (``neurobone.fit.targets.EXTRA_ROWS``). Every
-    row is evaluated from cached scenario runs: all of them take under a second."""
+    """``calibration_row``: one test per row of calibration.csv; ``project_row``
+    likewise for the project's own rows (``data/target_rows.csv`` rows not in the shared
+    table). Every row is evaluated from cached scenario runs."""
     def param(row):
         return pytest.param(row, id=row["id"])
 
     if "calibration_row" in metafunc.fixturenames:
         metafunc.parametrize("calibration_row", [param(r) for r in calibration_rows()])
-    if "extra_calibration_row" in metafunc.fixturenames:
-        from neurobone.fit.targets import EXTRA_ROWS
+    if "project_row" in metafunc.fixturenames:
+        from neurobone.fit.targets import load_targets
 
-        metafunc.parametrize("extra_calibration_row",
-                             [param(r) for r in EXTRA_ROWS.to_dict("records")])
+        table = load_targets(CALIBRATION_CSV) if CALIBRATION_CSV.exists() else None
+        shared = {r["id"] for r in calibration_rows()}
+        rows = [] if table is None else [r for r in table.to_dict("records") if r["id"] not in shared]
+        metafunc.parametrize("project_row", [param(r) for r in rows])
 
 
 # ----------------------------------------------------------------------------- the CLI

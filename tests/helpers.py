@@ -22,7 +22,9 @@ from neurobone.model.timed import Override
 #: agreement required between the solvers (relative, on every output; see relerr)
 TOL = 1e-4
 
-# per model: species, days, parameters varied between subjects, inputs (name, value)
+# per model: species, days, parameters varied between subjects, inputs (name, value),
+# parameters every subject has (optional), parameters that are shares of a whole and must
+# stay within 0..1 when other tests perturb every parameter (optional)
 SPECS = {
     "lemaire2004": dict(
         species=None, days=160.0,
@@ -36,8 +38,13 @@ SPECS = {
     ),
     "neurobone": dict(
         species="mouse", days=200.0,
-        vary=["D_OBp", "A_OCa", "k_grow", "k_lab", "K_aff"],
-        inputs=[("ex_load", 1.5), ("ex_central", 0.8), ("E2_target", 0.1)],
+        vary=["D_OBp", "A_OCa", "k_grow", "k_lab", "k_aff"],
+        inputs=[("ex_load_ap", 1.5), ("ex_central", 0.8), ("ovx", 1.0)],
+        # baseline scans below the young-adult means: T-scores of about -0.5 and -0.9
+        # rather than exactly 0, where only round-off would be compared
+        fixed={"abmd_fn_base": 0.80, "abmd_ls_base": 0.95},
+        # above 1, the beta2 signal (x_b2*tone + 1 - x_b2) turns negative at low tone
+        fractions=["x_b2"],
     ),
 }
 MODELS = [m for m in SPECS if m in available()]
@@ -85,7 +92,7 @@ def mixed_cohort(name: str, seed: int = 1):
     P = np.empty((n, cm.n_params))
     Y = np.empty((n, cm.n_states))
     for i in range(n):
-        values = {}
+        values = dict(spec.get("fixed", {}))
         if i > 0:
             for q in spec["vary"]:
                 values[q] = cm.model.parameter(q).value * float(np.exp(rng.normal(0.0, 0.15)))

@@ -40,7 +40,7 @@ def test_simulate_a_scenario_writes_its_outputs(cli):
     assert len(df) == int(res.scenario.duration_days) + 1
     pd.testing.assert_series_equal(df["bv_tv"], pd.Series(res["bv_tv"], name="bv_tv"), rtol=1e-9)
     # --set adds overrides to the scenario's: no bone gain without the exercise load
-    code, out, _ = cli("simulate", TREADMILL, "--set", "ex_load=0")
+    code, out, _ = cli("simulate", TREADMILL, "--set", "ex_load_ax=0", "--set", "ex_load_ap=0")
     flat = pd.read_csv(io.StringIO(out))
     assert code == 0 and flat["bv_tv"].iloc[-1] < df["bv_tv"].iloc[-1]
 
@@ -51,7 +51,7 @@ def test_decompose_command(cli, tmp_path):
     assert code == 0, err
     assert "neural" in text and "mechanical" in text
     df = pd.read_csv(out)
-    assert list(df.output) == ["bv_tv"] and 0.5 < df.neural_share[0] < 0.9
+    assert list(df.output) == ["bv_tv"] and 0.25 < df.neural_share[0] < 0.85
 
 
 def test_steady_state_command(cli):

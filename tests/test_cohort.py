@@ -285,7 +285,8 @@ def test_cohort_subjects_equal_single_subject_scenarios(tmp_path):
     summary, traj = tables(tmp_path / "c")
     due = (~summary.postmenopausal) & ((summary.menopause_age_years - summary.age_years) * 365.25 < 300)
     assert due.any() and summary.postmenopausal.any()
-    outputs = ["abmd_ls", "t_score", "bv_tv", "connectivity", "sympathetic_tone", "estrogen"]
+    outputs = ["abmd_ls", "abmd_fn", "t_score", "t_score_spine", "connectivity", "sympathetic_tone",
+               "estrogen"]
     # one subject of each kind: postmenopausal, menopause during the scenario, after it
     kinds = np.where(summary.postmenopausal, "post", np.where(due, "due", "pre"))
     picked = summary[~pd.Series(kinds).duplicated().to_numpy()]
@@ -299,7 +300,8 @@ def test_cohort_subjects_equal_single_subject_scenarios(tmp_path):
         assert list(mine.index) == [0, 50, 100, 150, 200, 250, 300]
         for o in outputs:
             want = np.interp(mine.index, res.t, res[o])
-            atol = 1e-4 if o == "t_score" else 1e-9  # T-scores cross zero: absolute, in SD units
+            # T-scores cross zero: absolute, in SD units
+            atol = 1e-4 if o in ("t_score", "t_score_spine") else 1e-9
             np.testing.assert_allclose(mine[o], want, rtol=1e-4, atol=atol,
                                        err_msg=f"{o} subject {row.subject}")
 

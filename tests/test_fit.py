@@ -7,10 +7,12 @@ import pytest
 
 from neurobone.fit.calibrate import calibrate
 from neurobone.fit.targets import Ensemble, Runs, evaluate, simulated
+from neurobone.model import brainbone
 
 
 def test_an_ensemble_gives_each_set_what_it_gives_alone():
-    sets = [{}, {"k_grow": 0.3}, {"W_max": 1.2}]
+    k_grow = brainbone.build("mouse").parameter("k_grow").value  # the calibrated value
+    sets = [{}, {"k_grow": 0.5 * k_grow}, {"W_max": 1.2}]
     ens = simulated(Ensemble(sets), ["MC5a", "MC5b"])
     for k, values in enumerate(sets):
         alone = evaluate(runs=Runs(values), ids=["MC5a", "MC5b"])["simulated"].to_numpy()

@@ -703,5 +703,5 @@ def test_known_a_study_that_fails_while_running_leaves_no_report(cli, tmp_path):
     study.write_text("name: s\nduration_days: 7\nn_per_arm: 2\nseed: 1\n"
                      "parameters: {tau_M: 0}\narms: [{name: a}, {name: b}]\n")
     code, _, err = cli("run", study, "--out", tmp_path / "report")
-    assert code == 2 and "the rate of state 'M' is nan" in err
+    assert code == 2 and "the rate of state 'M_ax' is nan" in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "report").exists(), err

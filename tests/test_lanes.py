@@ -31,13 +31,21 @@ pytestmark = pytest.mark.skipif(not platform.lanes_available(),
 N = 19  # not a multiple of the lane block: the last block is padded
 
 
+def keep_fractions(cm, name: str, P: np.ndarray) -> np.ndarray:
+    """``P`` with the model's shares of a whole (``SPECS[name]["fractions"]``) brought
+    back within 0..1 after every parameter was perturbed."""
+    for q in SPECS[name].get("fractions", ()):
+        P[:, cm.param_index(q)] = np.clip(P[:, cm.param_index(q)], 0.0, 1.0)
+    return P
+
+
 def shared_cohort(name: str, n: int = N, seed: int = 7):
     """n subjects with their own parameters and initial states and one shared schedule
     (a weekday programme, an overlapping override of the same input, a short pulse)."""
     cm, P6, Y6, _, days = mixed_cohort(name)
     rng = np.random.default_rng(seed)
     pick = rng.integers(0, len(P6), n)
-    P = P6[pick] * np.exp(rng.normal(0.0, 0.05, (n, P6.shape[1])))
+    P = keep_fractions(cm, name, P6[pick] * np.exp(rng.normal(0.0, 0.05, (n, P6.shape[1]))))
     inputs = [cm.param_index(a) for a, _ in SPECS[name]["inputs"]]
     P[:, inputs] = P6[0, inputs]
     Y = Y6[pick]
@@ -55,7 +63,7 @@ def own_cohort(name: str, n: int = 40, seed: int = 11):
     cm, P6, Y6, schedules6, days = mixed_cohort(name)
     rng = np.random.default_rng(seed)
     pick = np.arange(n) % len(P6)
-    P = P6[pick] * np.exp(rng.normal(0.0, 0.03, (n, P6.shape[1])))
+    P = keep_fractions(cm, name, P6[pick] * np.exp(rng.normal(0.0, 0.03, (n, P6.shape[1]))))
     inputs = [cm.param_index(a) for a, _ in SPECS[name]["inputs"]]
     P[:, inputs] = P6[pick][:, inputs]  # inputs off outside the schedules
     Y = Y6[pick]

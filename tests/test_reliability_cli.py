@@ -568,6 +568,30 @@ def test_sigterm_handler_is_installed_and_restored(cli, monkeypatch):
     assert signal.getsignal(signal.SIGTERM) is before
 
 
+@pytest.mark.parametrize("signal_exc, exit_code", [(KeyboardInterrupt, 130), ("Terminated", 143)])
+def test_a_signal_wrapped_by_a_kernel_call_is_still_an_interrupt(cli, monkeypatch, signal_exc,
+                                                                 exit_code):
+    """A signal handled while a compiled kernel's call returns surfaces as a SystemError
+    caused by the signal's exception (CPython: "returned a result with an exception
+    set"); it is an interrupt, not an internal error."""
+    from neurobone import cli as cli_module
+    from neurobone.model import registry
+
+    if signal_exc == "Terminated":
+        signal_exc = cli_module.Terminated
+
+    def kernel(name):
+        try:
+            raise signal_exc()
+        except BaseException as exc:
+            raise SystemError("CPUDispatcher(<function observe>) returned a result with an "
+                              "exception set") from exc
+
+    monkeypatch.setattr(registry, "get_model", kernel)
+    code, _, err = cli("steady-state")
+    assert code == exit_code and err.strip().splitlines() == ["neurobone: interrupted"]
+
+
 def test_any_message_with_a_line_break_is_printed_on_one_line(cli, monkeypatch):
     """The last guard in main(): whatever the library's message, one line."""
     from neurobone.errors import InputError

@@ -420,6 +420,23 @@ def _interrupted(code: int) -> None:
         sys.exit(code)
 
 
+def _signal_in(exc: BaseException) -> int | None:
+    """The exit code of a signal that ``exc`` carries as its cause: a signal whose handler
+    raises while a compiled kernel's call returns surfaces as a ``SystemError`` ("returned
+    a result with an exception set") caused by the ``KeyboardInterrupt`` or
+    ``Terminated``; None when there is none."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, KeyboardInterrupt):
+            return EXIT_INTERRUPTED
+        if isinstance(cause, Terminated):
+            return EXIT_TERMINATED
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning user errors into one line and exit code 2, Ctrl-C
     into exit code 130 and SIGTERM into 143 (``neurobone: interrupted``)."""
@@ -449,6 +466,9 @@ def main(argv: list[str] | None = None) -> None:
     except Terminated:
         _interrupted(EXIT_TERMINATED)
     except Exception as exc:  # noqa: BLE001 - a bug, not bad input: one line unless debugging
+        interrupted = _signal_in(exc)
+        if interrupted is not None:
+            _interrupted(interrupted)
         from neurobone import config
 
         if config.settings().debug:

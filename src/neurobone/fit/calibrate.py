@@ -9,7 +9,7 @@ p + 1 parameter sets (:class:`~neurobone.fit.targets.Ensemble`). From Python::
 
     from neurobone.fit.calibrate import calibrate
 
-    fit = calibrate(["k_grow", "W_max", "k_cdec"], ["MC5a", "MC5b", "MC5c"], species="mouse")
+    fit = calibrate(["k_grow", "W_max", "k_cdec"], ["MC5a", "MC5b", "MC5c"])
     fit.values            # {"k_grow": ..., "W_max": ..., "k_cdec": ...}
     fit.converged, fit.message
     fit.table()           # per row: simulated, central, range, residual
@@ -30,9 +30,12 @@ from neurobone.fit.targets import Ensemble, load_targets, simulated
 from neurobone.model.brainbone import build
 
 #: residual given to a row whose run failed (a bad point for the optimiser, counted)
-FAILED_RESIDUAL = 1e3
+FAILED_RESIDUAL = 30.0
 #: forward-difference step on the log scale
 LOG_STEP = 1e-4
+#: convergence: relative change of the cost, and of the log parameters, below which a fit stops
+FTOL = 1e-4
+XTOL = 1e-5
 
 
 @dataclass
@@ -51,6 +54,7 @@ class Fit:
     evaluations: int
     failed_evaluations: int
     fixed: dict[str, float] = field(default_factory=dict)
+    at_bound: list[str] = field(default_factory=list)
 
     @property
     def residuals(self) -> np.ndarray:
@@ -78,6 +82,19 @@ class Fit:
         return {"singular_values": s.tolist(), "rank": rank,
                 "identifiable": {p: bool(w < 0.5) for p, w in zip(self.parameters, weight)}}
 
+    def standard_errors(self) -> dict[str, float | None]:
+        """Approximate standard error of each parameter's log magnitude (so, for small
+        values, its relative standard error), from the Jacobian at the optimum: the
+        residuals are in units of a row's sigma (a quarter of its range), so the
+        covariance is inv(J'J); None for a parameter in the Jacobian's null space."""
+        J = self.jacobian
+        if J.size == 0:
+            return {}
+        cov = np.linalg.pinv(J.T @ J)
+        ident = self.identifiability()["identifiable"]
+        return {p: (float(np.sqrt(max(cov[i, i], 0.0))) if ident[p] else None)
+                for i, p in enumerate(self.parameters)}
+
     def __repr__(self) -> str:
         vals = ", ".join(f"{k}={v:.4g}" for k, v in self.values.items())
         return (f"<Fit {len(self.parameters)} parameters to {len(self.rows)} rows: {vals}; "
@@ -88,20 +105,30 @@ def _sigma(rows: pd.DataFrame) -> np.ndarray:
     return np.maximum((rows["high"] - rows["low"]).to_numpy(float) / 4.0, 1e-12)
 
 
-def calibrate(params: list[str], ids: list[str], *, species: str = "mouse",
-              hypothesis: str = "article", start: dict[str, float] | None = None,
-              fixed: dict[str, float] | None = None, bounds: dict[str, tuple[float, float]]
-              | None = None, max_evaluations: int = 200, table: pd.DataFrame | None = None
-              ) -> Fit:
+def _default(name: str, hypothesis: str) -> float:
+    """The model's value of a (possibly species-prefixed) parameter."""
+    species, _, plain = name.rpartition(":")
+    return build(species or "mouse", hypothesis).parameter(plain).value
+
+
+def calibrate(params: list[str], ids: list[str], *, hypothesis: str = "article",
+              start: dict[str, float] | None = None, fixed: dict[str, float] | None = None,
+              bounds: dict[str, tuple[float, float]] | None = None, max_evaluations: int = 200,
+              table: pd.DataFrame | None = None, progress=None,
+              weights: dict[str, float] | None = None) -> Fit:
     """Fit ``params`` to the central values of rows ``ids`` (module docstring).
 
-    ``fixed`` values apply to every run (e.g. parameters fitted in an earlier step);
-    ``start`` overrides the model's values as starting points; ``bounds`` gives
-    ``(low, high)`` per parameter (default: start / 20 to start * 20).
+    A parameter named ``"mouse:name"`` or ``"human:name"`` applies to that species'
+    scenarios only; a plain name to both. ``fixed`` values apply to every run (e.g.
+    parameters fitted in an earlier step); ``start`` overrides the model's values as
+    starting points; ``bounds`` gives ``(low, high)`` per parameter (default: start / 20
+    to start * 20). A parameter is fitted on the log scale of its magnitude, keeping the
+    sign of its start (a negative exponent stays negative). ``progress``, when given, is
+    called with a one-line message after every evaluation of the objective. ``weights``
+    multiplies the residuals of the named rows (default 1).
     """
     from scipy.optimize import least_squares
 
-    model = build(species, hypothesis)
     table = load_targets() if table is None else table
     rows = table[table["id"].isin(ids)].reset_index(drop=True)
     missing = sorted(set(ids) - set(rows["id"]))
@@ -109,15 +136,28 @@ def calibrate(params: list[str], ids: list[str], *, species: str = "mouse",
         raise ValueError(f"unknown target rows {missing}")
     order = list(rows["id"])
     central, sigma = rows["central"].to_numpy(float), _sigma(rows)
-    x0 = np.log([start[p] if start and p in start else model.parameter(p).value for p in params])
-    lo = np.array([np.log((bounds or {}).get(p, (np.exp(x) / 20, 0))[0]) for p, x in zip(params, x0)])
-    hi = np.array([np.log((bounds or {}).get(p, (0, np.exp(x) * 20))[1]) for p, x in zip(params, x0)])
+    sigma = sigma / np.array([(weights or {}).get(i, 1.0) for i in order])
+    v0 = np.array([start[p] if start and p in start else _default(p, hypothesis) for p in params])
+    if np.any(v0 == 0):
+        raise ValueError(f"cannot fit parameters starting at 0: {[p for p, v in zip(params, v0) if v == 0]}")
+    sign = np.sign(v0)
+    x0 = np.log(np.abs(v0))
+
+    def limits(p: str, v: float) -> tuple[float, float]:
+        lo, hi = (bounds or {}).get(p, (v / 20, v * 20) if v > 0 else (v * 20, v / 20))
+        a, b = sorted((abs(lo), abs(hi)))
+        return np.log(a), np.log(b)
+
+    lo, hi = np.array([limits(p, v) for p, v in zip(params, v0)]).T
     fixed = dict(fixed or {})
     count = {"evaluations": 0, "failed": 0}
     cache: dict[bytes, np.ndarray] = {}
 
+    def value(x) -> np.ndarray:
+        return sign * np.exp(x)
+
     def residuals_of(xs: list[np.ndarray]) -> np.ndarray:
-        sets = [{**fixed, **dict(zip(params, map(float, np.exp(x))))} for x in xs]
+        sets = [{**fixed, **dict(zip(params, map(float, value(x))))} for x in xs]
         sim = simulated(Ensemble(sets, hypothesis), order, table)
         count["evaluations"] += len(xs)
         count["failed"] += int(np.sum(~np.isfinite(sim)))
@@ -128,6 +168,8 @@ def calibrate(params: list[str], ids: list[str], *, species: str = "mouse",
         key = np.asarray(x).tobytes()
         if key not in cache:
             cache[key] = residuals_of([np.asarray(x)])[0]
+            if progress is not None:
+                progress(f"evaluation {count['evaluations']}: cost {0.5 * float(np.sum(cache[key] ** 2)):.4g}")
         return cache[key]
 
     def jac(x):
@@ -138,9 +180,11 @@ def calibrate(params: list[str], ids: list[str], *, species: str = "mouse",
         return ((r[1:] - r[0]) / LOG_STEP).T
 
     res = least_squares(fun, np.clip(x0, lo, hi), jac=jac, bounds=(lo, hi), method="trf",
-                        x_scale="jac", max_nfev=max_evaluations)
-    values = dict(zip(params, map(float, np.exp(res.x))))
+                        x_scale="jac", max_nfev=max_evaluations,
+                        ftol=FTOL, xtol=XTOL)
+    values = dict(zip(params, map(float, value(res.x))))
     sim = central + res.fun * sigma
+    at_bound = [p for p, x, a, b in zip(params, res.x, lo, hi) if x <= a + 1e-6 or x >= b - 1e-6]
     return Fit(params, values, order, sim, rows, np.asarray(res.jac), float(res.cost),
                bool(res.status > 0), str(res.message), count["evaluations"], count["failed"],
-               fixed)
+               fixed, at_bound)

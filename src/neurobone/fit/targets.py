@@ -35,11 +35,20 @@ def scenario_path(name: str) -> Path:
     return Path(str(resources.files("neurobone.data").joinpath("targets").joinpath(f"{name}.yaml")))
 
 
+def for_species(values: dict[str, float], species: str) -> dict[str, float]:
+    """The values of a parameter set that apply to ``species``: plain names apply to
+    both species, ``"mouse:name"`` and ``"human:name"`` to one (the species-specific
+    parameters of a joint fit)."""
+    out = {k: v for k, v in values.items() if ":" not in k}
+    out.update({k.split(":", 1)[1]: v for k, v in values.items() if k.startswith(species + ":")})
+    return out
+
+
 class Ensemble:
     """The target scenarios run for several parameter sets (and one hypothesis) at once.
 
     ``parameter_sets`` is a list of ``{parameter: value}`` applied on top of each
-    scenario's own parameters. A scenario is run, for every set together, the first time
+    scenario's own parameters (``"mouse:name"``, ``"human:name"``: to one species only). A scenario is run, for every set together, the first time
     a target asks for it; a set whose subject cannot be set up or integrated gives
     ``None`` (its targets come out NaN).
     """
@@ -64,6 +73,7 @@ class Ensemble:
 
     def _variant(self, scn: Scenario, values: dict[str, float]) -> Scenario:
         update: dict = {}
+        values = for_species(values, scn.species)
         if values:
             update["parameters"] = {**scn.parameters, **values}
         if self.hypothesis:
@@ -130,24 +140,28 @@ def connectivity_plateau(r: ScenarioResult, until: float = 56) -> float:
     return 100.0 * float(np.mean(c[-7:]) - 1.0)
 
 
+def _time_constant(y: np.ndarray) -> float:
+    """Integral over days of a series that relaxes from 1 toward 0 (trapezoidal, daily
+    samples): the time constant of the exponential with the same area. Unlike a first
+    crossing it moves smoothly with the parameters, and weekend dips in a training
+    time course do not make it jump."""
+    return float(np.sum((y[1:] + y[:-1]) / 2.0))
+
+
 def rise_half_time(r: ScenarioResult, until: float = 56) -> float:
-    """First day the connectivity gain reaches half its plateau (interpolated)."""
+    """Half-time of the connectivity gain's rise: ln 2 times the time constant of the
+    exponential with the same area between the gain and its plateau (the mean over the
+    last training week)."""
     c = r["connectivity"][: int(until) + 1] - 1.0
-    half = 0.5 * float(np.mean(c[-7:]))
-    k = int(np.argmax(c >= half))
-    return float(k - 1 + (half - c[k - 1]) / (c[k] - c[k - 1])) if k > 0 else 0.0
+    plateau = float(np.mean(c[-7:]))
+    return float(np.log(2.0) * _time_constant(1.0 - c / plateau))
 
 
 def decay_half_time(r: ScenarioResult, stop: float = 56) -> float:
-    """Days after ``stop`` until the connectivity gain falls to half its value at stop."""
-    c = r["connectivity"] - 1.0
-    k0 = int(stop)
-    half = 0.5 * c[k0]
-    after = c[k0:]
-    k = int(np.argmax(after <= half))
-    if k == 0:
-        return float("inf")
-    return float(k - 1 + (after[k - 1] - half) / (after[k - 1] - after[k]))
+    """Half-time of the connectivity gain's decay after ``stop``: ln 2 times the time
+    constant of the exponential with the same area (up to the end of the run)."""
+    after = r["connectivity"][int(stop):] - 1.0
+    return float(np.log(2.0) * _time_constant(after / after[0]))
 
 
 def _mc3(run: Runs) -> float:
@@ -182,62 +196,164 @@ def _pp(run: Runs, arm: str, control: str, out: str = "abmd_ls") -> float:
 
 @dataclass(frozen=True)
 class Target:
+    """How one row is measured: a function of the runs, and the scenarios it needs."""
+
     id: str
     measure: Callable[[Runs], float]
     scenarios: tuple[str, ...]
-    calibrates: str  # parameters calibrated against this row
+
+
+def _bv(r: ScenarioResult) -> float:
+    return _end(r, "bv_tv")
 
 
 TARGETS: dict[str, Target] = {t.id: t for t in [
-    Target("MC1", lambda r: pct(_end(r("mouse_sedentary"), "bv_tv"), r("mouse_sedentary")["bv_tv"][0]),
-           ("mouse_sedentary",), "none (homeostasis by construction)"),
-    Target("MC2", lambda r: pct(_end(r("mouse_running"), "bv_tv"), _end(r("mouse_sedentary"), "bv_tv")),
-           ("mouse_running", "mouse_sedentary"), "g_T, g_scl, L_hab, k_ER, a_E_L, act_drive (joint mouse fit)"),
-    Target("MC3", _mc3, ("mouse_running", "mouse_running_inhibition", "mouse_sedentary"), "joint mouse fit (identifies g_T)"),
-    Target("MC4", lambda r: pct(_end(r("mouse_activation"), "bv_tv"), _end(r("mouse_sedentary"), "bv_tv")),
-           ("mouse_activation", "mouse_sedentary"), "joint mouse fit (identifies act_drive)"),
-    Target("MC5a", lambda r: connectivity_plateau(r("mouse_running")), ("mouse_running",), "k_grow, W_max, k_cdec"),
-    Target("MC5b", lambda r: rise_half_time(r("mouse_running")), ("mouse_running",), "k_grow, W_max, k_cdec"),
+    Target("MC1", lambda r: pct(_bv(r("mouse_sedentary")), r("mouse_sedentary")["bv_tv"][0]),
+           ("mouse_sedentary",)),
+    Target("MC2", lambda r: pct(_bv(r("mouse_running")), _bv(r("mouse_sedentary"))),
+           ("mouse_running", "mouse_sedentary")),
+    Target("MC3", _mc3, ("mouse_running", "mouse_running_inhibition", "mouse_sedentary")),
+    Target("MC4", lambda r: pct(_bv(r("mouse_activation")), _bv(r("mouse_sedentary"))),
+           ("mouse_activation", "mouse_sedentary")),
+    Target("MC5a", lambda r: connectivity_plateau(r("mouse_running")), ("mouse_running",)),
+    Target("MC5b", lambda r: rise_half_time(r("mouse_running")), ("mouse_running",)),
     Target("MC5c", lambda r: decay_half_time(r("mouse_detraining")) / rise_half_time(r("mouse_running")),
-           ("mouse_detraining", "mouse_running"), "k_grow, W_max, k_cdec"),
-    Target("MC6", lambda r: pct(_end(r("mouse_ovx_6w"), "bv_tv"), _end(r("mouse_sham_6w"), "bv_tv")),
-           ("mouse_ovx_6w", "mouse_sham_6w"), "joint mouse fit (identifies a_E_L)"),
-    Target("MC7", _mc7, ("mouse_ovx_running_6w", "mouse_ovx_6w", "mouse_sham_6w"), "joint mouse fit (identifies k_ER)"),
-    Target("MC8", _mc8, ("mouse_running_aged", "mouse_running"), "age_plast50"),
-    Target("HC1", lambda r: _rate(r("human_menopause"), "abmd_ls", 1, 5), ("human_menopause",),
-           "turnover, a_E_L, a_T, L_hab (joint human fit)"),
-    Target("HC2", lambda r: _rate(r("human_age70"), "abmd_th", 0, 3), ("human_age70",), "joint human fit (identifies a_T)"),
+           ("mouse_detraining", "mouse_running")),
+    Target("MC6", lambda r: pct(_bv(r("mouse_ovx_6w")), _bv(r("mouse_sham_6w"))),
+           ("mouse_ovx_6w", "mouse_sham_6w")),
+    Target("MC7", _mc7, ("mouse_ovx_running_6w", "mouse_ovx_6w", "mouse_sham_6w")),
+    Target("MC8", _mc8, ("mouse_running_aged", "mouse_running")),
+    Target("HC1", lambda r: _rate(r("human_menopause"), "abmd_ls", 1, 5), ("human_menopause",)),
+    Target("HC2", lambda r: _rate(r("human_age70"), "abmd_th", 0, 3), ("human_age70",)),
     Target("HC3", lambda r: _pp(r, "human_liftmor", "human_lowbmd_control"),
-           ("human_liftmor", "human_lowbmd_control"), "joint human fit (identifies L_hab)"),
+           ("human_liftmor", "human_lowbmd_control")),
     Target("HC4", lambda r: _pp(r, "human_walking", "human_postmeno_control"),
-           ("human_walking", "human_postmeno_control"), "none (prediction from the modality table)"),
+           ("human_walking", "human_postmeno_control")),
     Target("HC5", lambda r: _pp(r, "human_swimming", "human_postmeno_control"),
-           ("human_swimming", "human_postmeno_control"), "none (w_aff set by hand with it in view)"),
+           ("human_swimming", "human_postmeno_control")),
 ]}
 
 
-#: calibration rows beyond targets/calibration.csv, with their sources (docs/calibration.md)
-EXTRA_ROWS = pd.DataFrame([
-    dict(id="HU1", species="mouse", scenario="hindlimb unloading, 12-week-old female, 3 weeks",
-         measure="trabecular BV/TV", comparison="percent vs ground control at week 3",
-         low=-50.0, high=-15.0, central=-30.0,
-         source="adult C57BL/6 mice lose roughly a third of trabecular BV/TV in 2-3 weeks of "
-                "hindlimb unloading (e.g. Gupta et al. 2012, Am J Physiol Regul Integr Comp "
-                "Physiol 303:R159); range spans reported values"),
-    dict(id="HT1", species="human", scenario="untreated woman aged 65 (menopause at 51), no baseline given",
-         measure="femoral neck T-score", comparison="at the start (life history from age 30)",
-         low=-1.8, high=-0.6, central=-1.2,
-         source="mean femoral neck BMD of women aged 60-69 in NHANES 2005-2008 corresponds to a "
-                "T-score of about -1.2 (Looker et al. 2012, NCHS Data Brief 93); range spans 60-69 "
-                "year olds"),
-])
+def _pct_vs(run: Runs, arm: str, control: str, out: str, day: float | None = None) -> float:
+    """Percent difference of ``out`` between two scenarios at ``day`` (default: the end)."""
+    return pct(_end(run(arm), out, day), _end(run(control), out, day))
 
-TARGETS["HT1"] = Target("HT1", lambda r: float(r("human_age65")["t_score"][0]), ("human_age65",),
-                        "joint human fit")
 
-TARGETS["HU1"] = Target(
-    "HU1", lambda r: pct(_end(r("mouse_unloading_3w"), "bv_tv"), _end(r("mouse_ground_3w"), "bv_tv")),
-    ("mouse_unloading_3w", "mouse_ground_3w"), "joint mouse fit (identifies g_scl)")
+def _change(r: ScenarioResult, out: str, d0: float = 0.0, d1: float | None = None) -> float:
+    """Percent change of ``out`` from day ``d0`` to ``d1`` (default: the end)."""
+    return pct(_end(r, out, d1), _end(r, out, d0))
+
+
+def _g_diff(run: Runs, arm: str, control: str, out: str) -> float:
+    """Difference in change from baseline (g/cm2), arm minus control."""
+    a, c = run(arm), run(control)
+    return (_end(a, out) - a[out][0]) - (_end(c, out) - c[out][0])
+
+
+def _mg_per_year(r: ScenarioResult, out: str) -> float:
+    """Change of an aBMD (g/cm2) over the scenario in mg/cm2 per year."""
+    return 1000.0 * (_end(r, out) - float(r[out][0])) / (r.t[-1] / YEAR)
+
+
+def _e24(run: Runs) -> float:
+    ovx = _end(run("mouse_ovx_10w"), "bv_tv")
+    running = _end(run("mouse_ovx_running_10w"), "bv_tv") - ovx
+    both = _end(run("mouse_ovx_running_propranolol_10w"), "bv_tv") - ovx
+    return 100.0 * (both - running) / running
+
+
+def _back_to_rest(r: ScenarioResult, stop: float, within: float = 0.1) -> float:
+    """Days after ``stop`` until the connectivity gain is within ``within`` of its value
+    at stop (a return to the sedentary level, as an assay sees it), for the exponential
+    with the same area: ln(1/within) times its time constant."""
+    after = r["connectivity"][int(stop):] - 1.0
+    return float(np.log(1.0 / within) * _time_constant(after / after[0]))
+
+
+def _lost_after_stop(r: ScenarioResult, control: ScenarioResult, stop: float, out: str) -> float:
+    """Percent of the gain over control at ``stop`` that is gone at the end."""
+    def gain(d=None):
+        return pct(_end(r, out, d), r[out][0]) - pct(_end(control, out, d), control[out][0])
+    return 100.0 * (1.0 - gain() / gain(stop))
+
+
+def _regained(r: ScenarioResult, out: str, stop: float) -> float:
+    """Percent of the loss from day 0 to ``stop`` regained by the end."""
+    y0, ys, ye = float(r[out][0]), _end(r, out, stop), _end(r, out)
+    return 100.0 * (ye - ys) / (y0 - ys)
+
+
+def _tone_ratio(run: Runs, old: str, young: str) -> float:
+    return float(run(old)["sympathetic_tone"][0] / run(young)["sympathetic_tone"][0])
+
+
+def _meno_rate(r: ScenarioResult, out: str, y0: float, y1: float) -> float:
+    """Annualised percent change between years y0 and y1 after the FMP (the scenario
+    starts 5 years before it)."""
+    return _rate(r, out, 5 + y0, 5 + y1)
+
+
+for _t in [
+    Target("HU1", lambda r: _pct_vs(r, "mouse_unloading_3w", "mouse_ground_3w", "bv_tv"),
+           ("mouse_unloading_3w", "mouse_ground_3w")),
+    Target("HT1", lambda r: float(r("human_age65")["t_score"][0]), ("human_age65",)),
+    Target("E01", lambda r: _change(r("mouse_age_20w"), "bv_tv"), ("mouse_age_20w",)),
+    Target("E02", lambda r: _change(r("mouse_male_ageing"), "bv_tv"), ("mouse_male_ageing",)),
+    Target("E03", lambda r: _change(r("mouse_male_ageing"), "ct_th", (26 - 12) * 7),
+           ("mouse_male_ageing",)),
+    Target("E04", lambda r: _pct_vs(r, "mouse_ovx_16w", "mouse_sham_16w", "bv_tv"),
+           ("mouse_ovx_16w", "mouse_sham_16w")),
+    Target("E05", lambda r: _pct_vs(r, "mouse_ovx_16w", "mouse_sham_16w", "bv_tv_spine"),
+           ("mouse_ovx_16w", "mouse_sham_16w")),
+    Target("E06", lambda r: _pct_vs(r, "mouse_wheel_16w", "mouse_sedentary_16w", "bv_tv"),
+           ("mouse_wheel_16w", "mouse_sedentary_16w")),
+    Target("E11", lambda r: _meno_rate(r("human_transmenopause"), "abmd_ls", -1, 2),
+           ("human_transmenopause",)),
+    Target("E12", lambda r: _meno_rate(r("human_transmenopause"), "abmd_ls", 2, 7),
+           ("human_transmenopause",)),
+    Target("E13", lambda r: _change(r("human_transmenopause"), "abmd_fn", 0, 10 * YEAR),
+           ("human_transmenopause",)),
+    Target("E14", lambda r: _mg_per_year(r("human_age68"), "abmd_th"), ("human_age68",)),
+    Target("E15", lambda r: _mg_per_year(r("human_age87"), "abmd_th"), ("human_age87",)),
+    Target("E16", lambda r: _mg_per_year(r("human_age74"), "abmd_th"), ("human_age74",)),
+    Target("E17", lambda r: _tone_ratio(r, "human_woman_63", "human_woman_24"),
+           ("human_woman_63", "human_woman_24")),
+    Target("E18", lambda r: _tone_ratio(r, "human_man_66", "human_man_26"),
+           ("human_man_66", "human_man_26")),
+    *(Target(i, (lambda d: lambda r: _pct_vs(r, f"human_{d}", "human_placebo_20w", "ctx"))(d),
+             (f"human_{d}", "human_placebo_20w"))
+      for i, d in (("E19", "atenolol"), ("E20", "nebivolol"), ("E21", "propranolol"))),
+    Target("E24", _e24, ("mouse_ovx_10w", "mouse_ovx_running_10w",
+                         "mouse_ovx_running_propranolol_10w")),
+    Target("E25", lambda r: 100.0 * float(r("mouse_running")["connectivity"][21] - 1.0),
+           ("mouse_running",)),
+    Target("E26", lambda r: _back_to_rest(r("mouse_wheel_detraining"), 21),
+           ("mouse_wheel_detraining",)),
+    Target("E28", lambda r: _pp(r, "human_liftmor", "human_lowbmd_control", "abmd_fn"),
+           ("human_liftmor", "human_lowbmd_control")),
+    Target("E29", lambda r: _pp(r, "human_combination", "human_control_60", "abmd_ls"),
+           ("human_combination", "human_control_60")),
+    Target("E30", lambda r: _pp(r, "human_resistance", "human_control_60", "abmd_fn"),
+           ("human_resistance", "human_control_60")),
+    Target("E31", lambda r: _g_diff(r, "human_walking", "human_postmeno_control", "abmd_ls"),
+           ("human_walking", "human_postmeno_control")),
+    Target("E32", lambda r: _g_diff(r, "human_walking", "human_postmeno_control", "abmd_fn"),
+           ("human_walking", "human_postmeno_control")),
+    Target("E33", lambda r: _g_diff(r, "human_swimming", "human_postmeno_control", "abmd_ls"),
+           ("human_swimming", "human_postmeno_control")),
+    Target("E35", lambda r: _lost_after_stop(r("human_dalsky"), r("human_dalsky_control"), 670,
+                                             "abmd_ls"), ("human_dalsky", "human_dalsky_control")),
+    Target("E36", lambda r: _change(r("human_dalsky"), "abmd_ls", 0, 270), ("human_dalsky",)),
+    Target("E37", lambda r: _change(r("human_bed_rest"), "abmd_ls", 0, 119), ("human_bed_rest",)),
+    Target("E38", lambda r: _regained(r("human_bed_rest"), "abmd_ls", 119), ("human_bed_rest",)),
+    Target("E39", lambda r: _change(r("human_spaceflight"), "abmd_th") / 6.0, ("human_spaceflight",)),
+    Target("E40", lambda r: _rate(r("human_man_75"), "abmd_th", 0, 4), ("human_man_75",)),
+]:
+    TARGETS[_t.id] = _t
+
+
+def _data_path(name: str) -> Path:
+    return Path(str(resources.files("neurobone.data").joinpath(name)))
 
 
 @lru_cache(maxsize=1)
@@ -250,14 +366,30 @@ def _csv_path() -> Path | None:
     return None
 
 
-def load_targets(path: str | Path | None = None, extra: bool = True) -> pd.DataFrame:
-    """The calibration table (../shared/targets/calibration.csv by default) plus, with
-    ``extra``, the project's additional rows (:data:`EXTRA_ROWS`)."""
+#: the columns of the target table
+COLUMNS = ["id", "species", "scenario", "measure", "comparison", "low", "high", "central",
+           "role", "source"]
+
+
+def load_targets(path: str | Path | None = None) -> pd.DataFrame:
+    """Every target row the project evaluates, with its ``role`` (``calibration``: the
+    optimiser fits to it; ``validation``: never seen by the optimiser).
+
+    The rows and roles are ``data/target_rows.csv``; a row that names only its id and
+    role is a row of the shared table (``../shared/targets/calibration.csv``, or
+    ``path``), whose scenario, range and source are taken from there."""
     path = Path(path) if path else _csv_path()
     if path is None or not Path(path).exists():
         raise FileNotFoundError("targets/calibration.csv not found; pass its path")
-    table = pd.read_csv(path)
-    return pd.concat([table, EXTRA_ROWS], ignore_index=True) if extra else table
+    shared = pd.read_csv(path).set_index("id")
+    own = pd.read_csv(_data_path("target_rows.csv"), dtype={"id": str})
+    rows = []
+    for r in own.to_dict("records"):
+        if r["id"] in shared.index:
+            rows.append({**shared.loc[r["id"]].to_dict(), "id": r["id"], "role": r["role"]})
+        else:
+            rows.append(r)
+    return pd.DataFrame(rows)[COLUMNS]
 
 
 def evaluate(table: pd.DataFrame | None = None, runs: Runs | None = None,
@@ -276,7 +408,7 @@ def evaluate(table: pd.DataFrame | None = None, runs: Runs | None = None,
             v = float("nan")
         rows.append(dict(id=row["id"], species=row["species"], measure=row["measure"],
                          simulated=v, low=row["low"], high=row["high"], central=row["central"],
-                         in_range=bool(row["low"] <= v <= row["high"]), calibrates=t.calibrates))
+                         in_range=bool(row["low"] <= v <= row["high"]), role=row["role"]))
     return pd.DataFrame(rows)
 
 

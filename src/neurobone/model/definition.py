@@ -111,6 +111,31 @@ class Component:
     overrides: tuple[Expression, ...] = ()
     state_overrides: tuple[State, ...] = ()
 
+    def instance(self, suffix: str, description: str = "") -> "Component":
+        """The component's states and expressions once more, each name ending in
+        ``suffix`` (``OBa`` -> ``OBa_ap``) and every formula rewritten to use the new
+        names; parameters are left out (shared by every instance: compose them once, from
+        :meth:`parameters_only`). How one biological module serves several sites."""
+        local = [s.name for s in self.states] + [e.name for e in self.expressions]
+        pattern = re.compile(r"\b(" + "|".join(map(re.escape, local)) + r")\b") if local else None
+
+        def rename(text: str) -> str:
+            return pattern.sub(lambda m: m.group(1) + suffix, text) if pattern else text
+
+        return Component(
+            name=f"{self.name}{suffix}",
+            description=description or f"{self.description} ({suffix.strip('_')})",
+            states=tuple(replace(s, name=s.name + suffix, rate=rename(s.rate))
+                         for s in self.states),
+            expressions=tuple(replace(e, name=e.name + suffix, formula=rename(e.formula))
+                              for e in self.expressions),
+        )
+
+    def parameters_only(self) -> "Component":
+        """The component's parameters alone (see :meth:`instance`)."""
+        return Component(name=f"{self.name}_parameters", description=self.description,
+                         parameters=self.parameters)
+
 
 @dataclass(frozen=True)
 class Model:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
@@ -48,9 +48,9 @@ class Covariates:
 
     ``sex`` ("female"/"male"); ``age_days`` at the start (NaN: the model's reference
     age); ``menopause_age_days`` (women: age at the final menstrual period, which may lie
-    ahead; NaN: the model's rule); baseline ``t_score`` (femoral neck), ``abmd_ls`` and
-    ``abmd_th`` (g/cm2) that anchor the DXA outputs; ``activity``: habitual loading
-    relative to the reference (1).
+    ahead; NaN: the model's rule); baseline ``t_score`` (femoral neck), ``t_score_spine``
+    (lumbar spine), ``abmd_ls`` and ``abmd_th`` (g/cm2) that anchor the DXA outputs;
+    ``activity``: habitual loading relative to the reference (1).
     """
 
     sex: np.ndarray
@@ -60,9 +60,12 @@ class Covariates:
     abmd_ls: np.ndarray
     abmd_th: np.ndarray
     activity: np.ndarray
+    t_score_spine: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     def __post_init__(self) -> None:
         n = len(self.sex)
+        if len(self.t_score_spine) == 0 and n:
+            self.t_score_spine = np.full(n, np.nan)
         for f in fields(self):
             v = np.asarray(getattr(self, f.name), dtype=object if f.name == "sex" else float)
             if v.shape != (n,):
@@ -126,8 +129,10 @@ class SubjectRules:
         return LifePlan(np.zeros(cov.n), [[] for _ in range(cov.n)])
 
     def settle(self, model: "Model", cov: Covariates, P: np.ndarray, Y: np.ndarray,
-               plan: LifePlan) -> None:
-        """After the history (``Y``: each subject's state): edit ``P`` in place."""
+               plan: LifePlan, observe: "Callable[[str], np.ndarray]") -> None:
+        """After the history (``Y``: each subject's state): edit ``P`` in place.
+        ``observe(name)`` is the model's expression ``name`` of every subject at its state
+        (with the parameters as they are when it is called)."""
 
     def rows_during(self, model: "Model", cov: Covariates, P: np.ndarray, days: float
                     ) -> list[list[Override]]:

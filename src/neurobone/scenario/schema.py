@@ -28,7 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from neurobone.errors import InputError, ModelError
 from neurobone.model.brainbone import HYPOTHESES
 from neurobone.model.brainbone.dosing import check_intensity, intensity_field
-from neurobone.model.brainbone.protocol import BETA_BLOCKERS, INTERVENTIONS
+from neurobone.model.brainbone.drugs import DRUGS
+from neurobone.model.brainbone.protocol import INTERVENTIONS
 from neurobone.scenario.fields import STRICT, Integer, Number
 from neurobone.scenario.population import (
     ABMD_MAX,
@@ -70,6 +71,8 @@ class Subject(_Strict):
                                       description="baseline total hip aBMD, g/cm2")
     t_score: Optional[Number] = Field(None, ge=T_SCORE_RANGE[0], le=T_SCORE_RANGE[1],
                                       description="baseline femoral neck T-score")
+    t_score_spine: Optional[Number] = Field(None, ge=T_SCORE_RANGE[0], le=T_SCORE_RANGE[1],
+                                            description="baseline lumbar spine T-score")
 
     @model_validator(mode="after")
     def _menopause(self):
@@ -110,11 +113,20 @@ class Intervention(_Strict):
     kind: Literal[INTERVENTION_KINDS]  # type: ignore[valid-type]
     start_day: Number = Field(0.0, ge=0, le=MAX_DAYS)
     end_day: Optional[Number] = Field(None, gt=0, le=MAX_DAYS)
-    drug: Optional[Literal[tuple(BETA_BLOCKERS)]] = Field(  # type: ignore[valid-type]
-        None, description="beta_blocker: propranolol, atenolol or nebivolol"
+    drug: Optional[Literal[DRUGS]] = Field(  # type: ignore[valid-type]
+        None, description="beta_blocker: propranolol (default), atenolol or nebivolol"
+    )
+    dose_mg_per_day: Optional[Number] = Field(
+        None, ge=0, description="beta_blocker, humans: daily dose, mg/day (default the "
+        "drug's usual dose)"
+    )
+    dose_mg_per_kg_per_day: Optional[Number] = Field(
+        None, ge=0, description="beta_blocker, mice: daily dose, mg/kg/day (default the "
+        "drug's usual dose)"
     )
     occupancy: Optional[Number] = Field(
-        None, ge=0, le=1, description="beta_blocker: receptor occupancy (overrides the drug's)"
+        None, ge=0, le=1, description="beta_blocker: instead of a dose, the occupancy of "
+        "the receptor the drug occupies most (the other follows from its selectivity)"
     )
     intensity: Optional[Number] = Field(
         None, ge=0, le=1, description="circuit_activation / circuit_inhibition strength (default 1)"
@@ -127,6 +139,19 @@ class Intervention(_Strict):
     def _window(self):
         if self.end_day is not None and self.end_day <= self.start_day:
             raise ValueError(f"end_day {self.end_day:g} must be after start_day {self.start_day:g}")
+        return self
+
+    @model_validator(mode="after")
+    def _dose(self):
+        doses = [n for n in ("dose_mg_per_day", "dose_mg_per_kg_per_day")
+                 if getattr(self, n) is not None]
+        if doses and self.kind != "beta_blocker":
+            raise ValueError(f"{doses[0]} is a beta_blocker field, not a {self.kind} one")
+        if len(doses) == 2:
+            raise ValueError("give dose_mg_per_day (humans) or dose_mg_per_kg_per_day "
+                             "(mice), not both")
+        if doses and self.occupancy is not None:
+            raise ValueError(f"give occupancy or {doses[0]}, not both")
         return self
 
 

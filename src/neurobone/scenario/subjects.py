@@ -101,7 +101,11 @@ def initialise_subjects(cm: CompiledModel, covariates: Covariates, *,
             status[i] = res.status[j]
             failure[i] = (f"life history: {STATUS.get(int(res.status[j]), 'failed')} "
                           f"{res.fail_day[j]:.1f} days after the reference age")
-    rules.settle(m, covariates, P, Y, plan)
+    def observe(name: str) -> np.ndarray:
+        k = m.expression_names.index(name)
+        return cm.observe_all(np.zeros(n), Y, P)[:, k]
+
+    rules.settle(m, covariates, P, Y, plan, observe)
     rows = rules.rows_during(m, covariates, P, days)
     return Subjects(P, Y, rows, status, failure, list(plan.notes))
 
@@ -121,7 +125,9 @@ def covariates_of_subject(subject, species: str, n: int = 1) -> Covariates:
     return Covariates.of(n, sex=subject.sex, age_days=age, menopause_age_days=meno,
                          t_score=subject.t_score if subject.t_score is not None else nan,
                          abmd_ls=subject.abmd_ls if subject.abmd_ls is not None else nan,
-                         abmd_th=subject.abmd_th if subject.abmd_th is not None else nan)
+                         abmd_th=subject.abmd_th if subject.abmd_th is not None else nan,
+                         t_score_spine=(subject.t_score_spine if subject.t_score_spine is not None
+                                        else nan))
 
 
 def covariates_of_frame(df: pd.DataFrame) -> Covariates:
@@ -134,4 +140,4 @@ def covariates_of_frame(df: pd.DataFrame) -> Covariates:
     return Covariates(sex=df["sex"].to_numpy(object), age_days=col("age_days"),
                       menopause_age_days=col("menopause_age_years") * DAYS_PER_YEAR,
                       t_score=col("t_score"), abmd_ls=col("abmd_ls"), abmd_th=col("abmd_th"),
-                      activity=col("activity", 1.0))
+                      activity=col("activity", 1.0), t_score_spine=col("t_score_spine"))

@@ -1,4 +1,5 @@
-"""Exercise sessions -> the model's daily inputs ``ex_load`` and ``ex_central``.
+"""Exercise sessions -> the model's daily inputs ``ex_load_ax``, ``ex_load_ap`` and
+``ex_central``.
 
 Each modality has a row in ``data/modalities.csv`` (species, peak load relative to body
 weight or to habitual activity, loading cycles, central drive, sources). A session
@@ -12,7 +13,9 @@ becomes:
       ex_load = max((peak/habitual)^m - 1, 0) * (1 - exp(-cycles / N_sat))
 
   with m = 2 (strain-energy density grows with strain squared) and N_sat = 40 cycles;
-  loads at or below the habitual peak (ordinary walking) add nothing;
+  loads at or below the habitual peak (ordinary walking) add nothing; each region gets
+  its share of it (``site_ax``, ``site_ap``: how much the modality loads the spine and
+  the hip or hindlimb);
 - a central drive that saturates with minutes (the circuit stays active about an hour
   after a run, Kindel 2026, so a longer session adds little):
 
@@ -120,6 +123,8 @@ class SessionDose:
     central: float
     peak: float
     cycles: float
+    load_ax: float
+    load_ap: float
 
 
 def session_dose(species: str, modality: str, minutes: float, intensity: float | None = None) -> SessionDose:
@@ -145,7 +150,8 @@ def session_dose(species: str, modality: str, minutes: float, intensity: float |
     load = magnitude * (1.0 - math.exp(-cycles / N_SAT))
     drive = float(r.central_drive) + float(r.central_per_intensity) * (x - ref)
     central = min(max(drive, 0.0), 1.0) * (1.0 - math.exp(-minutes / TAU_SESSION))
-    return SessionDose(load=load, central=central, peak=peak, cycles=cycles)
+    return SessionDose(load=load, central=central, peak=peak, cycles=cycles,
+                       load_ax=load * float(r.site_ax), load_ap=load * float(r.site_ap))
 
 
 def spread_weekdays(days_per_week: int) -> tuple[int, ...]:

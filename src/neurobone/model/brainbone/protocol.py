@@ -1,7 +1,7 @@
 """A protocol's exercise blocks and interventions as the brain-bone model's overrides.
 
 Exercise blocks (modality, minutes, days per week, start and end day, the modality's
-intensity field) become the daily inputs ``ex_load`` and ``ex_central`` on training
+intensity field) become the daily inputs ``ex_load_ax``, ``ex_load_ap`` and ``ex_central`` on training
 days (:mod:`~neurobone.model.brainbone.dosing`). Each intervention sets parameters
 between its start and end day:
 
@@ -10,12 +10,19 @@ kind                   sets
 =====================  ==========================================================
 circuit_inhibition     ``circuit_inhibition`` = intensity (default 1)
 circuit_activation     ``circuit_activation`` = intensity (default 1)
-beta_blocker           ``occ_b1``, ``occ_b2``: the drug's receptor occupancies
-ovariectomy            ``E2_target`` = ``E2_floor``, ``tau_E`` = ``tau_E_surgical``
-menopause              ``E2_target`` = ``E2_floor``, ``tau_E`` = ``tau_E_natural``
-estradiol              ``E2_target`` = 1, ``tau_E`` = ``tau_E_surgical``
-hindlimb_unloading     ``unloading`` = fraction (default 1)
-bed_rest               ``unloading`` = fraction (default 0.6)
+sensory_denervation    ``sensory_denervation`` = intensity (default 1): the skeletal
+                       afferent (PGE2/EP4) signal removed
+beta_blocker           ``occ_b1``, ``occ_b2``: the drug's beta1 and beta2 receptor
+                       occupancies at ``dose_mg_per_day`` (humans) or
+                       ``dose_mg_per_kg_per_day`` (mice), default the drug's usual dose
+                       (:mod:`~neurobone.model.brainbone.drugs`); or at the dose whose
+                       larger occupancy is ``occupancy``
+ovariectomy            ``ovx`` = 1 (estrogen to its floor within days)
+menopause              ``meno_day`` = the start day (women: the final menstrual period)
+estradiol              ``e2_therapy`` = 1 (estrogen restored to the intact level)
+hindlimb_unloading     ``unload_ap`` = fraction (default 1), ``unload_ax`` = a quarter of it
+bed_rest               ``unload_ap`` = ``unload_ax`` = fraction (default 0.6)
+spaceflight            ``unload_ap`` = ``unload_ax`` = fraction (default 0.8)
 =====================  ==========================================================
 
 Blocks and interventions are read by attribute (the scenario layer's validated
@@ -31,6 +38,7 @@ from typing import Sequence
 import numpy as np
 
 from neurobone.errors import InputError, ModelError
+from neurobone.model.brainbone import drugs
 from neurobone.model.brainbone.dosing import (
     check_intensity,
     intensity_field,
@@ -39,29 +47,35 @@ from neurobone.model.brainbone.dosing import (
 )
 from neurobone.model.timed import Override
 
-#: beta-blockers by receptor selectivity: (beta1 occupancy, beta2 occupancy) at usual doses
-BETA_BLOCKERS = {
-    "propranolol": (0.8, 0.8),
-    "atenolol": (0.8, 0.1),
-    "nebivolol": (0.8, 0.05),
-}
-#: default fraction of habitual load removed by bed rest (upright loading gone, some remains)
+#: the beta-blocker when an intervention names none
+DEFAULT_DRUG = "propranolol"
+#: default share of habitual load removed by bed rest at both regions (upright loading
+#: gone, muscle forces remain; LeBlanc 1990: spine and hip lose alike)
 BED_REST_FRACTION = 0.6
+#: default share of habitual load removed in weightlessness (assumed: more than bed rest,
+#: exercise countermeasures aside)
+SPACEFLIGHT_FRACTION = 0.8
+#: share of a hindlimb unloading's fraction that the axial region loses (tail suspension
+#: unloads the hindlimbs; the lumbar spine keeps some muscle loading: assumed)
+HINDLIMB_AXIAL_SHARE = 0.25
 #: intervention kinds and the parameters whose values they take
 INTERVENTIONS = {
     "circuit_inhibition": (),
     "circuit_activation": (),
+    "sensory_denervation": (),
     "beta_blocker": (),
-    "ovariectomy": ("E2_floor", "tau_E_surgical"),
-    "menopause": ("E2_floor", "tau_E_natural"),
+    "ovariectomy": (),
+    "menopause": (),
     "hindlimb_unloading": (),
     "bed_rest": (),
-    "estradiol": ("tau_E_surgical",),
+    "spaceflight": (),
+    "estradiol": (),
 }
 
 
 def exercise_rows(species: str, blocks: Sequence, duration: float) -> list[Override]:
-    """Overrides of ``ex_load`` and ``ex_central`` for every exercise block."""
+    """Overrides of ``ex_load_ax``, ``ex_load_ap`` and ``ex_central`` for every exercise
+    block."""
     out: list[Override] = []
     used: dict[int, tuple[float, float, int]] = {}
     for i, block in enumerate(blocks):
@@ -92,7 +106,8 @@ def exercise_rows(species: str, blocks: Sequence, duration: float) -> list[Overr
                 raise InputError(f"exercise[{i}] overlaps exercise[{used[d][2]}] on the same "
                                  "weekday; combine them into one block or separate their days")
             used[d] = (start, end, i)
-        out.append(Override("ex_load", dose.load, start, end, days))
+        out.append(Override("ex_load_ax", dose.load_ax, start, end, days))
+        out.append(Override("ex_load_ap", dose.load_ap, start, end, days))
         out.append(Override("ex_central", dose.central, start, end, days))
     return out
 
@@ -120,25 +135,49 @@ def _values(iv, value: dict[str, float], sex: str, species: str) -> list[tuple[s
         return [("circuit_inhibition", strength)]
     if k == "circuit_activation":
         return [("circuit_activation", strength)]
+    if k == "sensory_denervation":
+        return [("sensory_denervation", strength)]
     if k == "beta_blocker":
-        b1, b2 = BETA_BLOCKERS[iv.drug or "propranolol"]
-        if iv.occupancy is not None:
-            scale = iv.occupancy / max(b1, b2)
-            b1, b2 = b1 * scale, b2 * scale
+        b1, b2 = beta_blocker_occupancy(iv, species)
         return [("occ_b1", b1), ("occ_b2", b2)]
     if k == "ovariectomy":
         if sex != "female":
             raise InputError("interventions: ovariectomy needs a female subject")
-        return [("E2_target", value["E2_floor"]), ("tau_E", value["tau_E_surgical"])]
+        return [("ovx", 1.0)]
     if k == "menopause":
         if species != "human" or sex != "female":
             raise InputError("interventions: menopause needs a human female subject "
                              "(mice: ovariectomy)")
-        return [("E2_target", value["E2_floor"]), ("tau_E", value["tau_E_natural"])]
+        return [("meno_day", float(iv.start_day))]
     if k == "estradiol":
-        return [("E2_target", 1.0), ("tau_E", value["tau_E_surgical"])]
+        return [("e2_therapy", 1.0)]
     if k == "hindlimb_unloading":
-        return [("unloading", iv.fraction if iv.fraction is not None else 1.0)]
-    if k == "bed_rest":
-        return [("unloading", iv.fraction if iv.fraction is not None else BED_REST_FRACTION)]
+        f = iv.fraction if iv.fraction is not None else 1.0
+        return [("unload_ap", f), ("unload_ax", HINDLIMB_AXIAL_SHARE * f)]
+    if k in ("bed_rest", "spaceflight"):
+        f = iv.fraction if iv.fraction is not None else (
+            BED_REST_FRACTION if k == "bed_rest" else SPACEFLIGHT_FRACTION)
+        return [("unload_ap", f), ("unload_ax", f)]
     raise InputError(f"interventions: unknown kind {k!r}; valid: {', '.join(INTERVENTIONS)}")
+
+
+def beta_blocker_occupancy(iv, species: str) -> tuple[float, float]:
+    """(beta1, beta2) occupancy of a ``beta_blocker`` intervention: its drug (default
+    propranolol) at its dose in the species' unit (default the drug's usual dose), or at
+    the dose whose larger occupancy is ``occupancy``."""
+    drug = getattr(iv, "drug", None) or DEFAULT_DRUG
+    per_day = getattr(iv, "dose_mg_per_day", None)
+    per_kg = getattr(iv, "dose_mg_per_kg_per_day", None)
+    occ = getattr(iv, "occupancy", None)
+    try:
+        drugs.check_drug(drug)
+        if occ is not None:
+            if per_day is not None or per_kg is not None:
+                raise InputError("give occupancy or a dose, not both")
+            return drugs.occupancy_at_max(drug, occ, species)
+        if per_day is None and per_kg is None:
+            dose = drugs.default_dose(drug, species)
+            return drugs.potency(drug, species).occupancy(dose)
+        return drugs.occupancy(drug, per_day, per_kg, species)
+    except InputError as exc:
+        raise InputError(f"interventions: beta_blocker: {exc}") from None

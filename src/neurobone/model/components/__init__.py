@@ -1,10 +1,12 @@
 """The brain-bone model's components, one biological module each.
 
-exercise   exercise input -> afferent (interoceptive) and central neural drive
-brain      circuit connectivity: labile and consolidated synaptic pools
-autonomic  sympathetic tone to bone, beta-adrenergic receptors and blockers
-mechanics  osteocyte mechanostat with an adapting set point -> sclerostin
-systemic   estrogen and ageing
-coupling   how the above modify the Pivonka bone-cell core (the mod_* hooks)
-outcomes   bone volume, BV/TV, aBMD, T-score, turnover markers, fracture risk
+exercise       exercise input -> regional loads (axial, appendicular) and central drive
+interoception  PGE2/EP4 skeletal afferent signal, at rest and with loading
+brain          the plastic circuit: activity, connectivity (labile, consolidated), output
+autonomic      sympathetic tone to bone; beta1 and beta2 receptors and blockers
+mechanics      osteocyte mechanostat per region with an adapting set point -> sclerostin
+systemic       sex steroids (women's menopause, men's decline, ovariectomy) and age
+coupling       how the above modify each region's Pivonka bone-cell core (mod_* hooks)
+skeleton       trabecular and cortical compartments per region: volume, mineralisation
+outcomes       micro-CT, DXA aBMD, T-scores, turnover markers, fracture risk
 """

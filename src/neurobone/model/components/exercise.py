@@ -1,34 +1,47 @@
-"""Exercise input: the day's sessions as a mechanical load and a neural drive.
+"""Exercise input: the day's sessions as a load at each skeletal region and a central drive.
 
-The scenario layer (:mod:`neurobone.model.brainbone.dosing`) turns sessions into two daily
-inputs, set on exercise days only: ``ex_load`` (osteogenic load index above habitual
-loading, from ground reaction force and cycles) and ``ex_central`` (central motor /
-aerobic command, 0-1). The afferent (interoceptive) part of the neural drive follows
-the load: PGE2 from loaded osteoblasts excites EP4+ sensory nerves (Chen 2019, Gao
-2024), sigmoid in load (little below habitual-like loads, saturating for impacts). Non-weight-bearing exercise therefore drives the circuit
-only through its central part.
+The scenario layer (:mod:`neurobone.model.brainbone.dosing`) turns sessions into daily
+inputs, set on exercise days only: ``ex_load_ax`` and ``ex_load_ap`` (osteogenic load
+index above habitual loading at the axial and the appendicular region: how much a
+modality loads the spine and the hip or hindlimb, ``data/modalities.csv``) and
+``ex_central`` (central motor / aerobic command, 0-1). Two switches split an effect into
+its paths: ``mech_path`` (the load reaches osteocytes) and ``neural_path`` (exercise
+reaches the brain: the load through the skeletal afferents, the central command).
 """
 
-from neurobone.model.components.refs import ASSUMED, CHEN2019, GAO2024
 from neurobone.model.definition import Component, Expression, Parameter
 
 INPUT = "input: set per day by the scenario (neurobone.scenario)"
+SWITCH = "switch for path decomposition"
+
+#: the skeletal regions, each with its own bone-cell core, mechanostat and compartments
+REGIONS = ("ax", "ap")
+REGION_NAMES = {"ax": "axial (lumbar spine; mouse L5 vertebra)",
+                "ap": "appendicular (proximal femur; mouse distal femur and tibia)"}
+
+
+def _region(r: str) -> tuple[tuple[Parameter, ...], tuple[Expression, ...]]:
+    where = REGION_NAMES[r]
+    return (
+        (Parameter(f"ex_load_{r}", 0.0, "1", f"osteogenic load index of the day's exercise above habitual at the {where} region", INPUT),),
+        (Expression(f"load_signal_{r}", f"mech_path*ex_load_{r}", "1", f"exercise load reaching osteocytes at the {where} region"),
+         Expression(f"afferent_load_{r}", f"neural_path*ex_load_{r}", "1", f"exercise load sensed by skeletal afferents at the {where} region")),
+    )
+
+
+_REGION_PARTS = [_region(r) for r in REGIONS]
 
 COMPONENT = Component(
     name="exercise",
-    description="exercise sessions -> mechanical load and neural drive",
+    description="exercise sessions -> regional loads and central drive",
     parameters=(
-        Parameter("ex_load", 0.0, "1", "osteogenic load index of the day's exercise above habitual loading", INPUT),
         Parameter("ex_central", 0.0, "1", "central (motor/aerobic) drive of the day's exercise, 0-1", INPUT),
-        Parameter("neural_path", 1.0, "1", "1: exercise drives the circuit; 0: counterfactual with the neural path off", "switch for path decomposition"),
-        Parameter("mech_path", 1.0, "1", "1: exercise load reaches osteocytes; 0: counterfactual with the mechanical path off", "switch for path decomposition"),
-        Parameter("K_aff", 1.5, "1", "load index giving half-maximal afferent (PGE2/EP4) drive", f"{ASSUMED}; saturating afferent form after {CHEN2019}; {GAO2024}"),
-        Parameter("n_aff", 2.0, "1", "Hill coefficient of the afferent drive on load (a threshold-like sensory response)", f"{ASSUMED}: 2, set by hand with HC4 in view (walking does little for the spine)"),
-        Parameter("w_aff", 0.95, "1", "share of the exercise drive that is afferent (interoceptive) rather than central", "set by hand (not fitted) with HC5 in view: non-weight-bearing exercise does little for bone"),
+        Parameter("neural_path", 1.0, "1", "1: exercise reaches the brain; 0: counterfactual with the neural path off", SWITCH),
+        Parameter("mech_path", 1.0, "1", "1: exercise load reaches osteocytes; 0: counterfactual with the mechanical path off", SWITCH),
+        *(p for ps, _ in _REGION_PARTS for p in ps),
     ),
     expressions=(
-        Expression("afferent", "ex_load**n_aff/(ex_load**n_aff + K_aff**n_aff)", "1", "interoceptive afferent drive (PGE2 -> EP4 sensory nerves)"),
-        Expression("exercise_drive", "neural_path*(w_aff*afferent + (1 - w_aff)*ex_central)", "1", "neural drive of today's exercise to the circuit"),
-        Expression("load_signal", "mech_path*ex_load", "1", "exercise load reaching osteocytes"),
+        Expression("central_drive", "neural_path*ex_central", "1", "central command of today's exercise reaching the circuit"),
+        *(e for _, es in _REGION_PARTS for e in es),
     ),
 )
