@@ -21,6 +21,11 @@ from neurobone.fit.targets import Runs, evaluate, load_targets
 from neurobone.model.brainbone import HYPOTHESES, HYPOTHESIS_DESCRIPTIONS
 
 
+#: standard error of a log value above which a parameter counts as weakly identified (a
+#: factor of e either way within one SE)
+WEAK_SE = 1.0
+
+
 def record(hypothesis: str) -> dict:
     """The pipeline's record of ``hypothesis`` (empty when it has not been written)."""
     path = resources.files("neurobone.data") / "calibration" / f"{hypothesis}.json"
@@ -117,13 +122,14 @@ def render(hypotheses: tuple[str, ...] = tuple(HYPOTHESES)) -> str:
                     f"({', '.join(st['rows'])}); converged: {'yes' if st['converged'] else '**no**'} "
                     f"({st['message']}); {st['evaluations']} evaluations, {st['failed_evaluations']} failed; "
                     f"{st['seconds']:g} s; Jacobian rank {st['rank']} of {len(st['parameters'])}.", "",
-                    "| parameter | value | SE of log value | identifiable |", "|---|---|---|---|"]
+                    "| parameter | value | SE of log value | identifiable (Jacobian rank; SE) |", "|---|---|---|---|"]
             for p in st["parameters"]:
                 species, _, name = p.rpartition(":")
                 v = rec["values"].get(species or "any", vals).get(name, float("nan"))
                 s = se.get(p)
-                out.append(f"| `{p}` | {v:.4g} | {'—' if s is None else f'{s:.2g}'} | "
-                           f"{'yes' if st['identifiable'].get(p) else '**no**'} |")
+                ident = ("**no**" if not st["identifiable"].get(p) else
+                         "weakly (SE > 1)" if s is not None and s > WEAK_SE else "yes")
+                out.append(f"| `{p}` | {v:.4g} | {'—' if s is None else f'{s:.2g}'} | {ident} |")
             out.append("")
     out += ["## Sources of the rows", ""]
     for r in table.itertuples():
