@@ -98,7 +98,11 @@ BAD_ARG_NUMBERS = ["nan", "inf", "-inf", "1e12", "1e308", "1e999", "-1", "0", "-
 
 
 def bad_value():
-    return st.sampled_from(BAD_NUMBERS + BAD_NAMES)
+    """A bad number or name; a fresh copy, so that later mutations of a drawn document
+    never reach the module's constants (which would make generation depend on state)."""
+    import copy
+
+    return st.sampled_from(BAD_NUMBERS + BAD_NAMES).map(copy.deepcopy)
 
 
 # ----------------------------------------------------------------------------- models
@@ -705,3 +709,17 @@ def test_known_a_study_that_fails_while_running_leaves_no_report(cli, tmp_path):
     code, _, err = cli("run", study, "--out", tmp_path / "report")
     assert code == 2 and "the rate of state 'M_ax' is nan" in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "report").exists(), err
+
+
+
+_BAD_CONTAINERS = {id(v) for v in BAD_NUMBERS + BAD_NAMES if isinstance(v, (list, dict))}
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(data=mutated(study(), 3))
+def test_mutated_documents_share_nothing_with_the_bad_value_constants(data):
+    """A drawn document is mutated in place, so a bad list or mapping put into it must be
+    a copy: otherwise a later mutation changes the module's constants under later examples
+    (a list that contains itself, and generation that depends on state)."""
+    shared = [path for path, v in _paths(data) if id(v) in _BAD_CONTAINERS]
+    assert not shared, shared
