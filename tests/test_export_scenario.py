@@ -14,9 +14,8 @@ roadrunner = pytest.importorskip("roadrunner")
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mouse_treadmill.yaml"
 
 
-# libRoadRunner takes minutes to load the brain-bone model (its fracture outputs inlined:
-# tests/test_sbml.py); make test-slow
-@pytest.mark.slow
+# the export keeps the scenario's outputs only, so libRoadRunner loads it in seconds
+# (the whole model, fracture outputs inlined, takes minutes: tests/test_sbml.py)
 def test_scenario_export_reproduced_by_roadrunner(tmp_path):
     out = tmp_path / "scenario.xml"
     r = subprocess.run([sys.executable, "-m", "neurobone.cli", "export-sbml",

@@ -23,10 +23,17 @@ from tests.helpers import relerr
 libsbml = pytest.importorskip("libsbml")
 
 TOL = 1e-4
-#: libRoadRunner takes several minutes (5 to 15 here) to load the brain-bone model: its
-#: LLVM code generation inlines every assignment rule, and the ten-year fracture
-#: outputs are a chain of several hundred thousand inlined terms; make test-slow
-ROADRUNNER_LOADS_THE_BRAIN_BONE_MODEL_SLOWLY = pytest.mark.slow
+#: libRoadRunner takes several minutes (5 to 15 here) to load the whole brain-bone model:
+#: its LLVM code generation inlines every assignment rule, and the ten-year fracture
+#: outputs are a chain of several hundred thousand inlined terms. An export that keeps
+#: only the outputs asked for (``to_sbml(..., outputs=...)``) loads in seconds; the
+#: whole document is checked in make test-slow.
+ROADRUNNER_LOADS_THE_WHOLE_BRAIN_BONE_MODEL_SLOWLY = pytest.mark.slow
+
+
+def light_outputs(m) -> list[str]:
+    """The named outputs without the ten-year fracture probabilities (the slow ones)."""
+    return [o for o in m.outputs if not o.endswith("fracture_10y")]
 
 
 def roadrunner_run(text: str, days: float, names: list[str]) -> np.ndarray:
@@ -38,14 +45,16 @@ def roadrunner_run(text: str, days: float, names: list[str]) -> np.ndarray:
     return rr.simulate(0, days, n, selections=["time", *names])
 
 
-def compare(cm, days, overrides, parameters=None, initial=None, species=None):
-    """Export, run in libRoadRunner and compare every state and output with the
-    reference solver (SciPy's BDF at rtol 1e-10)."""
-    text = to_sbml(cm, parameters=parameters, overrides=overrides, initial=initial)
+def compare(cm, days, overrides, parameters=None, initial=None, species=None, outputs=None):
+    """Export (keeping ``outputs``, default all), run in libRoadRunner and compare every
+    state and kept output with the reference solver (SciPy's BDF at rtol 1e-10)."""
+    text = to_sbml(cm, parameters=parameters, overrides=overrides, initial=initial,
+                   outputs=outputs)
     assert check_sbml(text) == []
+    kept = list(cm.model.outputs) if outputs is None else list(outputs)
+    names = list(dict.fromkeys(cm.model.state_names + kept))
     ref = simulate(cm, days, parameters=parameters, initial=initial, schedule=overrides,
-                   solver=BDF(rtol=1e-10), on_failure="raise")
-    names = list(dict.fromkeys(cm.model.state_names + list(cm.model.outputs)))
+                   solver=BDF(rtol=1e-10), on_failure="raise", outputs=names)
     assert ref.names == names
     out = roadrunner_run(text, days, names)
     np.testing.assert_allclose(out[:, 0], ref.t, atol=1e-9)
@@ -100,7 +109,6 @@ def test_pivonka2008_in_roadrunner():
     compare(cm, 150.0, ovs, parameters=p, initial=y0)
 
 
-@ROADRUNNER_LOADS_THE_BRAIN_BONE_MODEL_SLOWLY
 @pytest.mark.skipif("neurobone" not in available(), reason="brain-bone model not written yet")
 def test_brain_bone_weekly_schedule_in_roadrunner():
     cm = as_compiled("neurobone", "mouse")
@@ -114,12 +122,14 @@ def test_brain_bone_weekly_schedule_in_roadrunner():
            Override("ex_load_ap", 1.5, 7.0, 70.0, weekdays=(0, 1, 2, 3, 4)),
            Override("ex_central", 0.8, 7.0, 70.0, weekdays=(0, 1, 2, 3, 4)),
            Override("ovx", 1.0, 30.0)]
-    compare(cm, 120.0, ovs, parameters=p, initial=y0)
+    compare(cm, 120.0, ovs, parameters=p, initial=y0, outputs=light_outputs(cm.model))
 
 
-@ROADRUNNER_LOADS_THE_BRAIN_BONE_MODEL_SLOWLY
+@pytest.mark.parametrize("whole", [
+    pytest.param(False, id="light"),
+    pytest.param(True, id="whole", marks=ROADRUNNER_LOADS_THE_WHOLE_BRAIN_BONE_MODEL_SLOWLY)])
 @pytest.mark.skipif("neurobone" not in available(), reason="brain-bone model not written yet")
-def test_brain_bone_human_scenario_in_roadrunner():
+def test_brain_bone_human_scenario_in_roadrunner(whole):
     # the benchmark workload's scenario (menopause, running 3 days a week), shortened
     from neurobone.scenario.compile import compile_scenario
     from neurobone.scenario.schema import parse_scenario
@@ -132,7 +142,7 @@ def test_brain_bone_human_scenario_in_roadrunner():
     plan = compile_scenario(scn)
     assert any(o.weekdays for o in plan.overrides)
     compare(plan.cm, plan.duration, plan.overrides, parameters=plan.parameters,
-            initial=plan.initial)
+            initial=plan.initial, outputs=None if whole else light_outputs(plan.cm.model))
 
 
 def test_whole_run_overrides_become_parameter_values():
@@ -180,3 +190,25 @@ def test_cli_export_sbml_bad_input(tmp_path, args, needle):
 def test_cli_export_sbml_unwritable_output():
     r = run_cli("export-sbml", "--model", "lemaire2004", "-o", "/nonexistent/dir/x.xml")
     assert r.returncode == 2 and "does not exist" in r.stderr
+
+
+def test_export_keeps_the_outputs_asked_for_and_what_the_rates_need():
+    from neurobone.errors import InputError
+    from neurobone.model import brainbone
+
+    m = brainbone.build("human")
+    sm = libsbml.readSBMLFromString(to_sbml(m, outputs=["abmd_fn"])).getModel()
+    rules = {sm.getRule(i).getVariable() for i in range(sm.getNumRules())}
+    assert "abmd_fn" in rules and "hip_fracture_10y" not in rules
+    assert set(m.state_names) <= rules  # every rate rule stays
+    whole = libsbml.readSBMLFromString(to_sbml(m)).getModel()
+    assert sm.getNumRules() < whole.getNumRules()
+    with pytest.raises(InputError, match="unknown output 'nope'"):
+        to_sbml(m, outputs=["nope"])
+
+
+def test_cli_export_outputs_bad_name_is_one_line(tmp_path):
+    r = run_cli("export-sbml", "--model", "lemaire2004", "--outputs", "B,nope",
+                "-o", str(tmp_path / "x.xml"))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "nope" in r.stderr and not (tmp_path / "x.xml").exists()

@@ -205,6 +205,11 @@ def export_sbml_cmd(
         help="parameter NAME=VALUE, or NAME=VALUE@START:END for days START to END (an SBML event)",
     ),
     species: Optional[str] = typer.Option(None, "--species", help="species preset (mouse, human)"),
+    outputs: Optional[str] = typer.Option(
+        None, "--outputs",
+        help="comma-separated outputs to keep as assignment rules, or 'all' (default: the "
+             "scenario's outputs with --scenario, else all); what the rate rules need is "
+             "always kept"),
     out: Path = typer.Option(..., "-o", "--out", help="SBML file to write"),
 ) -> None:
     """Write a model (or a scenario) as SBML Level 3; schedules become events."""
@@ -213,6 +218,10 @@ def export_sbml_cmd(
     from neurobone.model.timed import parse_set
 
     overrides = [parse_set(s) for s in (set_ or [])]
+    keep = None if outputs in (None, "all") else [o.strip() for o in outputs.split(",")
+                                                   if o.strip()]
+    if keep == []:
+        raise InputError("--outputs: give output names separated by commas, or 'all'")
     check_writable(out)
     if scenario is not None:
         from neurobone.scenario.compile import compile_scenario
@@ -225,15 +234,18 @@ def export_sbml_cmd(
             raise InputError("--species comes from the scenario file; leave it out with --scenario")
         for o in overrides:
             plan.cm.model.parameter(o.name)
+        if outputs is None:
+            keep = plan.outputs
         write_output(out, lambda tmp: write_sbml(
             tmp, plan.cm, parameters=dict(zip(plan.cm.model.parameter_names, plan.parameters)),
-            overrides=plan.overrides + overrides, initial=plan.initial), "SBML file")
+            overrides=plan.overrides + overrides, initial=plan.initial, outputs=keep),
+            "SBML file")
         console.print(f"wrote {out} (SBML L3V2, scenario {scenario}, {len(plan.overrides)} timed "
                       "overrides as events)", highlight=False)
         return
     m = get_model(model or "lemaire2004")
-    write_output(out, lambda tmp: write_sbml(tmp, m, overrides=overrides, species=species),
-                 "SBML file")
+    write_output(out, lambda tmp: write_sbml(tmp, m, overrides=overrides, species=species,
+                                             outputs=keep), "SBML file")
     console.print(f"wrote {out} (SBML L3V2, model {m.name})", highlight=False)
 
 

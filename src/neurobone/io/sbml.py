@@ -228,6 +228,7 @@ def to_sbml(
     *,
     species: str | None = None,
     named_outputs: bool = True,
+    outputs: Sequence[str] | None = None,
 ) -> str:
     """SBML Level 3 Version 2 text of ``model`` with a schedule of ``overrides``.
 
@@ -242,6 +243,10 @@ def to_sbml(
     species : species preset (``mouse``, ``human``) when ``model`` is a name or Model.
     named_outputs : add assignment rules for named outputs whose name is not already an
         id (``bv_tv`` is; ``obp`` -> ``OBp`` is added).
+    outputs : keep only these readable names (states, named outputs, expressions) and the
+        expressions the rate rules need; default: every expression. A smaller document
+        loads much faster in libRoadRunner (the fracture-risk quadrature alone is most of
+        the human model's text).
     """
     import libsbml
 
@@ -288,6 +293,7 @@ def to_sbml(
     for o in ovs:
         m.parameter(o.name)  # raises with the valid names
     ids = set(pnames) | set(m.state_names) | set(m.expression_names)
+    keep_exprs, keep_aliases = _kept(m, sym, outputs)
 
     doc = libsbml.SBMLDocument(SBML_LEVEL, SBML_VERSION)
     sm = doc.createModel()
@@ -359,6 +365,8 @@ def to_sbml(
     # expressions (variables with assignment rules)
     exprs = {e.name: e for e in m.expressions}
     for name, _ in sym.expressions:
+        if name not in keep_exprs:
+            continue
         e = exprs[name]
         declare(name, e.description, None, False, e.unit,
                 [f"expression: {e.description}", f"unit: {e.unit}", f"{name} = {e.formula}"])
@@ -367,12 +375,14 @@ def to_sbml(
         r.setVariable(st.name)
         _check(r.setMath(_ast(formula(rate), sm)), f"rate rule of {st.name}")
     for name, expr in sym.expressions:
+        if name not in keep_exprs:
+            continue
         r = sm.createAssignmentRule()
         r.setVariable(name)
         _check(r.setMath(_ast(formula(expr), sm)), f"assignment rule of {name}")
     if named_outputs:
         for alias, target in m.outputs.items():
-            if alias in ids or alias == target:
+            if alias in ids or alias == target or alias not in keep_aliases:
                 continue
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", alias):
                 continue
@@ -396,6 +406,25 @@ def to_sbml(
     if errors:
         raise ModelError("SBML export produced an invalid document: " + "; ".join(errors[:5]))
     return libsbml.writeSBMLToString(doc)
+
+
+def _kept(m: Model, sym, outputs: Sequence[str] | None) -> tuple[set[str], set[str]]:
+    """The expressions and named outputs an export keeps: all of them, or (``outputs``
+    given) those the rate rules and the named outputs depend on."""
+    if outputs is None:
+        return {n for n, _ in sym.expressions}, set(m.outputs)
+    readable = m.all_outputs
+    unknown = [o for o in outputs if o not in readable]
+    if unknown:
+        raise InputError(f"SBML export: unknown output {unknown[0]!r}; valid: "
+                         f"{', '.join(readable)}")
+    exprs = dict(sym.expressions)
+    need = {str(s) for rate in sym.rates for s in rate.free_symbols}
+    need |= {m.outputs.get(o, o) for o in outputs}
+    for name, expr in reversed(sym.expressions):  # dependants come after what they use
+        if name in need:
+            need |= {str(s) for s in exprs[name].free_symbols}
+    return {n for n in exprs if n in need}, {o for o in outputs if o in m.outputs}
 
 
 def _schedule_events(sm, ovs: Sequence[Override], ids: set[str], day: str) -> None:
@@ -530,6 +559,7 @@ def write_sbml(
     initial: Mapping[str, float] | np.ndarray | None = None,
     *,
     species: str | None = None,
+    outputs: Sequence[str] | None = None,
 ) -> str:
     """Write :func:`to_sbml` to ``path``; whole-run overrides become parameter values.
 
@@ -540,6 +570,7 @@ def write_sbml(
 
     constant, timed = split_overrides(overrides)
     params = {**(parameters or {}), **constant}
-    text = to_sbml(model, parameters=params, overrides=timed, initial=initial, species=species)
+    text = to_sbml(model, parameters=params, overrides=timed, initial=initial, species=species,
+                   outputs=outputs)
     atomic_write_text(Path(path), text)
     return text
