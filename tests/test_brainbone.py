@@ -234,6 +234,12 @@ def test_decompose_needs_a_model_with_paths():
     ({"duration_days": 5, "exercise": [{"modality": "treadmill", "minutes": 5, "days_per_week": 9}]}, "days_per_week"),
     ({"species": "human", "duration_days": 5,
       "subject": {"age_years": 60, "years_since_menopause": 5, "menopause_age_years": 50}}, "not both"),
+    ({"duration_days": 5, "exercise": [{"modality": "treadmill", "minutes": 5, "days_per_week": 2,
+                                        "weekdays": [1, 7]}]}, "exercise.0.weekdays.1"),
+    ({"duration_days": 5, "exercise": [{"modality": "treadmill", "minutes": 5, "days_per_week": 2,
+                                        "weekdays": [1]}]}, "days_per_week is 2"),
+    ({"duration_days": 5, "exercise": [{"modality": "treadmill", "minutes": 5, "days_per_week": 2,
+                                        "weekdays": [1, 1]}]}, "repeat a day"),
 ])
 def test_schema_errors_name_the_field(data, needle):
     with pytest.raises(InputError, match=needle):
@@ -247,10 +253,45 @@ def test_schema_errors_name_the_field(data, needle):
     ({"duration_days": 5, "outputs": ["nope"]}, "unknown output 'nope'"),
     ({"duration_days": 5, "interventions": [{"kind": "menopause"}]}, "human female"),
     ({"model": "lemaire2004", "duration_days": 5, "exercise": [TREADMILL]}, "use model: neurobone"),
+    ({"duration_days": 5, "exercise": [{"modality": "treadmill", "minutes": 5, "days_per_week": 5},
+                                       {"modality": "wheel", "minutes": 5, "days_per_week": 3}]},
+     r"exercise\[1\]: 3 days a week do not fit beside the 5 weekdays"),
+    ({"duration_days": 5, "exercise": [{"modality": "treadmill", "minutes": 5, "days_per_week": 2},
+                                       {"modality": "wheel", "minutes": 5, "days_per_week": 1,
+                                        "weekdays": [3]}]},
+     r"exercise\[1\].weekdays: day 3 is taken by exercise\[0\]"),
 ])
 def test_compile_errors_are_clear(data, needle):
     with pytest.raises(InputError, match=needle):
         compile_scenario(parse_scenario(data))
+
+
+def _weekdays(exercise, duration=30.0):
+    plan = compile_scenario(parse_scenario(dict(
+        species="human", subject=dict(sex="female", age_years=60), duration_days=duration,
+        exercise=exercise)))
+    return [o.weekdays for o in plan.overrides if o.name == "ex_load_ap"]
+
+
+def test_blocks_at_the_same_time_train_on_different_weekdays():
+    two = dict(minutes=30, days_per_week=2)
+    got = _weekdays([dict(modality="resistance", **two), dict(modality="walking", **two),
+                     dict(modality="jumping", minutes=5, days_per_week=2, weekdays=[6, 5])])
+    assert got == [(0, 3), (1, 4), (5, 6)]
+    # blocks in separate windows keep the usual pattern
+    got = _weekdays([dict(modality="walking", end_day=10, **two),
+                     dict(modality="running", start_day=10, **two)])
+    assert got == [(0, 3), (0, 3)]
+
+
+def test_a_block_on_its_own_weekdays_changes_the_load_on_those_days_only():
+    base = dict(species="human", subject=dict(sex="female", age_years=60), duration_days=14,
+                outputs=["load_signal_ap"])
+    res = run_scenario(dict(base, exercise=[dict(modality="resistance", minutes=30,
+                                                 days_per_week=2, weekdays=[2, 5])]))
+    days = np.floor(res.t[:-1]).astype(int) % 7
+    loaded = res["load_signal_ap"][:-1] > res["load_signal_ap"].min() + 1e-9
+    assert set(days[loaded]) == {2, 5}
 
 
 def test_top_level_namespace_exports_the_layers():

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -95,6 +95,9 @@ class Exercise(BaseModel):
     modality: str
     minutes: Number = Field(gt=0, le=600)
     days_per_week: Integer = Field(ge=1, le=7)
+    weekdays: Optional[list[Annotated[Integer, Field(ge=0, le=6)]]] = Field(
+        None, description="training days of the week, 0-6 (day 0 is the scenario's first "
+                          "day); default: spread over the week, clear of other blocks")
     start_day: Number = Field(0.0, ge=0, le=MAX_DAYS)
     end_day: Optional[Number] = Field(None, gt=0, le=MAX_DAYS)
 
@@ -102,6 +105,12 @@ class Exercise(BaseModel):
     def _window(self):
         if self.end_day is not None and self.end_day <= self.start_day:
             raise ValueError(f"end_day {self.end_day:g} must be after start_day {self.start_day:g}")
+        if self.weekdays is not None:
+            if len(set(self.weekdays)) != len(self.weekdays):
+                raise ValueError(f"weekdays {self.weekdays} repeat a day")
+            if len(self.weekdays) != self.days_per_week:
+                raise ValueError(f"weekdays {self.weekdays} name {len(self.weekdays)} days but "
+                                 f"days_per_week is {self.days_per_week}")
         return self
 
     @property

@@ -77,7 +77,7 @@ def exercise_rows(species: str, blocks: Sequence, duration: float) -> list[Overr
     """Overrides of ``ex_load_ax``, ``ex_load_ap`` and ``ex_central`` for every exercise
     block."""
     out: list[Override] = []
-    used: dict[int, tuple[float, float, int]] = {}
+    used: list[tuple[set[int], float, float]] = []  # (weekdays, start, end) of each block
     for i, block in enumerate(blocks):
         try:
             field_name = intensity_field(species, block.modality)
@@ -100,16 +100,40 @@ def exercise_rows(species: str, blocks: Sequence, duration: float) -> list[Overr
             raise InputError(f"exercise[{i}]: {exc}") from None
         start = block.start_day
         end = block.end_day if block.end_day is not None else duration
-        days = spread_weekdays(block.days_per_week)
-        for d in days:
-            if d in used and used[d][0] < end and start < used[d][1]:
-                raise InputError(f"exercise[{i}] overlaps exercise[{used[d][2]}] on the same "
-                                 "weekday; combine them into one block or separate their days")
-            used[d] = (start, end, i)
+        days = _training_days(i, block, start, end, used)
+        used.append((set(days), start, end))
         out.append(Override("ex_load_ax", dose.load_ax, start, end, days))
         out.append(Override("ex_load_ap", dose.load_ap, start, end, days))
         out.append(Override("ex_central", dose.central, start, end, days))
     return out
+
+
+def _training_days(i: int, block, start: float, end: float,
+                   used: list[tuple[set[int], float, float]]) -> tuple[int, ...]:
+    """Block ``i``'s weekdays: its own ``weekdays``, or the spread pattern
+    (:func:`spread_weekdays`) turned by the fewest days that keeps it off the weekdays of
+    earlier blocks training over the same days. Two blocks on one weekday at once is an
+    error (one session a day per block is what the doses describe)."""
+    busy: dict[int, int] = {}
+    for j, (days, a, b) in enumerate(used):
+        if a < end and start < b:
+            busy.update({d: j for d in days if d not in busy})
+    own = getattr(block, "weekdays", None)
+    if own is not None:
+        clash = sorted(set(own) & set(busy))
+        if clash:
+            raise InputError(f"exercise[{i}].weekdays: day {clash[0]} is taken by "
+                             f"exercise[{busy[clash[0]]}] over the same days; pick other "
+                             f"weekdays (free: {sorted(set(range(7)) - set(busy)) or 'none'})")
+        return tuple(sorted(own))
+    base = spread_weekdays(block.days_per_week)
+    for turn in range(7):
+        days = tuple(sorted((d + turn) % 7 for d in base))
+        if not set(days) & set(busy):
+            return days
+    raise InputError(f"exercise[{i}]: {block.days_per_week} days a week do not fit beside "
+                     f"the {len(busy)} weekdays other blocks train on over the same days; "
+                     "combine the blocks or shorten one")
 
 
 def intervention_rows(model, p: np.ndarray, interventions: Sequence, sex: str,
