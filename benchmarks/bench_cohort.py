@@ -270,7 +270,7 @@ class _RoadRunner:
         out = np.empty((len(idx), len(w.save_days), len(names)))
         for k, i in enumerate(idx):
             rr.resetAll()
-            for pid, c in zip(self.ids, self.cols):
+            for pid, c in zip(self.ids, self.cols, strict=True):
                 rr.setValue(pid, float(w.parameters[i, c]))
             r = rr.simulate(0.0, w.days, len(w.save_days), selections=names)
             out[k] = np.asarray(r)

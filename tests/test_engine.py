@@ -79,7 +79,7 @@ def test_one_subject_is_a_result_of_one():
     # what the single-subject engine was: one subject, its 1-D outputs at res[name][0]
     cm, P, Y, schedules, days, ref = reference("lemaire2004")
     names = cm.model.parameter_names
-    one = simulate(cm, days, parameters=dict(zip(names, P[3])), initial=Y[3],
+    one = simulate(cm, days, parameters=dict(zip(names, P[3], strict=True)), initial=Y[3],
                    schedule=schedules[3], solver=BDF())
     assert one.n_subjects == 1 and one.values.shape == (1, int(days) + 1, len(one.names))
     np.testing.assert_array_equal(one.values[0], ref.values[3])

@@ -85,7 +85,7 @@ def test_bmd_dependence_matches_uk_frax_shape(site, male):
     """Cross-country check of the T-score dependence only (the UK's incidence differs
     from the US's, so absolute levels are not compared): the ratio P(T=-3)/P(T=-1) at
     ages 50-90 is within a factor of 1.7 of UK FRAX's."""
-    for age, (p1, p3) in zip((50, 60, 70, 80, 90), UK_TABLE3[(site, male)]):
+    for age, (p1, p3) in zip((50, 60, 70, 80, 90), UK_TABLE3[(site, male)], strict=True):
         ours = (fracture.ten_year_probability(age, male, -3.0, site)
                 / fracture.ten_year_probability(age, male, -1.0, site))
         assert 1 / 1.7 <= ours / (p3 / p1) <= 1.7, (site, male, age)

@@ -116,7 +116,7 @@ def test_species_presets_share_the_kernels():
     # later test compile it again)
     mouse, human = as_compiled("neurobone", "mouse"), as_compiled("neurobone", "human")
     assert any(p.value != q.value for p, q in zip(mouse.model.parameters,
-                                                  human.model.parameters))
+                                                  human.model.parameters, strict=True))
     assert mouse.model.parameter_names == human.model.parameter_names
     assert mouse.module is human.module
 

@@ -174,7 +174,7 @@ def test_injections_enter_the_paper_formulas():
 
     def expr(**pars):
         e = cm.observe(0.0, y, cm.parameter_vector(pars), out).copy()
-        return dict(zip(names, e))
+        return dict(zip(names, e, strict=True))
 
     base = expr()
     assert expr(I_P=1e3)["PTH"] == pytest.approx((250 + 1e3) / 86)
@@ -251,9 +251,10 @@ def test_each_hook_scales_its_flux_only(hook):
     cm = as_compiled(_with_hook(hook, "1.5"))
     y = base.initial_vector()
     names = MODEL.expression_names
-    e0 = dict(zip(names, base.observe(0.0, y, base.parameter_vector(), np.zeros(len(names)))))
+    e0 = dict(zip(names, base.observe(0.0, y, base.parameter_vector(), np.zeros(len(names))),
+                  strict=True))
     e1 = dict(zip(cm.model.expression_names,
-                  cm.observe(0.0, y, cm.parameter_vector(), np.zeros(len(names)))))
+                  cm.observe(0.0, y, cm.parameter_vector(), np.zeros(len(names))), strict=True))
     # RANKL is downstream of OPG: only hold it fixed when the hook is not mod_OPG
     for f in FLUXES:
         if hook == "mod_OPG" and f in ("RANKL", "flux_OCp_OCa"):

@@ -77,8 +77,8 @@ def test_numba_kernels_agree_with_sympy():
     y0 = cm.initial_vector() * rng.uniform(0.9, 1.1, cm.n_states)
     p = cm.parameter_vector()
     got = cm.rhs(0.0, y0, p, np.zeros(cm.n_states))
-    subs = dict(zip(sp.symbols(cm.model.state_names), y0))
-    subs.update(dict(zip(sp.symbols(cm.model.parameter_names), p)))
+    subs = dict(zip(sp.symbols(cm.model.state_names), y0, strict=True))
+    subs.update(dict(zip(sp.symbols(cm.model.parameter_names), p, strict=True)))
     subs[sp.Symbol("t")] = 0.0
     want = [float(r.xreplace(subs)) for r in sym.substituted_rates]
     np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-300)

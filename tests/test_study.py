@@ -369,7 +369,7 @@ def test_comparisons_match_scipy_and_statsmodels():
 
     pairs = [("ex", "ctl"), ("ex+inh", "ctl"), ("ex+inh", "ex")]
     c = stats.compare(_animals(GROUPS), pairs)
-    for r, (a, b) in zip(c.itertuples(), pairs):
+    for r, (a, b) in zip(c.itertuples(), pairs, strict=True):
         ref = sps.ttest_ind(GROUPS[a], GROUPS[b], equal_var=False)
         ci = ref.confidence_interval(0.95)
         assert r.diff == pytest.approx(np.mean(GROUPS[a]) - np.mean(GROUPS[b]))

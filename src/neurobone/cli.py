@@ -237,7 +237,8 @@ def export_sbml_cmd(
         if outputs is None:
             keep = plan.outputs
         write_output(out, lambda tmp: write_sbml(
-            tmp, plan.cm, parameters=dict(zip(plan.cm.model.parameter_names, plan.parameters)),
+            tmp, plan.cm,
+            parameters=dict(zip(plan.cm.model.parameter_names, plan.parameters, strict=True)),
             overrides=plan.overrides + overrides, initial=plan.initial, outputs=keep),
             "SBML file")
         console.print(f"wrote {out} (SBML L3V2, scenario {scenario}, {len(plan.overrides)} timed "

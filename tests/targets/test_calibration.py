@@ -65,7 +65,7 @@ def test_roles_and_counts(table):
 
 
 def test_no_step_fits_a_validation_row(table):
-    role = dict(zip(table["id"], table["role"]))
+    role = dict(zip(table["id"], table["role"], strict=True))
     for _, _, rows in pipeline.STEPS:
         assert all(role[r] == "calibration" for r in rows)
     fitted = {r for _, _, rows in pipeline.STEPS for r in rows}
@@ -78,7 +78,7 @@ def test_every_hypothesis_calibrated_alike(hypothesis):
     except the contested circuit-block row, and a rank for its Jacobian."""
     rec, art = record(hypothesis), record("article")
     assert rec, f"{hypothesis} has not been calibrated (python -m neurobone.fit.pipeline)"
-    for st, st_art in zip(rec["steps"], art["steps"]):
+    for st, st_art in zip(rec["steps"], art["steps"], strict=True):
         assert st["converged"], (hypothesis, st["step"], st["message"])
         assert set(st_art["rows"]) - set(st["rows"]) <= set(pipeline.LEFT_OUT[hypothesis])
         assert 0 < st["rank"] <= len(st["parameters"])

@@ -162,7 +162,7 @@ class Result:
         outputs = outputs or self.names[:4]
         fig, axes = plt.subplots(len(outputs), 1, sharex=True, squeeze=False,
                                  figsize=(6.5, 1.9 * len(outputs) + 0.7))
-        for ax, name in zip(axes[:, 0], outputs):
+        for ax, name in zip(axes[:, 0], outputs, strict=True):
             y = self[name]
             if relative:
                 with np.errstate(divide="ignore", invalid="ignore"):

@@ -143,7 +143,8 @@ class Schedule:
         names = self.parameter_names
         out = [Override(names[q], float(v), float(a), float(b), mask_weekdays(w))
                for q, v, a, b, w in zip(self.shared_pindex, self.shared_value,
-                                        self.shared_start, self.shared_end, self.shared_mask)]
+                                        self.shared_start, self.shared_end, self.shared_mask,
+                                        strict=True)]
         lo, hi = self.offsets[i], self.offsets[i + 1]
         out += [Override(names[self.pindex[r]], float(self.value[r]), float(self.start[r]),
                          float(self.end[r]), mask_weekdays(self.mask[r])) for r in range(lo, hi)]
@@ -185,6 +186,6 @@ def _row(o: Override, index: dict[str, int]) -> tuple[int, float, float, float, 
 def _columns(rows):
     if not rows:
         return _empty_rows()
-    q, v, a, b, w = zip(*rows)
+    q, v, a, b, w = zip(*rows, strict=True)
     return (np.array(q, _I), np.array(v, float), np.array(a, float), np.array(b, float),
             np.array(w, _I))

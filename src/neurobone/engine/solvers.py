@@ -351,7 +351,7 @@ class BDF(Solver):
             if np.any(pr.kinds == 1):
                 cm.observe(float(tt), np.ascontiguousarray(yy), p, obuf)
             row = o.out[i, k]
-            for j, (kind, ix) in enumerate(zip(pr.kinds, pr.idx)):
+            for j, (kind, ix) in enumerate(zip(pr.kinds, pr.idx, strict=True)):
                 row[j] = yy[ix] if kind == 0 else (obuf[ix] if kind == 1 else p[ix])
 
         while True:

@@ -32,7 +32,7 @@ def steady_state(
     """
     cm = as_compiled(model, species)
     y = steady_vector(cm, cm.parameter_vector(parameters), initial, tol)
-    return dict(zip(cm.model.state_names, map(float, y)))
+    return dict(zip(cm.model.state_names, map(float, y), strict=True))
 
 
 def steady_vector(

@@ -80,7 +80,8 @@ class Fit:
         null = vt[rank:]
         weight = np.sqrt(np.sum(null ** 2, axis=0)) if len(null) else np.zeros(len(self.parameters))
         return {"singular_values": s.tolist(), "rank": rank,
-                "identifiable": {p: bool(w < 0.5) for p, w in zip(self.parameters, weight)}}
+                "identifiable": {p: bool(w < 0.5)
+                                 for p, w in zip(self.parameters, weight, strict=True)}}
 
     def standard_errors(self) -> dict[str, float | None]:
         """Approximate standard error of each parameter's log magnitude (so, for small
@@ -139,7 +140,8 @@ def calibrate(params: list[str], ids: list[str], *, hypothesis: str = "article",
     sigma = sigma / np.array([(weights or {}).get(i, 1.0) for i in order])
     v0 = np.array([start[p] if start and p in start else _default(p, hypothesis) for p in params])
     if np.any(v0 == 0):
-        raise ValueError(f"cannot fit parameters starting at 0: {[p for p, v in zip(params, v0) if v == 0]}")
+        at_zero = [p for p, v in zip(params, v0, strict=True) if v == 0]
+        raise ValueError(f"cannot fit parameters starting at 0: {at_zero}")
     sign = np.sign(v0)
     x0 = np.log(np.abs(v0))
 
@@ -148,7 +150,7 @@ def calibrate(params: list[str], ids: list[str], *, hypothesis: str = "article",
         a, b = sorted((abs(lo), abs(hi)))
         return np.log(a), np.log(b)
 
-    lo, hi = np.array([limits(p, v) for p, v in zip(params, v0)]).T
+    lo, hi = np.array([limits(p, v) for p, v in zip(params, v0, strict=True)]).T
     fixed = dict(fixed or {})
     count = {"evaluations": 0, "failed": 0}
     cache: dict[bytes, np.ndarray] = {}
@@ -157,7 +159,7 @@ def calibrate(params: list[str], ids: list[str], *, hypothesis: str = "article",
         return sign * np.exp(x)
 
     def residuals_of(xs: list[np.ndarray]) -> np.ndarray:
-        sets = [{**fixed, **dict(zip(params, map(float, value(x))))} for x in xs]
+        sets = [{**fixed, **dict(zip(params, map(float, value(x)), strict=True))} for x in xs]
         sim = simulated(Ensemble(sets, hypothesis), order, table)
         count["evaluations"] += len(xs)
         count["failed"] += int(np.sum(~np.isfinite(sim)))
@@ -182,9 +184,10 @@ def calibrate(params: list[str], ids: list[str], *, hypothesis: str = "article",
     res = least_squares(fun, np.clip(x0, lo, hi), jac=jac, bounds=(lo, hi), method="trf",
                         x_scale="jac", max_nfev=max_evaluations,
                         ftol=FTOL, xtol=XTOL)
-    values = dict(zip(params, map(float, value(res.x))))
+    values = dict(zip(params, map(float, value(res.x)), strict=True))
     sim = central + res.fun * sigma
-    at_bound = [p for p, x, a, b in zip(params, res.x, lo, hi) if x <= a + 1e-6 or x >= b - 1e-6]
+    at_bound = [p for p, x, a, b in zip(params, res.x, lo, hi, strict=True)
+                if x <= a + 1e-6 or x >= b - 1e-6]
     return Fit(params, values, order, sim, rows, np.asarray(res.jac), float(res.cost),
                bool(res.status > 0), str(res.message), count["evaluations"], count["failed"],
                fixed, at_bound)

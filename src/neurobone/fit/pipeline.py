@@ -105,7 +105,7 @@ def run(hypothesis: str = "article", log=sys.stderr, max_evaluations: int = 60) 
     if hypothesis not in HYPOTHESES:
         raise ValueError(f"unknown hypothesis {hypothesis!r}; valid: {', '.join(HYPOTHESES)}")
     table = load_targets()
-    role = dict(zip(table["id"], table["role"]))
+    role = dict(zip(table["id"], table["role"], strict=True))
     weights = {i: SHARED_WEIGHT for i in shared_rows()}
     fixed_by_hypothesis = HYPOTHESES[hypothesis]
     previous = _previous(hypothesis)

@@ -264,7 +264,7 @@ def to_sbml(
             if vec.shape != (len(pnames),):
                 raise InputError(
                     f"parameter vector has shape {vec.shape}, expected ({len(pnames)},)")
-            values = dict(zip(pnames, map(float, vec)))
+            values = dict(zip(pnames, map(float, vec), strict=True))
     y0 = {s.name: float(s.initial) for s in m.states}
     if initial is not None:
         if isinstance(initial, Mapping):
@@ -277,7 +277,7 @@ def to_sbml(
             if vec.shape != (len(m.states),):
                 raise InputError(
                     f"initial state vector has shape {vec.shape}, expected ({len(m.states)},)")
-            y0 = dict(zip(m.state_names, map(float, vec)))
+            y0 = dict(zip(m.state_names, map(float, vec), strict=True))
     # an SBML file with value="NaN" or "INF" is no model: refuse it before writing
     for what, vals in (("parameter", values), ("initial state", y0)):
         for k, v in vals.items():
@@ -370,7 +370,7 @@ def to_sbml(
         e = exprs[name]
         declare(name, e.description, None, False, e.unit,
                 [f"expression: {e.description}", f"unit: {e.unit}", f"{name} = {e.formula}"])
-    for st, rate in zip(m.states, sym.rates):
+    for st, rate in zip(m.states, sym.rates, strict=True):
         r = sm.createRateRule()
         r.setVariable(st.name)
         _check(r.setMath(_ast(formula(rate), sm)), f"rate rule of {st.name}")

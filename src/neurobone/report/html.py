@@ -53,7 +53,7 @@ def table(df: pd.DataFrame, numeric: set[str] | None = None) -> str:
     rows = []
     for r in df.itertuples(index=False):
         cells = []
-        for c, v in zip(df.columns, r):
+        for c, v in zip(df.columns, r, strict=True):
             cls = ' class="num"' if c in numeric else ""
             cells.append(f"<td{cls}>{esc(v)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
@@ -80,10 +80,11 @@ def comparison_table(result, outputs: list[str] | None = None) -> pd.DataFrame:
         "outcome": [result.label(o) for o in c["output"]],
         "arm": c["arm"], "vs": c["reference"],
         "difference": [signed(x) for x in c["diff"]],
-        "95 % CI": [f"{signed(a)} to {signed(b)}" for a, b in zip(c["ci_low"], c["ci_high"])],
+        "95 % CI": [f"{signed(a)} to {signed(b)}"
+                    for a, b in zip(c["ci_low"], c["ci_high"], strict=True)],
         "% difference": [f"{x:+.1f} %" if np.isfinite(x) else "n/a" for x in c["pct_diff"]],
         "% 95 % CI": [f"{a:+.1f} to {b:+.1f} %" if np.isfinite(a) else "n/a"
-                      for a, b in zip(c["pct_ci_low"], c["pct_ci_high"])],
+                      for a, b in zip(c["pct_ci_low"], c["pct_ci_high"], strict=True)],
         "p (Welch)": [p_value(x) for x in c["p"]],
         "p (Holm)": [p_value(x) for x in c["p_holm"]],
     })
@@ -181,7 +182,8 @@ def page(result, figures: dict[str, tuple[str, str]], files: list[str]) -> str:
     parts.append(table(pd.DataFrame({
         "outcome": [result.label(o) for o in an["output"]], "day": [f"{d:g}" for d in an["day"]],
         "F": [fmt(x) for x in an["F"]],
-        "df": [f"{a:g}, {b:g}" if np.isfinite(a) else "n/a" for a, b in zip(an["df_between"], an["df_within"])],
+        "df": [f"{a:g}, {b:g}" if np.isfinite(a) else "n/a"
+               for a, b in zip(an["df_between"], an["df_within"], strict=True)],
         "p": [p_value(x) for x in an["p"]]})))
 
     parts.append("<h2>Figures</h2>")

@@ -205,7 +205,8 @@ class Histogram(_Dist):
         if len(self.weights) != len(self.edges) - 1:
             raise ValueError(f"{len(self.edges)} edges need {len(self.edges) - 1} weights, "
                              f"got {len(self.weights)}")
-        if any(b <= a for a, b in zip(self.edges, self.edges[1:])):
+        # consecutive pairs: the shifted copy is one shorter, so the zip stops early
+        if any(b <= a for a, b in zip(self.edges, self.edges[1:], strict=False)):
             raise ValueError("edges must increase")
         if any(w < 0 for w in self.weights) or not sum(self.weights) > 0:
             raise ValueError("weights must be non-negative with a positive sum")

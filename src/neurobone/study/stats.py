@@ -144,7 +144,7 @@ def compare(animals: pd.DataFrame, pairs: list[tuple[str, str]], *, day: float |
                 "t": w["t"], "df": w["df"], "p": w["p"],
             })
         adj = holm(np.array([r["p"] for r in block]))
-        for r, a in zip(block, adj):
+        for r, a in zip(block, adj, strict=True):
             r["p_holm"] = float(a)
         rows += block
     return pd.DataFrame(rows)

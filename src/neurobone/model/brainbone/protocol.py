@@ -139,7 +139,7 @@ def _training_days(i: int, block, start: float, end: float,
 def intervention_rows(model, p: np.ndarray, interventions: Sequence, sex: str,
                       species: str) -> list[Override]:
     """Overrides for every intervention (module docstring), values from ``p``."""
-    value = dict(zip(model.parameter_names, map(float, p)))
+    value = dict(zip(model.parameter_names, map(float, p), strict=True))
     out: list[Override] = []
     for iv in interventions:
         for name in INTERVENTIONS[iv.kind]:

@@ -42,7 +42,8 @@ def rhs_source(sym: SymbolicModel) -> str:
     log domain (:func:`neurobone.model.powers.log_domain`)."""
     needed = needed_expressions(sym)
     outs = [f"dy[{i}]" for i in range(len(sym.rates))]
-    assign = [(n, e) for n, e in sym.expressions if n in needed] + list(zip(outs, sym.rates))
+    assign = ([(n, e) for n, e in sym.expressions if n in needed]
+              + list(zip(outs, sym.rates, strict=True)))
     body = [f"    {n} = {code(e)}" for n, e in log_domain(assign, outs)]
     names = set(sym.model.state_names) | set(sym.model.parameter_names)
     return "\n".join(["@jit", "def rhs(t, y, p, dy):", *unpack(sym, names), *body,
@@ -57,7 +58,7 @@ def jac_source(sym: SymbolicModel) -> str:
     entries = [(i, j, J[i, j]) for i in range(n) for j in range(n) if J[i, j] != 0]
     repl, reduced = sp.cse([e for _, _, e in entries], symbols=sp.numbered_symbols("_x"))
     body = [f"    {s} = {code(e)}" for s, e in repl]
-    body += [f"    J[{i}, {j}] = {code(e)}" for (i, j, _), e in zip(entries, reduced)]
+    body += [f"    J[{i}, {j}] = {code(e)}" for (i, j, _), e in zip(entries, reduced, strict=True)]
     names = set(sym.model.state_names) | set(sym.model.parameter_names)
     return "\n".join(["@jit", "def jac(t, y, p, J):", *unpack(sym, names), "    J[:, :] = 0.0",
                       *body, "    return J", ""])

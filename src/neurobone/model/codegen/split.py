@@ -69,7 +69,7 @@ def split_rhs(sym: SymbolicModel, guard: str = "fallback") -> SplitRhs:
 
     body = [(n, hoist(e)) for n, e in sym.expressions if n in needed and n not in const]
     outs = [f"dy[{i}]" for i in range(len(sym.rates))]
-    body += [(o, hoist(r)) for o, r in zip(outs, sym.rates)]
+    body += [(o, hoist(r)) for o, r in zip(outs, sym.rates, strict=True)]
     body = log_domain(body, outs, guard=guard)
     slots = list(const) + [str(v) for v in table.values()]
     return SplitRhs(const, table, slots, body)

@@ -257,7 +257,7 @@ def population_ten_year_probability(age_years, male, site: str = "hip",
     mean_t = evaluate("fx_mean_t", age, male, 0.0, parameters)
     mean_t = np.broadcast_to(mean_t, age.shape)
     out = np.zeros(age.shape)
-    for zi, wi in zip(z, w):
+    for zi, wi in zip(z, w, strict=True):
         out += wi * ten_year_probability(age, male, mean_t + zi, site, parameters)
     return out
 
