@@ -384,8 +384,6 @@ def state_at_failure(pr: Problem, solver: Solver, i: int, day: float) -> str:
     else a state whose rate is not finite, else the state largest relative to its
     scale. The subject is integrated again alone to ``day`` (its state there is what the
     solver stopped at) with the same solver and step limit."""
-    from neurobone.engine.numerics import rows
-
     cm = pr.cm
     one = pr.take(np.array([i]))
     y = one.Y0[0].copy()

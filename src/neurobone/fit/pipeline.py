@@ -121,10 +121,13 @@ def run(hypothesis: str = "article", log=sys.stderr, max_evaluations: int = 60) 
         start = {p: previous.get(p, START.get(p)) for p in params}
         start = {p: v for p, v in start.items() if v is not None}
         t0 = time.time()
+
+        def progress(msg: str, name: str = name) -> None:  # name bound: used in this step only
+            print(f"{hypothesis} {name}: {msg}", file=log, flush=True)
+
         fit = calibrate(params, rows, hypothesis=hypothesis, start=start, fixed=values,
                         bounds=BOUNDS, max_evaluations=max_evaluations, table=table,
-                        progress=lambda msg: print(f"{hypothesis} {name}: {msg}", file=log, flush=True),
-                        weights=weights)
+                        progress=progress, weights=weights)
         values.update(fit.values)
         ident = fit.identifiability()
         steps.append({"step": name, "parameters": params, "rows": rows,

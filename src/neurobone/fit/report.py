@@ -20,7 +20,6 @@ from neurobone._version import __version__
 from neurobone.fit.targets import Runs, evaluate, load_targets
 from neurobone.model.brainbone import HYPOTHESES, HYPOTHESIS_DESCRIPTIONS
 
-
 #: standard error of a log value above which a parameter counts as weakly identified (a
 #: factor of e either way within one SE)
 WEAK_SE = 1.0

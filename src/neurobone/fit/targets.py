@@ -320,7 +320,7 @@ for _t in [
            ("human_woman_63", "human_woman_24")),
     Target("E18", lambda r: _tone_ratio(r, "human_man_66", "human_man_26"),
            ("human_man_66", "human_man_26")),
-    *(Target(i, (lambda d: lambda r: _pct_vs(r, f"human_{d}", "human_placebo_20w", "ctx"))(d),
+    *(Target(i, lambda r, d=d: _pct_vs(r, f"human_{d}", "human_placebo_20w", "ctx"),
              (f"human_{d}", "human_placebo_20w"))
       for i, d in (("E19", "atenolol"), ("E20", "nebivolol"), ("E21", "propranolol"))),
     Target("E24", _e24, ("mouse_ovx_10w", "mouse_ovx_running_10w",

@@ -421,7 +421,7 @@ def _kept(m: Model, sym, outputs: Sequence[str] | None) -> tuple[set[str], set[s
     exprs = dict(sym.expressions)
     need = {str(s) for rate in sym.rates for s in rate.free_symbols}
     need |= {m.outputs.get(o, o) for o in outputs}
-    for name, expr in reversed(sym.expressions):  # dependants come after what they use
+    for name, _ in reversed(sym.expressions):  # dependants come after what they use
         if name in need:
             need |= {str(s) for s in exprs[name].free_symbols}
     return {n for n in exprs if n in need}, {o for o in outputs if o in m.outputs}

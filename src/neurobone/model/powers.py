@@ -65,7 +65,8 @@ def log_domain(
         bases: list[sp.Expr] = []
         new_logs: list[tuple[str, sp.Expr]] = []
 
-        def log_of(b: sp.Expr) -> sp.Expr:
+        # (bases and new_logs bound now: the helpers are used in this iteration only)
+        def log_of(b: sp.Expr, bases=bases, new_logs=new_logs) -> sp.Expr:
             if b in logof:
                 return logof[b]
             if isinstance(b, sp.exp):

@@ -123,7 +123,7 @@ def decompose(scenario: Scenario | dict | str | Path, outputs: list[str] | None 
         effect = v["full"] - v["no_exercise"]
         lost = {p: v["full"] - v[f"{p}_off"] for p in paths}
 
-        def share(x: float) -> float:
+        def share(x: float, effect: float = effect) -> float:  # called in this iteration only
             return x / effect if abs(effect) > 1e-12 else float("nan")
 
         row = dict(output=out, day=float(runs["full"].t[k]), effect=effect, **v)

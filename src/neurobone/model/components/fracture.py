@@ -336,7 +336,7 @@ def fit_epidemiology() -> dict[str, float]:
         for sex, male in (("w", 0.0), ("m", 1.0)):
             target = base[f"fx_gr_mof_{sex}"]
 
-            def gap(g, sex=sex, male=male, target=target):
+            def gap(g, sex=sex, male=male, target=target, cur=cur):
                 return mof_gradient(65.0, male, {**cur, f"fx_gr_oth_{sex}": g}) - target
 
             gr_oth[f"fx_gr_oth_{sex}"] = brentq(gap, 1.0, target, xtol=1e-12)
