@@ -224,7 +224,8 @@ class Model:
         if species not in self.presets:
             valid = sorted(set(self.presets) | {self.default_species})
             raise ModelError(
-                f"model {self.name!r} has no preset for species {species!r}; valid: {', '.join(valid)}"
+                f"model {self.name!r} has no preset for species "
+                f"{species!r}; valid: {', '.join(valid)}"
             )
         repl = {p.name: p for p in self.presets[species]}
         unknown = set(repl) - set(self.parameter_names)

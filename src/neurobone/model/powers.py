@@ -81,7 +81,8 @@ def log_domain(
                     if guards is not None:
                         guards.append(b)
                 else:
-                    new_logs.append((s.name, sp.Piecewise((sp.log(b), b > 0), (sp.Float(0.0), True))))
+                    new_logs.append((s.name,
+                                     sp.Piecewise((sp.log(b), b > 0), (sp.Float(0.0), True))))
             if b not in bases:
                 bases.append(b)
             return logs[b]

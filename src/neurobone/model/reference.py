@@ -24,9 +24,11 @@ def render(model: Model) -> str:
            "definition the engines compile; do not edit by hand.", ""]
     if model.components:
         out += [f"Components: {', '.join(model.components)}.", ""]
-    out += ["## States", "", "| state | unit | initial | d/dt | description |", "|---|---|---|---|---|"]
+    out += ["## States", "", "| state | unit | initial | d/dt | description |",
+            "|---|---|---|---|---|"]
     for s in model.states:
-        out.append(f"| `{s.name}` | {s.unit} | {s.initial:.6g} | `{_esc(s.rate)}` | {_esc(s.description)} |")
+        out.append(f"| `{s.name}` | {s.unit} | {s.initial:.6g} | "
+                   f"`{_esc(s.rate)}` | {_esc(s.description)} |")
     out += ["", "## Expressions (in the order they are defined)", "",
             "| name | unit | formula | description |", "|---|---|---|---|"]
     for e in model.expressions:
@@ -39,7 +41,8 @@ def render(model: Model) -> str:
         sections.append((f"{sp} preset (replaces the values above)", params))
     for title, params in sections:
         out += ["", f"## Parameters: {title}", "",
-                "| name | value | unit | species | CV | description | source |", "|---|---|---|---|---|---|---|"]
+                "| name | value | unit | species | CV | description | source |",
+                "|---|---|---|---|---|---|---|"]
         for p in params:
             cv = f"{p.cv:g}" if p.cv else ""
             out.append(f"| `{p.name}` | {p.value:.6g} | {p.unit} | {p.species} | {cv} | "

@@ -103,7 +103,8 @@ _HUMAN_BRAIN = tuple(
     for p in brain.COMPONENT.parameters if p.species == "mouse" and p.name != "age_plast50"
 ) + (
     Parameter("age_plast50", 65 * DAYS_PER_YEAR, "day", "age at which plasticity is halved",
-              f"{ASSUMED}: mouse value (~22 months of a ~30-month life) scaled by lifespan", species="human"),
+              f"{ASSUMED}: mouse value (~22 months of a ~30-month life) scaled by lifespan",
+              species="human"),
 )
 
 PRESETS = {
@@ -121,7 +122,8 @@ _KINETICS = Component(name="kinetics", description="species' bone-cell rate scal
 MODEL = compose(
     "neurobone",
     [_CELLS.parameters_only(),
-     *(_CELLS.instance(f"_{r}", f"bone-cell core, {exercise.REGION_NAMES[r]} region") for r in REGIONS),
+     *(_CELLS.instance(f"_{r}", f"bone-cell core, {exercise.REGION_NAMES[r]} region")
+       for r in REGIONS),
      _KINETICS, exercise.COMPONENT, interoception.COMPONENT, brain.COMPONENT,
      autonomic.COMPONENT, mechanics.COMPONENT, systemic.COMPONENT, coupling.COMPONENT,
      skeleton.COMPONENT, outcomes.COMPONENT, fracture.COMPONENT],
@@ -180,7 +182,8 @@ def build(species: str = "mouse", hypothesis: str = "article") -> Model:
         return m
     unknown = set(values) - set(m.parameter_names)
     if unknown:
-        raise ModelError(f"calibration of {hypothesis!r} names unknown parameters: {sorted(unknown)}")
+        raise ModelError(f"calibration of {hypothesis!r} names unknown "
+                         f"parameters: {sorted(unknown)}")
     fixed = HYPOTHESES[hypothesis]
 
     def source(p: Parameter) -> str:

@@ -110,7 +110,8 @@ def _row(species: str, modality: str) -> pd.Series:
     rows = t[(t.species == species) & (t.modality == modality)]
     if rows.empty:
         raise InputError(
-            f"unknown {species} exercise modality {modality!r}; valid: {', '.join(modalities(species))}"
+            f"unknown {species} exercise modality {modality!r}; "
+            f"valid: {', '.join(modalities(species))}"
         )
     return rows.iloc[0]
 
@@ -127,7 +128,8 @@ class SessionDose:
     load_ap: float
 
 
-def session_dose(species: str, modality: str, minutes: float, intensity: float | None = None) -> SessionDose:
+def session_dose(species: str, modality: str, minutes: float,
+                 intensity: float | None = None) -> SessionDose:
     """Osteogenic load index and central drive of one session.
 
     ``intensity`` is in the modality's own field (see ``intensity_field``), defaulting

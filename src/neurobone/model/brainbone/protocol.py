@@ -1,8 +1,8 @@
 """A protocol's exercise blocks and interventions as the brain-bone model's overrides.
 
 Exercise blocks (modality, minutes, days per week, start and end day, the modality's
-intensity field) become the daily inputs ``ex_load_ax``, ``ex_load_ap`` and ``ex_central`` on training
-days (:mod:`~neurobone.model.brainbone.dosing`). Each intervention sets parameters
+intensity field) become the daily inputs ``ex_load_ax``, ``ex_load_ap`` and ``ex_central``
+on training days (:mod:`~neurobone.model.brainbone.dosing`). Each intervention sets parameters
 between its start and end day:
 
 =====================  ==========================================================

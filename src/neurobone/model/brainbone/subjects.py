@@ -63,7 +63,8 @@ class BrainBoneSubjects(SubjectRules):
         meno[given] = cov.menopause_age_days[given]
         rule = female & ~given
         meno[rule] = MENOPAUSE_AGE_YEARS * DAYS_PER_YEAR
-        return meno, ["menopause assumed at 51 years (age at menopause not given)"] if rule.any() else []
+        note = "menopause assumed at 51 years (age at menopause not given)"
+        return meno, [note] if rule.any() else []
 
     def plan_life(self, model, cov: Covariates, P: np.ndarray) -> LifePlan:
         pi = model.parameter_names.index

@@ -23,9 +23,13 @@ REGION_NAMES = {"ax": "axial (lumbar spine; mouse L5 vertebra)",
 def _region(r: str) -> tuple[tuple[Parameter, ...], tuple[Expression, ...]]:
     where = REGION_NAMES[r]
     return (
-        (Parameter(f"ex_load_{r}", 0.0, "1", f"osteogenic load index of the day's exercise above habitual at the {where} region", INPUT),),
-        (Expression(f"load_signal_{r}", f"mech_path*ex_load_{r}", "1", f"exercise load reaching osteocytes at the {where} region"),
-         Expression(f"afferent_load_{r}", f"neural_path*ex_load_{r}", "1", f"exercise load sensed by skeletal afferents at the {where} region")),
+        (Parameter(f"ex_load_{r}", 0.0, "1",
+                   "osteogenic load index of the day's exercise above "
+                   f"habitual at the {where} region", INPUT),),
+        (Expression(f"load_signal_{r}", f"mech_path*ex_load_{r}", "1",
+                    f"exercise load reaching osteocytes at the {where} region"),
+         Expression(f"afferent_load_{r}", f"neural_path*ex_load_{r}", "1",
+                    f"exercise load sensed by skeletal afferents at the {where} region")),
     )
 
 
@@ -35,13 +39,19 @@ COMPONENT = Component(
     name="exercise",
     description="exercise sessions -> regional loads and central drive",
     parameters=(
-        Parameter("ex_central", 0.0, "1", "central (motor/aerobic) drive of the day's exercise, 0-1", INPUT),
-        Parameter("neural_path", 1.0, "1", "1: exercise reaches the brain; 0: counterfactual with the neural path off", SWITCH),
-        Parameter("mech_path", 1.0, "1", "1: exercise load reaches osteocytes; 0: counterfactual with the mechanical path off", SWITCH),
+        Parameter("ex_central", 0.0, "1",
+                  "central (motor/aerobic) drive of the day's exercise, 0-1", INPUT),
+        Parameter("neural_path", 1.0, "1",
+                  "1: exercise reaches the brain; 0: counterfactual with the neural path off",
+                  SWITCH),
+        Parameter("mech_path", 1.0, "1",
+                  "1: exercise load reaches osteocytes; 0: counterfactual "
+                  "with the mechanical path off", SWITCH),
         *(p for ps, _ in _REGION_PARTS for p in ps),
     ),
     expressions=(
-        Expression("central_drive", "neural_path*ex_central", "1", "central command of today's exercise reaching the circuit"),
+        Expression("central_drive", "neural_path*ex_central", "1",
+                   "central command of today's exercise reaching the circuit"),
         *(e for _, es in _REGION_PARTS for e in es),
     ),
 )

@@ -26,11 +26,14 @@ BOUXSEIN2010 = "Bouxsein et al. 2010, J Bone Miner Res 25:1468"
 RIGGS2002 = "Riggs, Khosla & Melton 2002, Endocr Rev 23:279 (estrogen and bone)"
 NAKAMURA2007 = "Nakamura et al. 2007, Cell 130:811 (estrogen shortens osteoclast lifespan)"
 HOFBAUER1999 = "Hofbauer et al. 1999, Endocrinology 140:4367 (estrogen raises OPG)"
-EGHBALI2003 = "Eghbali-Fatourechi et al. 2003, J Clin Invest 111:1221 (RANKL on marrow cells after menopause)"
+EGHBALI2003 = ("Eghbali-Fatourechi et al. 2003, J Clin Invest 111:1221 "
+               "(RANKL on marrow cells after menopause)")
 WIJENAYAKA2011 = "Wijenayaka et al. 2011, PLoS One 6:e25900 (sclerostin raises osteocyte RANKL)"
 LI2008 = "Li et al. 2008, J Bone Miner Res 23:860 (sclerostin knockout: high bone mass)"
-HEALTHY_TURNOVER = "Recker et al. 2004, J Bone Miner Res 19:1628 (activation frequency, iliac biopsies)"
-BTM_REF = "Glover et al. 2009 / Eastell et al., IOF-IFCC reference intervals: P1NP ~45 ug/L, CTX ~0.3 ug/L in premenopausal women"
+HEALTHY_TURNOVER = ("Recker et al. 2004, J Bone Miner Res 19:1628 "
+                    "(activation frequency, iliac biopsies)")
+BTM_REF = ("Glover et al. 2009 / Eastell et al., IOF-IFCC reference intervals: "
+           "P1NP ~45 ug/L, CTX ~0.3 ug/L in premenopausal women")
 ASSUMED = "model assumption, documented in docs/model.md"
 LEE2003 = "Lee et al. 2003, Nature 424:389 (bone adaptation requires oestrogen receptor-alpha)"
 
