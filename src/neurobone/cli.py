@@ -104,16 +104,20 @@ def simulate_cmd(
     scenario: Optional[Path] = typer.Argument(
         None, help="scenario YAML file (docs/scenarios.md); without it, --model and --days"
     ),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="model name (see `neurobone models`)"),
-    days: Optional[str] = typer.Option(None, "--days", "-d", help="simulated days (positive number)"),
+    model: Optional[str] = typer.Option(None, "--model", "-m",
+                                        help="model name (see `neurobone models`)"),
+    days: Optional[str] = typer.Option(None, "--days", "-d",
+                                       help="simulated days (positive number)"),
     set_: Optional[List[str]] = typer.Option(
         None, "--set", "-s",
         help="parameter override NAME=VALUE, or NAME=VALUE@START:END for days START to END",
     ),
     species: Optional[str] = typer.Option(None, "--species", help="species preset (mouse, human)"),
-    solver: str = typer.Option("switching", "--solver", help="bdf, rodas4, dopri5, switching or lanes"),
+    solver: str = typer.Option("switching", "--solver",
+                               help="bdf, rodas4, dopri5, switching or lanes"),
     rtol: float = typer.Option(1e-8, "--rtol", help="relative tolerance of the solver"),
-    out: Optional[Path] = typer.Option(None, "-o", "--out", help="CSV file to write (default: stdout)"),
+    out: Optional[Path] = typer.Option(None, "-o", "--out",
+                                       help="CSV file to write (default: stdout)"),
 ) -> None:
     """Simulate a scenario file, or a model for N days; write one row per day as CSV."""
     from neurobone.engine.solvers import solver_named
@@ -147,7 +151,9 @@ def simulate_cmd(
 @app.command("decompose")
 def decompose_cmd(
     scenario: Path = typer.Argument(..., help="scenario YAML file with exercise"),
-    outputs: Optional[List[str]] = typer.Option(None, "--output", help="outputs to decompose (default: the scenario's)"),
+    outputs: Optional[List[str]] = typer.Option(None, "--output",
+                                                help="outputs to decompose "
+                                                     "(default: the scenario's)"),
     out: Optional[Path] = typer.Option(None, "-o", "--out", help="CSV file to write"),
 ) -> None:
     """Split the scenario's exercise effect into neural and mechanical path shares."""
@@ -157,8 +163,10 @@ def decompose_cmd(
         check_writable(out)
     df = decompose(scenario, outputs or None)
     if not df.effect.abs().gt(0).any():
-        raise InputError(f"{scenario}: the scenario has no exercise effect to decompose (add exercise blocks)")
-    table = Table("output", "no exercise", "exercise", "effect", "neural", "mechanical", "interaction")
+        raise InputError(f"{scenario}: the scenario has no exercise "
+                         "effect to decompose (add exercise blocks)")
+    table = Table("output", "no exercise", "exercise", "effect", "neural", "mechanical",
+                  "interaction")
     for r in df.itertuples():
         table.add_row(r.output, f"{r.no_exercise:.4g}", f"{r.full:.4g}", f"{r.effect:+.3g}",
                       f"{100 * r.neural_share:.0f} %", f"{100 * r.mechanical_share:.0f} %",
@@ -171,7 +179,8 @@ def decompose_cmd(
 @app.command("steady-state")
 def steady_state_cmd(
     model: str = typer.Option("lemaire2004", "--model", "-m", help="model name"),
-    set_: Optional[List[str]] = typer.Option(None, "--set", "-s", help="parameter override NAME=VALUE"),
+    set_: Optional[List[str]] = typer.Option(None, "--set", "-s",
+                                             help="parameter override NAME=VALUE"),
     species: Optional[str] = typer.Option(None, "--species", help="species preset (mouse, human)"),
 ) -> None:
     """Print the model's steady state (one line per state)."""
@@ -197,7 +206,8 @@ def steady_state_cmd(
 @app.command("export-sbml")
 def export_sbml_cmd(
     model: Optional[str] = typer.Option(None, "--model", "-m",
-                                        help="model name (see `neurobone models`; default lemaire2004)"),
+                                        help="model name "
+                                             "(see `neurobone models`; default lemaire2004)"),
     scenario: Optional[Path] = typer.Option(
         None, "--scenario", help="scenario YAML: its subject, parameters and schedule (as events)"),
     set_: Optional[List[str]] = typer.Option(
@@ -229,7 +239,8 @@ def export_sbml_cmd(
 
         plan = compile_scenario(as_scenario(scenario))
         if model is not None and model != plan.cm.model.name:
-            raise InputError(f"--model {model!r} differs from the scenario's model {plan.cm.model.name!r}")
+            raise InputError(f"--model {model!r} differs from the scenario's "
+                             f"model {plan.cm.model.name!r}")
         if species is not None:
             raise InputError("--species comes from the scenario file; leave it out with --scenario")
         for o in overrides:
@@ -257,7 +268,8 @@ def run_cmd(
     ),
     out: Path = typer.Option(Path("neurobone-report"), "--out", "-o",
                              help="report folder (default: ./neurobone-report)"),
-    n: Optional[int] = typer.Option(None, "--n", help="animals per arm (default: the study's n_per_arm)"),
+    n: Optional[int] = typer.Option(None, "--n",
+                                    help="animals per arm (default: the study's n_per_arm)"),
     seed: Optional[int] = typer.Option(None, "--seed", help="random seed (default: the study's)"),
     hypothesis: Optional[str] = typer.Option(
         None, "--hypothesis", help="mechanism hypothesis: article, interoceptive or mechanical"
@@ -293,21 +305,43 @@ def run_cmd(
 
 @app.command("cohort")
 def cohort_cmd(
-    scenario: Path = typer.Argument(..., help="scenario YAML file, optionally with a population: block (docs/cohorts.md)"),
+    scenario: Path = typer.Argument(...,
+                                    help="scenario YAML file, optionally with a "
+                                         "population: block (docs/cohorts.md)"),
     n: int = typer.Option(..., "--n", help="number of virtual subjects"),
-    seed: int = typer.Option(0, "--seed", help="random seed (non-negative integer); the same seed gives the same cohort"),
-    out: Path = typer.Option(..., "--out", "-o", help="cohort directory (a rerun with the same arguments resumes)"),
-    chunk_size: int = typer.Option(1000, "--chunk-size", help="subjects per chunk (unit of work, memory and resumption)"),
-    dask: Optional[str] = typer.Option(None, "--dask", help="run chunks on a Dask cluster: scheduler ADDRESS, or local:N worker processes"),
-    overwrite: bool = typer.Option(False, "--overwrite", help="replace a different cohort already in --out"),
-    trajectory_every: int = typer.Option(100, "--trajectory-every", help="keep trajectories of subjects whose index is divisible by K"),
-    trajectory_step: Optional[float] = typer.Option(None, "--trajectory-step", help="days between trajectory points (default: daily/weekly/monthly/quarterly, <= 160 points)"),
-    threads: Optional[int] = typer.Option(None, "--threads", help="Numba threads per chunk (default: all cores)"),
-    rtol: float = typer.Option(5e-5, "--rtol", help="relative tolerance (default 5e-5; its accuracy: docs/cohorts.md)"),
-    solver: Optional[str] = typer.Option(None, "--solver", help="lanes or switching (default: the lanes where this machine has them)"),
-    wait: float = typer.Option(0.0, "--wait", help="seconds to wait for another run writing into --out (default: refuse at once)"),
+    seed: int = typer.Option(0, "--seed",
+                             help="random seed (non-negative integer); the "
+                                  "same seed gives the same cohort"),
+    out: Path = typer.Option(..., "--out", "-o",
+                             help="cohort directory (a rerun with the same arguments resumes)"),
+    chunk_size: int = typer.Option(1000, "--chunk-size",
+                                   help="subjects per chunk (unit of work, memory and resumption)"),
+    dask: Optional[str] = typer.Option(None, "--dask",
+                                       help="run chunks on a Dask cluster: scheduler "
+                                            "ADDRESS, or local:N worker processes"),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="replace a different cohort already in --out"),
+    trajectory_every: int = typer.Option(100, "--trajectory-every",
+                                         help="keep trajectories of subjects whose "
+                                              "index is divisible by K"),
+    trajectory_step: Optional[float] = typer.Option(
+        None, "--trajectory-step",
+        help="days between trajectory points (default: daily/weekly/monthly/quarterly, "
+             "<= 160 points)"),
+    threads: Optional[int] = typer.Option(None, "--threads",
+                                          help="Numba threads per chunk (default: all cores)"),
+    rtol: float = typer.Option(5e-5, "--rtol",
+                               help="relative tolerance "
+                                    "(default 5e-5; its accuracy: docs/cohorts.md)"),
+    solver: Optional[str] = typer.Option(None, "--solver",
+                                         help="lanes or switching "
+                                              "(default: the lanes where this machine has them)"),
+    wait: float = typer.Option(0.0, "--wait",
+                               help="seconds to wait for another run writing "
+                                    "into --out (default: refuse at once)"),
 ) -> None:
-    """Simulate a virtual cohort in chunks into partitioned Parquet (query it with `neurobone query`)."""
+    """Simulate a virtual cohort in chunks into partitioned Parquet (query it with
+    `neurobone query`)."""
     from neurobone.cohort.console import cohort_progress, dask_client, outcome_table
     from neurobone.cohort.run import run_cohort
     from neurobone.scenario.schema import load_scenario
@@ -330,7 +364,8 @@ def cohort_cmd(
     m = result.manifest
     rate = f" ({m['last_run_rate']:,.1f} subjects/s)" if m.get("last_run_rate") else ""
     console.print(f"{result.n} subjects in {result.n_chunks} chunks at {result.out_dir}: "
-                  f"{m.get('last_run_subjects', 0)} simulated in {m.get('last_run_seconds', 0):.1f} s{rate}",
+                  f"{m.get('last_run_subjects', 0)} simulated in "
+                  f"{m.get('last_run_seconds', 0):.1f} s{rate}",
                   highlight=False)
     stages = m.get("last_run_stage_seconds") or {}
     if stages:
@@ -344,8 +379,11 @@ def cohort_cmd(
 @app.command("query")
 def query_cmd(
     directory: Path = typer.Argument(..., help="cohort directory written by `neurobone cohort`"),
-    sql: str = typer.Argument(..., help='SQL over the views summary and trajectories, e.g. "SELECT avg(abmd_ls_pct) FROM summary"'),
-    out: Optional[Path] = typer.Option(None, "-o", "--out", help="write the result as CSV instead of printing it"),
+    sql: str = typer.Argument(...,
+                              help='SQL over the views summary and trajectories, '
+                                   'e.g. "SELECT avg(abmd_ls_pct) FROM summary"'),
+    out: Optional[Path] = typer.Option(None, "-o", "--out",
+                                       help="write the result as CSV instead of printing it"),
     max_rows: int = typer.Option(50, "--max-rows", help="rows to print (the CSV gets all)"),
     unsafe: bool = typer.Option(
         False, "--unsafe",

@@ -101,12 +101,15 @@ def _cell(v) -> str:
 def outcome_table(result) -> Table | None:
     """Mean, SD and 5th/95th percentiles of the main outcomes of a finished cohort."""
     cols = [c for c in ("abmd_ls_pct", "abmd_th_pct", "t_score_change", "t_score_end",
-                        "fracture_rr_end", "bv_tv_pct", "connectivity_end") if f"{c.rsplit('_', 1)[0]}" in result.outputs]
+                        "fracture_rr_end", "bv_tv_pct", "connectivity_end")
+            if f"{c.rsplit('_', 1)[0]}" in result.outputs]
     if not cols:
         return None
-    parts = ", ".join(f"avg({c}), stddev_samp({c}), quantile_cont({c}, 0.05), quantile_cont({c}, 0.95)"
+    parts = ", ".join(f"avg({c}), stddev_samp({c}), quantile_cont({c}, 0.05), "
+                      f"quantile_cont({c}, 0.95)"
                       for c in cols)
-    row = result.query(f"SELECT count(*) AS n, {parts} FROM summary WHERE status = 0").iloc[0].to_numpy()
+    row = result.query(f"SELECT count(*) AS n, {parts} FROM summary "
+                       "WHERE status = 0").iloc[0].to_numpy()
     table = Table("outcome", "mean", "SD", "5th pct", "95th pct", title=f"{int(row[0])} subjects")
     for k, c in enumerate(cols):
         vals = row[1 + 4 * k: 5 + 4 * k]
@@ -188,12 +191,14 @@ def dask_client(address: str | None, timeout: float = DASK_CONNECT_TIMEOUT
     try:
         from distributed import Client, LocalCluster
     except ImportError:  # pragma: no cover - dask[distributed] is a dependency
-        raise InputError("--dask needs dask[distributed] (pip install 'dask[distributed]')") from None
+        raise InputError("--dask needs dask[distributed] "
+                         "(pip install 'dask[distributed]')") from None
     if address.startswith("local:"):
         try:
             workers = int(address.split(":", 1)[1])
         except ValueError:
-            raise InputError(f"--dask {address!r}: expected local:N with N a whole number") from None
+            raise InputError(f"--dask {address!r}: expected local:N "
+                             "with N a whole number") from None
         if workers < 1:
             raise InputError(f"--dask {address!r}: N must be at least 1")
         cores = os.cpu_count() or 1

@@ -199,10 +199,10 @@ def check_chunk_memory(spec: CohortSpec, duration_days: float, n_outputs: int, n
         return
     raise InputError(
         f"a chunk of {need['subjects']:,} subjects would need about {_size(need['total'])} "
-        f"({need['sampled']:,} kept trajectories x {need['points']:,.0f} points x {n_outputs} outputs "
-        f"x 8 bytes, plus the summary, x{MEMORY_COPIES} copies), more than the {_size(avail)} "
-        "available; use a smaller --chunk-size, a longer --trajectory-step or a larger "
-        "--trajectory-every")
+        f"({need['sampled']:,} kept trajectories x {need['points']:,.0f} points x {n_outputs} "
+        f"outputs x 8 bytes, plus the summary, x{MEMORY_COPIES} copies), more than the "
+        f"{_size(avail)} available; use a smaller --chunk-size, a longer --trajectory-step or a "
+        "larger --trajectory-every")
 
 
 def scenario_dict(scn: Scenario) -> dict:
@@ -401,7 +401,8 @@ def run_chunk(prep: Prepared, out_dir: str | Path, chunk: int) -> dict[str, Any]
     timings: dict[str, float] = {}
     summary, traj = simulate_chunk(prep, chunk, timings)
     t1 = time.perf_counter()
-    store.write_chunk(out_dir, chunk, summary, traj, bounds=prep.spec.bounds(chunk), run=prep.run_key)
+    store.write_chunk(out_dir, chunk, summary, traj, bounds=prep.spec.bounds(chunk),
+                      run=prep.run_key)
     timings["write"] = time.perf_counter() - t1
     return {"chunk": chunk, "subjects": len(summary), "failed": int((summary["status"] != 0).sum()),
             "seconds": time.perf_counter() - t0, "pid": os.getpid(), "timings": timings}
@@ -432,7 +433,8 @@ def _summary_table(prep: Prepared, cov: pd.DataFrame, P: np.ndarray, varied, res
         df[f"{name}_change"] = end[:, j] - base[:, j]
         if name not in prep.cm.model.signed_outputs:
             with np.errstate(divide="ignore", invalid="ignore"):
-                df[f"{name}_pct"] = np.where(base[:, j] != 0, 100.0 * (end[:, j] / base[:, j] - 1.0), np.nan)
+                df[f"{name}_pct"] = np.where(base[:, j] != 0,
+                                             100.0 * (end[:, j] / base[:, j] - 1.0), np.nan)
     return df
 
 
@@ -551,7 +553,8 @@ def _run_locked(spec: CohortSpec, prep: Prepared, out: Path, overwrite: bool, cl
     for entry in recomputed[:5]:
         note(f"chunk {entry['chunk']} is damaged ({entry['reason']}): recomputing it")
     if len(recomputed) > 5:
-        note(f"... and {len(recomputed) - 5} more damaged chunks (the manifest's recomputed_chunks)")
+        note(f"... and {len(recomputed) - 5} more damaged "
+             "chunks (the manifest's recomputed_chunks)")
     if scan.extra:
         note(f"removed {len(scan.extra)} entries that are not chunks of this cohort "
              f"({', '.join(sorted(scan.extra)[:3])}{', ...' if len(scan.extra) > 3 else ''})")

@@ -146,7 +146,8 @@ def write_chunk(out_dir: str | Path, chunk: int, summary: pd.DataFrame,
     if bounds is None:
         subj = summary["subject"].to_numpy()
         bounds = (int(subj.min()), int(subj.max()) + 1) if len(subj) else (0, 0)
-    files = {"trajectories": write_parquet(trajectories, chunk_path(out_dir, "trajectories", chunk)),
+    files = {"trajectories": write_parquet(trajectories,
+                                           chunk_path(out_dir, "trajectories", chunk)),
              "summary": write_parquet(summary, chunk_path(out_dir, "summary", chunk))}
     record = {"format": CHUNK_RECORD_FORMAT, "chunk": int(chunk),
               "subjects": [int(bounds[0]), int(bounds[1])], "run": run, "files": files}
@@ -206,7 +207,8 @@ def check_manifest(man: Any, path: Path) -> dict[str, Any]:
     for key in IDENTITY + ("n_chunks", "outputs", "scenario"):
         if key not in man:
             raise _damaged(path, f"no {key!r}")
-    for key, low in (("n", 1), ("seed", 0), ("chunk_size", 1), ("n_chunks", 1), ("trajectory_every", 1)):
+    for key, low in (("n", 1), ("seed", 0), ("chunk_size", 1), ("n_chunks", 1),
+                     ("trajectory_every", 1)):
         v = man[key]
         if not _is_int(v) or v < low:
             raise _damaged(path, f"{key} is {_brief(v)}, not a whole number >= {low}")
@@ -243,7 +245,8 @@ def read_manifest(out_dir: str | Path) -> dict[str, Any] | None:
         man = json.loads(path.read_bytes())
     except (OSError, ValueError, RecursionError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else _first_line(exc)
-        raise InputError(f"{path}: unreadable cohort manifest ({why}); rerun with --overwrite") from None
+        raise InputError(f"{path}: unreadable cohort manifest ({why}); "
+                         "rerun with --overwrite") from None
     return check_manifest(man, path)
 
 
@@ -297,7 +300,8 @@ def ensure_directory(out_dir: str | Path) -> Path:
     return root
 
 
-def prepare_directory(out_dir: str | Path, manifest: dict[str, Any], overwrite: bool) -> dict | None:
+def prepare_directory(out_dir: str | Path, manifest: dict[str, Any],
+                      overwrite: bool) -> dict | None:
     """Make ``out_dir`` ready for ``manifest``: create it, check it is writable, and
     either resume (same identity: returns the existing manifest), start afresh (empty or
     new directory, or ``overwrite``: returns None) or refuse with one line. The caller
@@ -318,8 +322,9 @@ def prepare_directory(out_dir: str | Path, manifest: dict[str, Any], overwrite: 
     leftovers = [p.name for p in root.iterdir() if not p.name.startswith(".")]
     if leftovers:
         shown = ", ".join(repr(s) for s in sorted(leftovers)[:3])
-        raise InputError(f"{root} is not empty and holds no cohort manifest ({shown}"
-                         f"{', ...' if len(leftovers) > 3 else ''}); use an empty directory or --overwrite")
+        raise InputError(f"{root} is not empty and holds no cohort manifest "
+                         f"({shown}{', ...' if len(leftovers) > 3 else ''}); use an empty "
+                         "directory or --overwrite")
     return None
 
 
@@ -426,7 +431,8 @@ def verify_chunk(out_dir: str | Path, manifest: dict[str, Any], chunk: int,
             if missing:
                 return f"{table} file lacks the columns {', '.join(missing[:4])}"
             if pf.metadata.num_rows != info.get("rows"):
-                return f"{table} file has {pf.metadata.num_rows} rows, {info.get('rows')} were written"
+                return (f"{table} file has {pf.metadata.num_rows} rows, "
+                        f"{info.get('rows')} were written")
             read = ["subject", "status"] if table == "summary" else ["subject"]
             got = pf.read(columns=read)
             ids = np.asarray(got.column("subject").to_numpy(zero_copy_only=False))
@@ -505,7 +511,8 @@ def scan_chunks(out_dir: str | Path, manifest: dict[str, Any], run: str | None =
             k = _chunk_of(name)
             if k is None or k >= n_chunks:
                 scan.extra.append(f"{table}/{name}")
-            elif k not in recorded and k not in with_files and (root / table / name / PART).exists():
+            elif (k not in recorded and k not in with_files
+                  and (root / table / name / PART).exists()):
                 with_files.add(k)
     for k in sorted(recorded):
         why = verify_chunk(root, manifest, k, run)
@@ -604,7 +611,8 @@ def _flock(fd: int, shared: bool = False, block: bool = False) -> bool | None:
     except ImportError:  # pragma: no cover - not POSIX
         return None
     try:
-        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | (0 if block else fcntl.LOCK_NB))
+        mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+        fcntl.flock(fd, mode | (0 if block else fcntl.LOCK_NB))
         return True
     except BlockingIOError:
         return False
@@ -733,11 +741,13 @@ def lock_store(out_dir: str | Path, wait: float = 0.0,
         if why != "retry" and now >= deadline:
             waited = f" (waited {wait:g} s)" if wait > 0 else ""
             if why.startswith("the lock file"):
-                raise InputError(f"{root}: {why}{waited}; remove {str(path)!r} if no run is writing there")
+                raise InputError(f"{root}: {why}{waited}; remove {str(path)!r} "
+                                 "if no run is writing there")
             hint = (f"on another machine; if that run is gone, delete {str(path)!r}"
                     if why.startswith("another machine")
                     else "wait for it to finish or use another --out")
-            raise InputError(f"{root} is being written by another run ({_describe(info)}){waited}: {hint}")
+            raise InputError(f"{root} is being written by another run "
+                             f"({_describe(info)}){waited}: {hint}")
         time.sleep(0.0 if why == "retry" else min(0.2, max(0.0, deadline - now)))
 
 
@@ -793,15 +803,17 @@ def check_store(out_dir: str | Path) -> dict[str, Any]:
     writer = lock is not None and lock["state"] == "running"
     if lock is not None:
         if writer:
-            notes.append(f"a run is writing this store now ({_describe(lock) if lock['pid'] else 'unknown'}; "
-                         f"{lock['why']}): chunks in progress count as missing")
+            notes.append("a run is writing this store now "
+                         f"({_describe(lock) if lock['pid'] else 'unknown'}; {lock['why']}): "
+                         "chunks in progress count as missing")
         else:
             notes.append(f"stale lock of {_describe(lock) if lock['pid'] else 'an unknown writer'} "
                          f"({lock['why']}): the next run takes it over")
     man_path = root / MANIFEST
     if not (man_path.exists() or man_path.is_symlink()):
         if not any((root / name).exists() for name in (*TABLES, CHECKSUMS)):
-            raise InputError(f"{root} holds no cohort (no {MANIFEST}); run `neurobone cohort` first")
+            raise InputError(f"{root} holds no cohort (no {MANIFEST}); "
+                             "run `neurobone cohort` first")
         notes.append(f"no {MANIFEST}: the store cannot be checked; rerun with --overwrite")
         return report
     try:
@@ -891,7 +903,8 @@ def connect(out_dir: str | Path, *, sandbox: bool = True):
     except duckdb.Error as exc:
         con.close()
         raise InputError(f"cannot read the store {str(root)!r}: {_first_line(exc)}; "
-                         f"`neurobone check` names damaged chunks, rerunning the cohort recomputes them") from None
+                         "`neurobone check` names damaged chunks, "
+                         "rerunning the cohort recomputes them") from None
     return con
 
 
@@ -929,8 +942,9 @@ def query(out_dir: str | Path, sql: str, unsafe: bool = False) -> pd.DataFrame:
                                  "runs one read-only statement at a time (--unsafe lifts it)")
             kind = str(statements[0].type).rsplit(".", 1)[-1]
             if kind not in SANDBOX_STATEMENTS:
-                raise InputError(f"query refused: {kind} is not allowed; the query sandbox runs one "
-                                 "read-only SELECT over summary and trajectories (--unsafe lifts it)")
+                raise InputError(f"query refused: {kind} is not allowed; the query sandbox "
+                                 "runs one read-only SELECT over summary and trajectories "
+                                 "(--unsafe lifts it)")
         return con.execute(sql).df()
     except duckdb.PermissionException as exc:
         raise InputError(f"query refused: {_first_line(exc)} (the query sandbox reads only the "
@@ -997,7 +1011,8 @@ class CohortResult:
 
     def trajectories(self, subjects: list[int] | None = None) -> pd.DataFrame:
         """Sampled subjects' outputs over time, sorted by subject and day."""
-        where = f" WHERE subject IN ({', '.join(str(int(s)) for s in subjects)})" if subjects else ""
+        where = (f" WHERE subject IN ({', '.join(str(int(s)) for s in subjects)})"
+                 if subjects else "")
         return self.query(f"SELECT * FROM trajectories{where} ORDER BY subject, day")
 
     # ------------------------------------------------------------------ plots
@@ -1011,7 +1026,8 @@ class CohortResult:
         col = f"{output}_pct" if output != "t_score" else f"{output}_change"
         df = self.summary()
         if col not in df.columns:
-            raise InputError(f"output {output!r} is not in the cohort; kept: {', '.join(self.outputs)}")
+            raise InputError(f"output {output!r} is not in the cohort; "
+                             f"kept: {', '.join(self.outputs)}")
         if by == "age":
             age = df["age_years"] if "age_years" in df else df["age_weeks"]
             unit = "y" if "age_years" in df else "wk"
@@ -1041,4 +1057,5 @@ class CohortResult:
         state = "complete" if done == self.n_chunks else f"{done}/{self.n_chunks} chunks finished"
         return (f"<CohortResult {self.n} subjects, {scn.get('species', '?')}, "
                 f"{scn.get('duration_days', 0):g} days, seed {self.manifest.get('seed')}, "
-                f"{self.n_chunks} chunks of {self.manifest.get('chunk_size')} ({state}) at {self.out_dir}>")
+                f"{self.n_chunks} chunks of {self.manifest.get('chunk_size')} ({state}) at "
+                f"{self.out_dir}>")

@@ -182,7 +182,8 @@ def _schedule(cm: CompiledModel, schedule, n: int) -> Schedule:
 
 
 def _days(days, n: int) -> np.ndarray:
-    t = np.asarray(days, dtype=float) if not isinstance(days, (int, float)) else np.array(days, float)
+    t = (np.asarray(days, dtype=float) if not isinstance(days, (int, float))
+         else np.array(days, float))
     if t.ndim == 0:
         t = np.full(n, float(t))
     if t.shape != (n,) or not np.all(np.isfinite(t)) or np.any(t < 0) or not np.any(t > 0):

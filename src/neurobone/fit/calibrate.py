@@ -171,7 +171,8 @@ def calibrate(params: list[str], ids: list[str], *, hypothesis: str = "article",
         if key not in cache:
             cache[key] = residuals_of([np.asarray(x)])[0]
             if progress is not None:
-                progress(f"evaluation {count['evaluations']}: cost {0.5 * float(np.sum(cache[key] ** 2)):.4g}")
+                progress(f"evaluation {count['evaluations']}: cost "
+                         f"{0.5 * float(np.sum(cache[key] ** 2)):.4g}")
         return cache[key]
 
     def jac(x):

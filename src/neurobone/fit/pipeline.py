@@ -43,7 +43,8 @@ from neurobone.model.brainbone import HYPOTHESES
 
 #: (name, parameters, rows); rows are calibration rows only (checked)
 STEPS = [
-    ("circuit", ["k_grow", "W_max", "k_cdec", "mouse:age_plast50"], ["MC5a", "MC5b", "MC5c", "MC8", "E25"]),
+    ("circuit", ["k_grow", "W_max", "k_cdec", "mouse:age_plast50"],
+     ["MC5a", "MC5b", "MC5c", "MC8", "E25"]),
     ("bone",
      ["g_T", "g_scl", "a_E_L", "k_ES", "k_ER", "mouse:act_drive", "mouse:L_hab", "mouse:a_S",
       "human:L_hab", "human:a_S", "human:K_b1", "human:e_b2"],
@@ -142,7 +143,8 @@ def run(hypothesis: str = "article", log=sys.stderr, max_evaluations: int = 60) 
     record = {"hypothesis": hypothesis, "values": _split(values), "steps": steps}
     with np.errstate(all="ignore"):
         res = evaluate(table, Runs(_flatten(record["values"]), hypothesis))
-    record["rows"] = {r.id: {"simulated": None if not np.isfinite(r.simulated) else float(r.simulated),
+    record["rows"] = {r.id: {"simulated": None if not np.isfinite(r.simulated)
+                             else float(r.simulated),
                              "in_range": bool(r.in_range), "role": r.role}
                       for r in res.itertuples()}
     text = json.dumps(record, indent=1, sort_keys=True) + "\n"

@@ -48,9 +48,10 @@ class Ensemble:
     """The target scenarios run for several parameter sets (and one hypothesis) at once.
 
     ``parameter_sets`` is a list of ``{parameter: value}`` applied on top of each
-    scenario's own parameters (``"mouse:name"``, ``"human:name"``: to one species only). A scenario is run, for every set together, the first time
-    a target asks for it; a set whose subject cannot be set up or integrated gives
-    ``None`` (its targets come out NaN).
+    scenario's own parameters (``"mouse:name"``, ``"human:name"``: to one species
+    only). A scenario is run, for every set together, the first time a target asks for
+    it; a set whose subject cannot be set up or integrated gives ``None`` (its targets
+    come out NaN).
     """
 
     def __init__(self, parameter_sets: Sequence[dict[str, float]] = ({},),
@@ -179,7 +180,8 @@ def _mc7(run: Runs) -> float:
 
 
 def _mc8(run: Runs) -> float:
-    return 100.0 * connectivity_plateau(run("mouse_running_aged")) / connectivity_plateau(run("mouse_running"))
+    return (100.0 * connectivity_plateau(run("mouse_running_aged"))
+            / connectivity_plateau(run("mouse_running")))
 
 
 def _rate(r: ScenarioResult, out: str, y0: float, y1: float) -> float:
@@ -217,7 +219,8 @@ TARGETS: dict[str, Target] = {t.id: t for t in [
            ("mouse_activation", "mouse_sedentary")),
     Target("MC5a", lambda r: connectivity_plateau(r("mouse_running")), ("mouse_running",)),
     Target("MC5b", lambda r: rise_half_time(r("mouse_running")), ("mouse_running",)),
-    Target("MC5c", lambda r: decay_half_time(r("mouse_detraining")) / rise_half_time(r("mouse_running")),
+    Target("MC5c",
+           lambda r: decay_half_time(r("mouse_detraining")) / rise_half_time(r("mouse_running")),
            ("mouse_detraining", "mouse_running")),
     Target("MC6", lambda r: pct(_bv(r("mouse_ovx_6w")), _bv(r("mouse_sham_6w"))),
            ("mouse_ovx_6w", "mouse_sham_6w")),
@@ -346,7 +349,8 @@ for _t in [
     Target("E36", lambda r: _change(r("human_dalsky"), "abmd_ls", 0, 270), ("human_dalsky",)),
     Target("E37", lambda r: _change(r("human_bed_rest"), "abmd_ls", 0, 119), ("human_bed_rest",)),
     Target("E38", lambda r: _regained(r("human_bed_rest"), "abmd_ls", 119), ("human_bed_rest",)),
-    Target("E39", lambda r: _change(r("human_spaceflight"), "abmd_th") / 6.0, ("human_spaceflight",)),
+    Target("E39", lambda r: _change(r("human_spaceflight"), "abmd_th") / 6.0,
+           ("human_spaceflight",)),
     Target("E40", lambda r: _rate(r("human_man_75"), "abmd_th", 0, 4), ("human_man_75",)),
 ]:
     TARGETS[_t.id] = _t

@@ -615,8 +615,8 @@ def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m,
 
 @jit_parallel
 def integrate_lanes(order, starts, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m, ct,
-                    cs, cvt, cidx, caff, save_t, kind, idx, rtol, atol, h0, hmax, max_steps, n_expr, out, y_end,
-                    status, fail_t, steps, rejected, counts):
+                    cs, cvt, cidx, caff, save_t, kind, idx, rtol, atol, h0, hmax, max_steps, n_expr,
+                    out, y_end, status, fail_t, steps, rejected, counts):
     """Every block in parallel: block ``b`` runs the subjects
     ``order[starts[b]:starts[b+1]]`` (its statistics in ``counts[b]``). ``ct``: the
     change points of the shared rows (or an empty array: every lane searches its rows),
@@ -624,6 +624,6 @@ def integrate_lanes(order, starts, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, 
     ``cidx`` the shared rows set, ``caff`` the parameter-only terms that depend on them."""
     for b in prange(starts.shape[0] - 1):
         integrate_queue(order[starts[b]:starts[b + 1]], P, Y0, t_end, sq, sv, ss, se, sm,
-                        off, q, v, s, e, m, ct, cs, cvt, cidx, caff, save_t, kind, idx, rtol, atol, h0, hmax,
-                        max_steps, n_expr, out, y_end, status, fail_t, steps, rejected,
+                        off, q, v, s, e, m, ct, cs, cvt, cidx, caff, save_t, kind, idx, rtol, atol,
+                        h0, hmax, max_steps, n_expr, out, y_end, status, fail_t, steps, rejected,
                         counts[b])
