@@ -130,7 +130,8 @@ def write_report(result, out: str | Path, overwrite: bool = False) -> Path:
     name = f"{primary}_timecourse.png"
     _save(result.plot_timecourse(primary), folder / name)
     figures[name] = (f"{result.label(primary, unit=False)} over time",
-                     f"Measured values, mean ± SD of the {n} animals of each arm on each measurement day.")
+                     f"Measured values, mean ± SD of the {n} animals "
+                     "of each arm on each measurement day.")
     name = f"{primary}_final.png"
     _save(result.plot_final(primary), folder / name)
     figures[name] = (f"{result.label(primary, unit=False)} on day {result.last_day:g}",

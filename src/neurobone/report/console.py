@@ -56,8 +56,10 @@ def comparisons_table(result, output: str | None = None) -> Table:
     for col, just in cols + [("p", "right"), ("p Holm", "right")]:
         t.add_column(col, justify=just)
     for r in c.itertuples():
-        pct_ci = (f"{r.pct_ci_low:+.1f} to {r.pct_ci_high:+.1f}" if np.isfinite(r.pct_ci_low) else "n/a")
-        pct = [f"{r.pct_diff:+.1f} %" if np.isfinite(r.pct_diff) else "n/a", pct_ci] if relative else []
+        pct_ci = (f"{r.pct_ci_low:+.1f} to {r.pct_ci_high:+.1f}" if np.isfinite(r.pct_ci_low)
+                  else "n/a")
+        pct = ([f"{r.pct_diff:+.1f} %" if np.isfinite(r.pct_diff) else "n/a", pct_ci]
+               if relative else [])
         t.add_row(r.arm, r.reference, f"{r.diff:+.3g}",
                   f"{r.ci_low:+.3g} to {r.ci_high:+.3g}" if np.isfinite(r.ci_low) else "n/a",
                   *pct, p_value(r.p), p_value(r.p_holm))
@@ -79,15 +81,17 @@ def print_results(result, console: Console | None = None) -> None:
     if len(row) and np.isfinite(row["F"].iloc[0]):
         r = row.iloc[0]
         console.print(f"One-way ANOVA of {short_label(result, result.primary)} across arms: "
-                      f"F({r['df_between']:g}, {r['df_within']:g}) = {r['F']:.4g}, {format_p(r['p'])}",
+                      f"F({r['df_between']:g}, {r['df_within']:g}) = {r['F']:.4g}, "
+                      f"{format_p(r['p'])}",
                       highlight=False)
     dec = result.decomposition()
     drow = dec[dec["output"] == result.primary] if len(dec) else dec
     if len(drow) and np.isfinite(drow["neural_share"].iloc[0]):
         r = drow.iloc[0]
-        console.print(f"Exercise effect on {short_label(result, result.primary)} in arm {r['arm']!r} by "
-                      f"path (mean animal): neural {_share(r['neural_share'])}, mechanical "
-                      f"{_share(r['mechanical_share'])}, interaction {_share(r['interaction_share'])}",
+        console.print(f"Exercise effect on {short_label(result, result.primary)} in arm "
+                      f"{r['arm']!r} by path (mean animal): neural {_share(r['neural_share'])}, "
+                      f"mechanical {_share(r['mechanical_share'])}, interaction "
+                      f"{_share(r['interaction_share'])}",
                       highlight=False)
     for n in result.notes:
         console.print(f"note: {n}", style="yellow", highlight=False)

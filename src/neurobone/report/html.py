@@ -19,12 +19,15 @@ from neurobone.study.stats import p_value
 CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1040px;margin:2em auto;
      padding:0 1em;color:#222;line-height:1.45}
-h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #ddd}
+h1{font-size:1.6em;margin-bottom:.2em}
+h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
 th,td{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}
 th{background:#f4f4f4} td.num{text-align:right;font-variant-numeric:tabular-nums}
-.meta{color:#555;font-size:.92em} figure{margin:1em 0} figure img{max-width:100%;border:1px solid #eee}
-figcaption{color:#555;font-size:.9em} .note{background:#fff8e1;border-left:4px solid #f0c040;padding:.4em .8em}
+.meta{color:#555;font-size:.92em} figure{margin:1em 0}
+figure img{max-width:100%;border:1px solid #eee}
+figcaption{color:#555;font-size:.9em}
+.note{background:#fff8e1;border-left:4px solid #f0c040;padding:.4em .8em}
 code{background:#f4f4f4;padding:0 .2em}
 """
 
@@ -64,7 +67,8 @@ def final_table(result, value: str = "measured") -> pd.DataFrame:
     """Arms as rows, outputs as columns: ``mean ± SD`` on the last day."""
     f = result.final(value)
     out = pd.DataFrame({"arm": result.arms})
-    out["n"] = [int(f.loc[f["arm"] == a, "n"].max()) if (f["arm"] == a).any() else 0 for a in result.arms]
+    out["n"] = [int(f.loc[f["arm"] == a, "n"].max()) if (f["arm"] == a).any() else 0
+                for a in result.arms]
     for o in result.outputs:
         col = []
         for a in result.arms:
@@ -93,7 +97,8 @@ def comparison_table(result, outputs: list[str] | None = None) -> pd.DataFrame:
 def _describe_exercise(arm) -> str:
     parts = []
     for e in arm.exercise:
-        extra = ", ".join(f"{k.replace('_', ' ')} {v:g}" if isinstance(v, (int, float)) else f"{k} {v}"
+        extra = ", ".join(f"{k.replace('_', ' ')} {v:g}" if isinstance(v, (int, float))
+                          else f"{k} {v}"
                           for k, v in e.intensity_fields.items())
         end = f"{e.end_day:g}" if e.end_day is not None else "end"
         parts.append(f"{e.modality} ({extra}{', ' if extra else ''}{e.minutes:g} min, "
@@ -119,10 +124,12 @@ def design_tables(result) -> str:
     rows = [
         ("study", s.name), ("source", s._source), ("species", s.species), ("subjects", subj),
         ("duration", f"{s.duration_days:g} days"), ("subjects per arm", s.n_per_arm),
-        ("mechanism hypothesis", f"{s.hypothesis}: {HYPOTHESIS_DESCRIPTIONS.get(s.hypothesis, '')}"),
+        ("mechanism hypothesis",
+         f"{s.hypothesis}: {HYPOTHESIS_DESCRIPTIONS.get(s.hypothesis, '')}"),
         ("seed", s.seed), ("measurement days", ", ".join(f"{d:g}" for d in s.days)),
         ("primary outcome", result.label(s.primary)),
-        ("parameter overrides", ", ".join(f"{k} = {v:g}" for k, v in s.parameters.items()) or "none"),
+        ("parameter overrides",
+         ", ".join(f"{k} = {v:g}" for k, v in s.parameters.items()) or "none"),
         ("neurobone version", result.version), ("solver", result.solver),
     ]
     design = pd.DataFrame(rows, columns=["", "value"])
@@ -136,7 +143,8 @@ def result_fragment(result) -> str:
     """The HTML a notebook shows for a StudyResult: design line, final table, comparisons."""
     s = result.study
     head = (f"<p><b>{esc(s.name)}</b>: {len(result.arms)} arms × {s.n_per_arm}, "
-            f"{s.duration_days:g} days, hypothesis <code>{esc(s.hypothesis)}</code>, seed {s.seed}</p>")
+            f"{s.duration_days:g} days, hypothesis <code>{esc(s.hypothesis)}</code>, seed "
+            f"{s.seed}</p>")
     return (head + f"<p>Day {result.last_day:g}, measured, mean ± SD</p>"
             + table(final_table(result))
             + "<p>Comparisons of the primary outcome</p>"
@@ -148,11 +156,12 @@ def page(result, figures: dict[str, tuple[str, str]], files: list[str]) -> str:
     s = result.study
     f = findings(result)
     now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(s.name)}: neurobone study report</title>"
-             f"<style>{CSS}</style></head><body>",
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(s.name)}: neurobone "
+             f"study report</title><style>{CSS}</style></head><body>",
              f"<h1>{esc(s.name)}</h1>",
-             f"<p class='meta'>neurobone {esc(result.version)} · hypothesis <code>{esc(s.hypothesis)}</code>"
-             f" · seed {s.seed} · {len(result.arms)} arms × {s.n_per_arm} · generated {now}</p>"]
+             f"<p class='meta'>neurobone {esc(result.version)} · hypothesis "
+             f"<code>{esc(s.hypothesis)}</code> · seed {s.seed} · {len(result.arms)} arms × "
+             f"{s.n_per_arm} · generated {now}</p>"]
     if s.description:
         parts.append(f"<p>{esc(s.description)}</p>")
     for n in result.notes:
@@ -169,13 +178,15 @@ def page(result, figures: dict[str, tuple[str, str]], files: list[str]) -> str:
     if f["paths"]:
         parts.append("<p>Paths of the exercise effect (mean animal, no noise):</p><ul>"
                      + "".join(f"<li>{esc(x)}</li>" for x in f["paths"]) + "</ul>")
-    parts.append("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in f["anova"] + f["variability"]) + "</ul>")
+    parts.append("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in f["anova"] + f["variability"])
+                 + "</ul>")
 
-    parts.append(f"<h2>Results on day {result.last_day:g}</h2><p class='meta'>Measured values, mean ± SD.</p>")
+    parts.append(f"<h2>Results on day {result.last_day:g}</h2>"
+                 "<p class='meta'>Measured values, mean ± SD.</p>")
     parts.append(table(final_table(result)))
     parts.append("<h3>Comparisons</h3><p class='meta'>Difference in means (arm minus reference) "
-                 "with Welch 95 % confidence interval; percent of the reference mean; Welch t-test; "
-                 "Holm adjustment across the comparisons of each outcome.</p>")
+                 "with Welch 95 % confidence interval; percent of the reference mean; Welch "
+                 "t-test; Holm adjustment across the comparisons of each outcome.</p>")
     parts.append(table(comparison_table(result)))
     an = result.anova()
     parts.append("<h3>One-way ANOVA across arms</h3>")
@@ -211,16 +222,16 @@ def page(result, figures: dict[str, tuple[str, str]], files: list[str]) -> str:
     compared = ("of each animal's percent change from its first measurement"
                 if result.analysis_value == "change_pct" else "of last-day values")
     parts.append("<h3>Statistics</h3><p>Per arm and day: mean and SD of the measured values. "
-                 f"Comparisons ({compared}): "
-                 "Welch's unequal-variance t-test and interval (Satterthwaite degrees "
-                 "of freedom); the percent interval divides the difference interval by the reference "
-                 "mean; Holm's step-down adjustment within each outcome; one-way ANOVA (statsmodels "
-                 "OLS). The path decomposition uses four runs of the decomposition arm's mean "
-                 "animal: as given, without exercise, with the neural path off and with the "
-                 "mechanical path off.</p>")
+                 f"Comparisons ({compared}): Welch's unequal-variance t-test and interval "
+                 "(Satterthwaite degrees of freedom); the percent interval divides the difference "
+                 "interval by the reference mean; Holm's step-down adjustment within each "
+                 "outcome; one-way ANOVA (statsmodels OLS). The path decomposition uses four runs "
+                 "of the decomposition arm's mean animal: as given, without exercise, with the "
+                 "neural path off and with the mechanical path off.</p>")
     if result.timings:
         parts.append("<p class='meta'>Run time: " + ", ".join(
             f"{k} {v:.2f} s" for k, v in result.timings.items()) + "</p>")
-    parts.append("<h2>Files</h2><ul>" + "".join(f"<li><a href='{esc(x)}'>{esc(x)}</a></li>" for x in files)
+    parts.append("<h2>Files</h2><ul>"
+                 + "".join(f"<li><a href='{esc(x)}'>{esc(x)}</a></li>" for x in files)
                  + "</ul></body></html>")
     return "\n".join(parts)

@@ -52,7 +52,8 @@ def comparison_sentence(result, row) -> str:
         return f"{head} could not be compared (missing values)."
     values = f"{_num(row.mean_arm)} vs {_num(row.mean_reference)}{u} on day {row.day:g}"
     if result.analysis_value == "change_pct":
-        values = f"mean change {_signed(row.mean_arm)} % vs {_signed(row.mean_reference)} % by day {row.day:g}"
+        values = (f"mean change {_signed(row.mean_arm)} % vs {_signed(row.mean_reference)} % "
+                  f"by day {row.day:g}")
     if row.diff == 0:
         return f"{head} the same in both arms ({values})."
     word = "higher" if row.diff > 0 else "lower"
@@ -67,7 +68,8 @@ def comparison_sentence(result, row) -> str:
     contains = "contains" if row.ci_low <= 0 <= row.ci_high else "excludes"
     return (f"{head}{size} {word} ({pct_ci}Welch {format_p(row.p)}, Holm-adjusted "
             f"{format_p(row.p_holm)}): {values}, a difference of {_signed(row.diff)}{du} "
-            f"(95 % CI {_signed(row.ci_low)} to {_signed(row.ci_high)}; the interval {contains} 0).")
+            f"(95 % CI {_signed(row.ci_low)} to {_signed(row.ci_high)}; "
+            f"the interval {contains} 0).")
 
 
 def anova_sentence(result, row) -> str:
@@ -90,11 +92,12 @@ def decomposition_sentences(result) -> list[str]:
                        "there is no effect to split into paths.")
             continue
         out.append(
-            f"In the mean animal of arm {r.arm!r}, exercise changed {label} by {_signed(r.effect)}{du} "
-            f"on day {r.day:g} ({_num(r.no_exercise)}{u} without exercise, {_num(r.full)}{u} with it). "
-            f"Switching off the neural path removes {_share(r.neural_share)} of that effect, "
-            f"switching off the mechanical path {_share(r.mechanical_share)}; the interaction "
-            f"of the two paths is {_share(r.interaction_share)}.")
+            f"In the mean animal of arm {r.arm!r}, exercise changed {label} by "
+            f"{_signed(r.effect)}{du} on day {r.day:g} ({_num(r.no_exercise)}{u} without exercise, "
+            f"{_num(r.full)}{u} with it). Switching off the neural path removes "
+            f"{_share(r.neural_share)} of that effect, switching off the mechanical path "
+            f"{_share(r.mechanical_share)}; the interaction of the two paths is "
+            f"{_share(r.interaction_share)}.")
     return out
 
 
@@ -130,7 +133,8 @@ def findings(result) -> dict[str, list[str]]:
         for o in result.outputs:
             if o == primary:
                 continue
-            sel = comp[(comp["output"] == o) & (comp["arm"] == first[0]) & (comp["reference"] == first[1])]
+            sel = comp[(comp["output"] == o) & (comp["arm"] == first[0])
+                       & (comp["reference"] == first[1])]
             secondary += [comparison_sentence(result, r) for r in sel.itertuples()]
     out["secondary"] = secondary
     an = result.anova()

@@ -74,8 +74,9 @@ WRIGHT2014_PREVALENCE = {"osteoporosis": (0.068, 0.123, 0.257, 0.349),
 LOOKER2010_FN = {"osteoporosis": 0.10, "osteopenia": 0.49}
 LOOKER2010 = "Looker et al. 2010, J Bone Miner Res 25:64 (NHANES 2005-2006, femoral neck)"
 #: natural menopause: mean 51 years (Gold 2013, SWAN; the median the subject rules also
-#: use, :data:`~neurobone.model.brainbone.subjects.MENOPAUSE_AGE_YEARS`), SD 4 years, truncated to 40-60 (before 40 is premature ovarian
-#: insufficiency, not natural menopause; after 60 is rare)
+#: use, :data:`~neurobone.model.brainbone.subjects.MENOPAUSE_AGE_YEARS`), SD 4 years,
+#: truncated to 40-60 (before 40 is premature ovarian insufficiency, not natural
+#: menopause; after 60 is rare)
 MENOPAUSE_SD_YEARS = 4.0
 MENOPAUSE_RANGE_YEARS = (40.0, 60.0)
 GOLD2013 = "Gold et al. 2013, Am J Epidemiol 178:70 (SWAN): natural menopause at ~51 years"
@@ -343,8 +344,10 @@ class Population(BaseModel):
                                            description="probability a subject is female")
     age_years: Covariate = Field(None, description="human age at the start, years")
     age_weeks: Covariate = Field(None, description="mouse age at the start, weeks")
-    menopause_age_years: Covariate = Field(None, description="women: age at natural menopause, years")
-    years_since_menopause: Covariate = Field(None, description="women: years since menopause at the start")
+    menopause_age_years: Covariate = Field(
+        None, description="women: age at natural menopause, years")
+    years_since_menopause: Covariate = Field(
+        None, description="women: years since menopause at the start")
     t_score: Covariate = Field(None, description="baseline femoral-neck T-score (DXA anchor)")
     abmd_ls: Covariate = Field(None, description="baseline lumbar spine aBMD, g/cm2 (DXA anchor)")
     abmd_th: Covariate = Field(None, description="baseline total hip aBMD, g/cm2 (DXA anchor)")
@@ -398,7 +401,8 @@ def defaults(species: str) -> dict[str, object]:
         e, c = US_WOMEN_2010["edges"], US_WOMEN_2010["counts"]
         return {
             "female_fraction": 1.0,
-            "age_years": Histogram(dist="histogram", edges=list(e[:4]), weights=[float(x) for x in c[:3]]),
+            "age_years": Histogram(dist="histogram", edges=list(e[:4]),
+                                   weights=[float(x) for x in c[:3]]),
             "menopause_age_years": TruncNormal(dist="truncnormal", mean=_menopause_mean(),
                                                sd=MENOPAUSE_SD_YEARS, low=MENOPAUSE_RANGE_YEARS[0],
                                                high=MENOPAUSE_RANGE_YEARS[1]),
@@ -467,7 +471,8 @@ def describe(spec: dict[str, object]) -> dict[str, str]:
 
 def age_lower_bound_days(spec: dict[str, object], species: str) -> float:
     """The lowest age (days) the specification can produce (0 if unbounded below)."""
-    name, unit = ("age_years", DAYS_PER_YEAR) if species == "human" else ("age_weeks", DAYS_PER_WEEK)
+    name, unit = (("age_years", DAYS_PER_YEAR) if species == "human"
+                  else ("age_weeks", DAYS_PER_WEEK))
     v = spec.get(name)
     if v is None:
         return math.nan

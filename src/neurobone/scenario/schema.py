@@ -8,7 +8,8 @@ A scenario describes one subject's protocol::
     hypothesis: article                     # article | interoceptive | mechanical
     parameters: {}                          # optional overrides by parameter name
     exercise:
-      - {modality: treadmill, speed_m_per_min: 12, minutes: 45, days_per_week: 5, start_day: 0, end_day: 56}
+      - {modality: treadmill, speed_m_per_min: 12, minutes: 45, days_per_week: 5,
+         start_day: 0, end_day: 56}
     interventions:
       - {kind: circuit_inhibition, start_day: 0, end_day: 56}
     outputs: [bv_tv, connectivity, sympathetic_tone]
@@ -301,7 +302,8 @@ def _semantic_errors(scn: Scenario) -> list[tuple[tuple, str]]:
     return errs
 
 
-def parse_scenario(data: dict, *, source: str = "<scenario>", root: yaml.Node | None = None) -> Scenario:
+def parse_scenario(data: dict, *, source: str = "<scenario>",
+                   root: yaml.Node | None = None) -> Scenario:
     """Validate a scenario mapping; errors name the file, line, field and reason."""
     if not isinstance(data, dict):
         raise InputError(f"{source}: a scenario must be a YAML mapping of fields")

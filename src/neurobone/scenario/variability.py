@@ -49,7 +49,8 @@ def key(text: str) -> int:
 
 def stream(seed: int, *keys: int) -> np.random.Generator:
     """The random generator of one (seed, keys...) stream."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(seed), spawn_key=tuple(int(k) for k in keys))))
+    seq = np.random.SeedSequence(int(seed), spawn_key=tuple(int(k) for k in keys))
+    return np.random.Generator(np.random.PCG64(seq))
 
 
 @dataclass(frozen=True)

@@ -144,7 +144,8 @@ class Study(_Strict):
         for a in self.arms:
             if a.name == name:
                 return a
-        raise InputError(f"study {self.name!r} has no arm {name!r}; arms: {', '.join(self.arm_names)}")
+        raise InputError(f"study {self.name!r} has no arm {name!r}; "
+                         f"arms: {', '.join(self.arm_names)}")
 
     @property
     def comparison_pairs(self) -> list[tuple[str, str]]:

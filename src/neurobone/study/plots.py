@@ -91,8 +91,10 @@ def final(result, output: str, value: str | None = None, ax=None, comparisons: b
                    zorder=3)
         if arm in summ.index:
             r = summ.loc[arm]
-            ax.errorbar([i + 0.32], [r["mean"]], yerr=[[r["mean"] - r["ci_low"]], [r["ci_high"] - r["mean"]]],
-                        color="black", marker="_", markersize=16, capsize=4, linewidth=1.4, zorder=4)
+            ax.errorbar([i + 0.32], [r["mean"]],
+                        yerr=[[r["mean"] - r["ci_low"]], [r["ci_high"] - r["mean"]]],
+                        color="black", marker="_", markersize=16, capsize=4, linewidth=1.4,
+                        zorder=4)
     ax.set_xticks(range(len(arms)))
     ax.set_xticklabels([_wrap(x) for x in arms], fontsize=8.5)
     ax.set_xlim(-0.6, len(arms) - 0.4)
@@ -191,6 +193,7 @@ def decomposition(result, ax=None):
                  fontsize=10.5, loc="left")
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
-    ax.legend(frameon=False, fontsize=8.5, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.22 if len(df) < 3 else -0.12))
+    ax.legend(frameon=False, fontsize=8.5, ncol=3, loc="upper center",
+              bbox_to_anchor=(0.5, -0.22 if len(df) < 3 else -0.12))
     fig.tight_layout()
     return fig

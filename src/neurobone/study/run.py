@@ -142,7 +142,8 @@ class StudyResult:
         value = value or self.analysis_value
         key_ = ("anova", day, value)
         if key_ not in self._cache:
-            self._cache[key_] = stats.anova(self.animals, day=day, outputs=self.outputs, value=value)
+            self._cache[key_] = stats.anova(self.animals, day=day, outputs=self.outputs,
+                                            value=value)
         return self._cache[key_].copy()
 
     def decomposition(self) -> pd.DataFrame:
@@ -337,7 +338,8 @@ def run_study(study: Study | dict | str | Path | None = None, *,
     first = animals.groupby(["arm", "animal", "output"], sort=False)["measured"].transform("first")
     animals["change_pct"] = 100.0 * (animals["measured"] / first - 1.0)
     first_day = animals[(animals["output"] == study.primary) & (animals["day"] == days[0])]["true"]
-    if len(first_day) > 1 and np.nanstd(first_day) <= 1e-9 * max(abs(np.nanmean(first_day)), 1e-300):
+    if len(first_day) > 1 and (np.nanstd(first_day)
+                               <= 1e-9 * max(abs(np.nanmean(first_day)), 1e-300)):
         notes.append(f"every animal starts with the same true {study.primary} (no varied parameter "
                      f"sets its baseline): the spread on day {days[0]:g} is instrument error only")
     failed = animals.groupby(["arm", "animal"])["true"].apply(lambda s: s.isna().any())
@@ -353,7 +355,8 @@ def run_study(study: Study | dict | str | Path | None = None, *,
         timings["decomposition"] = time.perf_counter() - t0
         tick(DECOMPOSITION_UNITS, "path decomposition")
 
-    params = pd.concat([parameter_table(P[i * n:(i + 1) * n], model, a) for i, a in enumerate(arms)],
+    params = pd.concat([parameter_table(P[i * n:(i + 1) * n], model, a)
+                        for i, a in enumerate(arms)],
                        ignore_index=True)
     units, labels = _units_labels(model, outputs)
     return StudyResult(study, animals, params, instruments, vs, units, labels, dec,

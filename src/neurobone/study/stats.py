@@ -178,7 +178,8 @@ def anova(animals: pd.DataFrame, *, day: float | None = None, outputs: list[str]
             row.update(df_between=float(row["n_arms"] - 1), df_within=float(len(d) - row["n_arms"]))
         else:
             table = anova_lm(smf.ols("y ~ C(arm)", data=d).fit())
-            row.update(F=float(table.loc["C(arm)", "F"]), df_between=float(table.loc["C(arm)", "df"]),
+            row.update(F=float(table.loc["C(arm)", "F"]),
+                       df_between=float(table.loc["C(arm)", "df"]),
                        df_within=float(table.loc["Residual", "df"]),
                        p=float(table.loc["C(arm)", "PR(>F)"]))
         rows.append(row)
