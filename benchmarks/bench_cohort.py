@@ -433,7 +433,8 @@ def worker(args) -> dict:
                         tried=tried)
         chosen = min(passing, key=lambda r: r["seconds_per_subject"])["cfg"]
     idx = np.arange(args.n)
-    eng(w, idx[: min(len(idx), 64)] if args.worker in ("batch", "batch-scalar", "jax") else idx[:1], chosen,
+    batched = args.worker in ("batch", "batch-scalar", "jax")
+    eng(w, idx[: min(len(idx), 64)] if batched else idx[:1], chosen,
         args.threads)  # warm-up at the timed shape class
     if args.worker == "jax":
         eng(w, idx, chosen, args.threads)  # compile for the timed batch size

@@ -41,7 +41,8 @@ def pytest_generate_tests(metafunc):
 
         table = load_targets(CALIBRATION_CSV) if CALIBRATION_CSV.exists() else None
         shared = {r["id"] for r in calibration_rows()}
-        rows = [] if table is None else [r for r in table.to_dict("records") if r["id"] not in shared]
+        rows = [] if table is None else [r for r in table.to_dict("records")
+                                         if r["id"] not in shared]
         metafunc.parametrize("project_row", [param(r) for r in rows])
 
 

@@ -116,9 +116,11 @@ def test_plan_with_parameters_and_overrides():
 
 # ----------------------------------------------------------------------------- exercise
 def test_circuit_inhibition_blocks_connectivity_and_activation_raises_it():
-    ex = {"species": "mouse", "duration_days": 28, "outputs": ["connectivity"], "exercise": [TREADMILL]}
+    ex = {"species": "mouse", "duration_days": 28, "outputs": ["connectivity"],
+          "exercise": [TREADMILL]}
     run = run_scenario(ex)["connectivity"][-1]
-    inh = run_scenario({**ex, "interventions": [{"kind": "circuit_inhibition"}]})["connectivity"][-1]
+    inhibited = {**ex, "interventions": [{"kind": "circuit_inhibition"}]}
+    inh = run_scenario(inhibited)["connectivity"][-1]
     act = run_scenario({"species": "mouse", "duration_days": 28, "outputs": ["connectivity"],
                         "interventions": [{"kind": "circuit_activation"}]})["connectivity"][-1]
     assert run > 1.3 and inh == pytest.approx(1.0) and act > 1.1
@@ -127,12 +129,14 @@ def test_circuit_inhibition_blocks_connectivity_and_activation_raises_it():
 def test_regular_training_beats_sporadic_at_equal_weekly_minutes():
     base = {"species": "mouse", "duration_days": 56, "outputs": ["connectivity", "bv_tv"]}
     regular = run_scenario({**base, "exercise": [{**TREADMILL, "days_per_week": 4}]})
-    sporadic = run_scenario({**base, "exercise": [{**TREADMILL, "minutes": 90, "days_per_week": 2}]})
+    sporadic = run_scenario({**base,
+                             "exercise": [{**TREADMILL, "minutes": 90, "days_per_week": 2}]})
     assert regular["connectivity"][-7:].mean() > sporadic["connectivity"][-7:].mean()
 
 
 def test_connectivity_decays_after_detraining_and_bone_follows():
-    r = run_scenario({"species": "mouse", "duration_days": 120, "outputs": ["connectivity", "bv_tv"],
+    r = run_scenario({"species": "mouse", "duration_days": 120,
+                      "outputs": ["connectivity", "bv_tv"],
                       "exercise": [{**TREADMILL, "end_day": 56}]})
     c, bv = r["connectivity"], r["bv_tv"]
     assert c[56] > c[90] > c[120] > 1.0
@@ -140,7 +144,8 @@ def test_connectivity_decays_after_detraining_and_bone_follows():
 
 
 def test_swimming_and_walking_do_less_for_bone_than_impact():
-    base = {"species": "human", "subject": {"age_years": 60}, "duration_days": 365, "outputs": ["abmd_ls"]}
+    base = {"species": "human", "subject": {"age_years": 60}, "duration_days": 365,
+            "outputs": ["abmd_ls"]}
 
     def gain(block):
         return run_scenario({**base, "exercise": [block]}).change("abmd_ls")
@@ -152,7 +157,8 @@ def test_swimming_and_walking_do_less_for_bone_than_impact():
 
 
 # ----------------------------------------------------------------------------- decomposition
-EXERCISE_8W = {"species": "mouse", "duration_days": 56, "outputs": ["bv_tv"], "exercise": [TREADMILL]}
+EXERCISE_8W = {"species": "mouse", "duration_days": 56, "outputs": ["bv_tv"],
+               "exercise": [TREADMILL]}
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +166,8 @@ def shares():
     """The bv_tv decomposition under each hypothesis, and under a circuit block."""
     out = {h: decompose({**EXERCISE_8W, "hypothesis": h}).iloc[0]
            for h in ("article", "interoceptive", "mechanical")}
-    out["blocked"] = decompose({**EXERCISE_8W, "interventions": [{"kind": "circuit_inhibition"}]}).iloc[0]
+    out["blocked"] = decompose({**EXERCISE_8W,
+                                "interventions": [{"kind": "circuit_inhibition"}]}).iloc[0]
     return out
 
 
@@ -169,7 +176,8 @@ def test_decomposition_table_columns():
     assert list(d.columns) == ["output", "day", "effect", "full", "no_exercise", "neural_off",
                                "mechanical_off", "neural_share", "mechanical_share",
                                "interaction_share"]
-    assert d.iloc[0].day == 56 and d.iloc[0].effect == pytest.approx(d.iloc[0].full - d.iloc[0].no_exercise)
+    assert d.iloc[0].day == 56 and d.iloc[0].effect == pytest.approx(d.iloc[0].full
+                                                                     - d.iloc[0].no_exercise)
 
 
 def test_article_hypothesis_has_the_largest_neural_share(shares):
@@ -231,9 +239,11 @@ def test_decompose_needs_a_model_with_paths():
     ({"duration_days": 5, "foo": 1}, "foo: unknown field"),
     ({"duration_days": 5, "interventions": [{"kind": "teleport"}]}, "interventions.0.kind"),
     ({"duration_days": 5, "subject": {"age_years": 40}}, "age_years is for humans"),
-    ({"duration_days": 5, "exercise": [{"modality": "treadmill", "minutes": 5, "days_per_week": 9}]}, "days_per_week"),
+    ({"duration_days": 5,
+      "exercise": [{"modality": "treadmill", "minutes": 5, "days_per_week": 9}]}, "days_per_week"),
     ({"species": "human", "duration_days": 5,
-      "subject": {"age_years": 60, "years_since_menopause": 5, "menopause_age_years": 50}}, "not both"),
+      "subject": {"age_years": 60, "years_since_menopause": 5, "menopause_age_years": 50}},
+     "not both"),
     ({"duration_days": 5, "exercise": [{"modality": "treadmill", "minutes": 5, "days_per_week": 2,
                                         "weekdays": [1, 7]}]}, "exercise.0.weekdays.1"),
     ({"duration_days": 5, "exercise": [{"modality": "treadmill", "minutes": 5, "days_per_week": 2,
@@ -247,8 +257,11 @@ def test_schema_errors_name_the_field(data, needle):
 
 
 @pytest.mark.parametrize("data, needle", [
-    ({"duration_days": 5, "exercise": [{"modality": "swim", "minutes": 5, "days_per_week": 2}]}, "valid: treadmill, wheel"),
-    ({"duration_days": 5, "exercise": [{"modality": "treadmill", "minutes": 5, "days_per_week": 2, "pace": 3}]}, "speed_m_per_min"),
+    ({"duration_days": 5, "exercise": [{"modality": "swim", "minutes": 5, "days_per_week": 2}]},
+     "valid: treadmill, wheel"),
+    ({"duration_days": 5,
+      "exercise": [{"modality": "treadmill", "minutes": 5, "days_per_week": 2, "pace": 3}]},
+     "speed_m_per_min"),
     ({"duration_days": 5, "parameters": {"nope": 1}}, "unknown parameter 'nope'"),
     ({"duration_days": 5, "outputs": ["nope"]}, "unknown output 'nope'"),
     ({"duration_days": 5, "interventions": [{"kind": "menopause"}]}, "human female"),

@@ -19,8 +19,8 @@ def test_models_lists_published_models(cli):
 
 def test_simulate_writes_one_row_per_day(cli, tmp_path):
     out = tmp_path / "o.csv"
-    code, _, err = cli("simulate", "--model", "lemaire2004", "--days", "30", "--set", "I_P=1000@10:20",
-                       "-o", out)
+    code, _, err = cli("simulate", "--model", "lemaire2004", "--days", "30",
+                       "--set", "I_P=1000@10:20", "-o", out)
     assert code == 0, err
     df = pd.read_csv(out)
     assert list(df["day"]) == list(range(31))

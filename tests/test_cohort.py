@@ -40,7 +40,8 @@ HUMAN = {
 MOUSE = {
     "species": "mouse",
     "duration_days": 28,
-    "exercise": [{"modality": "treadmill", "speed_m_per_min": 12, "minutes": 45, "days_per_week": 5}],
+    "exercise": [{"modality": "treadmill", "speed_m_per_min": 12, "minutes": 45,
+                  "days_per_week": 5}],
     "interventions": [{"kind": "ovariectomy", "start_day": 0}],
     "outputs": ["bv_tv", "estrogen"],
     "population": {"age_weeks": {"dist": "uniform", "low": 10, "high": 30}},
@@ -143,7 +144,8 @@ def test_truncnormal_quantiles_far_in_a_tail():
         np.testing.assert_allclose(truncnorm.cdf(x, low, high), u, rtol=1e-9, atol=1e-12)
     # the NHANES T-score, likewise, at an age whose mean is far from the bounds
     t = popmod.NhanesTScore(dist="nhanes").ppf(u, age_years=np.full(5, 65.0))
-    assert np.all(np.diff(t) > 0) and popmod.T_SCORE_RANGE[0] < t[0] and t[-1] < popmod.T_SCORE_RANGE[1]
+    assert np.all(np.diff(t) > 0)
+    assert popmod.T_SCORE_RANGE[0] < t[0] and t[-1] < popmod.T_SCORE_RANGE[1]
 
 
 # Hypothesis: every distribution's ppf is monotone, stays within its bounds and inverts
@@ -222,7 +224,8 @@ def test_ppf_is_monotone_bounded_and_inverts_scipy_cdf(kind, data):
 ])
 def test_bad_population_blocks_name_the_field_and_line(tmp_path, population, needle):
     path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump({"species": "human", "duration_days": 10, "population": population}))
+    path.write_text(yaml.safe_dump({"species": "human", "duration_days": 10,
+                                    "population": population}))
     from neurobone.scenario.schema import load_scenario
 
     with pytest.raises(InputError) as exc:
@@ -253,7 +256,8 @@ def test_same_seed_same_cohort_whatever_the_chunk_size(tmp_path, human_ref):
     params = [c for c in summary.columns if c.startswith("param_")]
     assert params and all(summary[c].std() > 0 for c in params)
     # some women reach menopause during the scenario, some were postmenopausal already
-    due = (~summary.postmenopausal) & ((summary.menopause_age_years - summary.age_years) * 365.25 < 365)
+    due = (~summary.postmenopausal) & (
+        (summary.menopause_age_years - summary.age_years) * 365.25 < 365)
     assert due.any() and summary.postmenopausal.any()
 
 
@@ -279,11 +283,13 @@ def test_cohort_subjects_equal_single_subject_scenarios(tmp_path):
     subject with the same covariates (life history, menopause -- past, or ahead and
     during the scenario --, anchors, exercise)."""
     scn = {**HUMAN, "duration_days": 300, "outputs": ["abmd_ls", "estrogen"],
-           "population": {"variability": False, "age_years": {"dist": "uniform", "low": 47, "high": 51.9},
+           "population": {"variability": False,
+                          "age_years": {"dist": "uniform", "low": 47, "high": 51.9},
                           "menopause_age_years": {"dist": "uniform", "low": 46, "high": 52.5}}}
     run_cohort(scn, 6, 3, tmp_path / "c", chunk_size=6, trajectory_every=1, trajectory_step=50)
     summary, traj = tables(tmp_path / "c")
-    due = (~summary.postmenopausal) & ((summary.menopause_age_years - summary.age_years) * 365.25 < 300)
+    due = (~summary.postmenopausal) & (
+        (summary.menopause_age_years - summary.age_years) * 365.25 < 300)
     assert due.any() and summary.postmenopausal.any()
     outputs = ["abmd_ls", "abmd_fn", "t_score", "t_score_spine", "connectivity", "sympathetic_tone",
                "estrogen"]
@@ -440,7 +446,8 @@ def test_manifest_records_the_run(human_ref):
     assert len(m["scenario_hash"]) == 64 and len(m["model_hash"]) == 64
     assert m["population"]["age_years"].startswith("uniform")
     assert m["solver"] == default_solver_name()
-    assert m["outputs"][:len(brainbone.DEFAULT_OUTPUTS["human"])] == list(brainbone.DEFAULT_OUTPUTS["human"])
+    default = list(brainbone.DEFAULT_OUTPUTS["human"])
+    assert m["outputs"][:len(default)] == default
 
 
 # ----------------------------------------------------------------------------- dask
@@ -448,8 +455,9 @@ def test_manifest_records_the_run(human_ref):
 def test_dask_local_cluster_gives_the_in_process_result(tmp_path, human_ref):
     distributed = pytest.importorskip("distributed")
     _, ref, _ = human_ref
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    with (distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                   dashboard_address=None) as cluster,
+          distributed.Client(cluster) as client):
         pids = []
         res = run_cohort(HUMAN, N, 7, tmp_path / "d", chunk_size=10, trajectory_every=5,
                          client=client, threads=1, on_chunk=lambda s: pids.append(s["pid"]))
@@ -485,7 +493,8 @@ def test_cli_cohort_and_query(tmp_path, cli):
     scn = tmp_path / "m.yaml"
     scn.write_text(yaml.safe_dump(MOUSE))
     out = tmp_path / "cli"
-    code, text, err = cli("cohort", scn, "--n", "20", "--seed", "1", "--out", out, "--chunk-size", "8")
+    code, text, err = cli("cohort", scn, "--n", "20", "--seed", "1", "--out", out,
+                          "--chunk-size", "8")
     assert code == 0, err
     assert read_manifest(out)["complete"]
     assert "subjects/s" in err and "20/20" in err  # the progress bar: rate and count
@@ -493,18 +502,22 @@ def test_cli_cohort_and_query(tmp_path, cli):
     code, text, _ = cli("query", out, "SELECT count(*) AS n FROM summary")
     assert code == 0 and "20" in text
     csv = tmp_path / "q.csv"
-    code, _, _ = cli("query", out, "SELECT subject, bv_tv_pct FROM summary ORDER BY subject", "-o", csv)
+    code, _, _ = cli("query", out, "SELECT subject, bv_tv_pct FROM summary ORDER BY subject",
+                     "-o", csv)
     assert code == 0
     assert pd.read_csv(csv).subject.tolist() == list(range(20))
 
 
 @pytest.mark.parametrize("make_args, needle", [
-    (lambda d: ["cohort", str(d / "missing.yaml"), "--n", "5", "--out", str(d / "o")], "does not exist"),
+    (lambda d: ["cohort", str(d / "missing.yaml"), "--n", "5", "--out", str(d / "o")],
+     "does not exist"),
     (lambda d: ["cohort", str(d / "m.yaml"), "--n", "0", "--out", str(d / "o")], "--n must be"),
-    (lambda d: ["cohort", str(d / "m.yaml"), "--n", "5", "--seed", "-1", "--out", str(d / "o")], "seed"),
+    (lambda d: ["cohort", str(d / "m.yaml"), "--n", "5", "--seed", "-1", "--out", str(d / "o")],
+     "seed"),
     (lambda d: ["cohort", str(d / "m.yaml"), "--n", "5", "--out", str(d / "m.yaml")], "is a file"),
     (lambda d: ["cohort", str(d / "m.yaml"), "--n", "5", "--out", "/proc/nope"], "cannot write"),
-    (lambda d: ["cohort", str(d / "m.yaml"), "--n", "5", "--out", str(d / "o"), "--dask", "local:x"], "local:N"),
+    (lambda d: ["cohort", str(d / "m.yaml"), "--n", "5", "--out", str(d / "o"), "--dask",
+                "local:x"], "local:N"),
     (lambda d: ["query", str(d), "SELECT 1"], "no cohort"),
 ])
 def test_cli_bad_input_one_line_exit_2(tmp_path, cli, one_line_error, make_args, needle):

@@ -53,7 +53,8 @@ def test_shipped_coefficients_are_the_fit():
 def test_non_hip_share_of_mof_hazard():
     """The MOF hazard is hip + non-hip; the non-hip share falls with age (women: the
     fitted hazards give about 90 % at 50 and 60 % at 85)."""
-    share = [float(fracture.hazard("oth", a, 0.0) / fracture.hazard("mof", a, 0.0)) for a in (50, 65, 85)]
+    share = [float(fracture.hazard("oth", a, 0.0) / fracture.hazard("mof", a, 0.0))
+             for a in (50, 65, 85)]
     assert share[0] > share[1] > share[2] > 0.4
 
 
@@ -192,10 +193,12 @@ def test_engine_output_equals_helper():
     days = 10 * DAYS_PER_YEAR
     for male, t in ((0.0, -2.5), (1.0, -1.0)):
         res = simulate(model, days, parameters={"male": male, "t_fixed": t},
-                       save_days=[0.0, days], outputs=["age", "hip_fracture_10y", "mof_fracture_10y"])
+                       save_days=[0.0, days],
+                       outputs=["age", "hip_fracture_10y", "mof_fracture_10y"])
         assert res.ok
         ages = res["age"][0] / DAYS_PER_YEAR
         np.testing.assert_allclose(ages, [60.0, 70.0], rtol=1e-6)
         for site, out in fracture.SITES.items():
-            np.testing.assert_allclose(res[out][0], fracture.ten_year_probability(ages, male, t, site),
+            np.testing.assert_allclose(res[out][0],
+                                       fracture.ten_year_probability(ages, male, t, site),
                                        rtol=1e-6)

@@ -49,7 +49,8 @@ from neurobone.errors import InputError
 MOUSE = {
     "species": "mouse",
     "duration_days": 21,
-    "exercise": [{"modality": "treadmill", "speed_m_per_min": 12, "minutes": 45, "days_per_week": 5}],
+    "exercise": [{"modality": "treadmill", "speed_m_per_min": 12, "minutes": 45,
+                  "days_per_week": 5}],
     "outputs": ["bv_tv"],
     "population": {"age_weeks": {"dist": "uniform", "low": 10, "high": 30}},
 }
@@ -144,27 +145,48 @@ def _replace_by_directory(p: Path) -> None:
 
 S, T = (lambda out: chunk_path(out, "summary", 2)), (lambda out: chunk_path(out, "trajectories", 2))
 DAMAGE = {
-    "truncated summary": (lambda out: S(out).write_bytes(S(out).read_bytes()[:300]), "summary file is not readable Parquet"),
-    "zeroed summary": (lambda out: S(out).write_bytes(bytes(S(out).stat().st_size)), "summary file is not readable Parquet"),
-    "random summary": (lambda out: S(out).write_bytes(os.urandom(S(out).stat().st_size)), "summary file is not readable Parquet"),
-    "truncated trajectories": (lambda out: T(out).write_bytes(T(out).read_bytes()[:-9]), "trajectories file is not readable Parquet"),
-    "empty trajectories": (lambda out: T(out).write_bytes(b""), "trajectories file is not readable Parquet"),
+    "truncated summary": (lambda out: S(out).write_bytes(S(out).read_bytes()[:300]),
+                          "summary file is not readable Parquet"),
+    "zeroed summary": (lambda out: S(out).write_bytes(bytes(S(out).stat().st_size)),
+                       "summary file is not readable Parquet"),
+    "random summary": (lambda out: S(out).write_bytes(os.urandom(S(out).stat().st_size)),
+                       "summary file is not readable Parquet"),
+    "truncated trajectories": (lambda out: T(out).write_bytes(T(out).read_bytes()[:-9]),
+                               "trajectories file is not readable Parquet"),
+    "empty trajectories": (lambda out: T(out).write_bytes(b""),
+                           "trajectories file is not readable Parquet"),
     "summary deleted": (lambda out: S(out).unlink(), "summary file missing"),
-    "summary is a directory": (lambda out: _replace_by_directory(S(out)), "summary file is not a regular file"),
+    "summary is a directory": (lambda out: _replace_by_directory(S(out)),
+                               "summary file is not a regular file"),
     "one value changed": (lambda out: rewrite(S(out), _nudge), "summary file's SHA-256 differs"),
-    "copy of another chunk": (lambda out: _copy_chunk(out, 0, 2, record=False), "summary file holds subjects 0..4 (5 rows), not subjects 10..14"),
-    "copy of another chunk with its record": (lambda out: _copy_chunk(out, 1, 2, record=True), "summary file holds subjects 5..9 (5 rows), not subjects 10..14"),
+    "copy of another chunk": (lambda out: _copy_chunk(out, 0, 2, record=False),
+                              "summary file holds subjects 0..4 (5 rows), not subjects 10..14"),
+    "copy of another chunk with its record": (lambda out: _copy_chunk(out, 1, 2, record=True),
+                                              "summary file holds subjects 5..9 "
+                                              "(5 rows), not subjects 10..14"),
     "duplicate subject": (lambda out: rewrite(S(out), _duplicate_a_subject), "1 duplicated"),
-    "a column lost": (lambda out: rewrite(S(out), lambda t: t.drop_columns(["status"])), "lacks the columns status"),
+    "a column lost": (lambda out: rewrite(S(out), lambda t: t.drop_columns(["status"])),
+                      "lacks the columns status"),
     "trajectories of another subject": (lambda out: rewrite(T(out), _relabel_trajectory_subject),
-                                        "trajectories file holds subjects [13], not the sampled subjects [12] of 10..14"),
-    "trajectory rows lost": (lambda out: rewrite(T(out), lambda t: t.slice(0, 5)), "trajectories file has 5 rows, 22 were written"),
+                                        "trajectories file holds subjects [13], not "
+                                        "the sampled subjects [12] of 10..14"),
+    "trajectory rows lost": (lambda out: rewrite(T(out), lambda t: t.slice(0, 5)),
+                             "trajectories file has 5 rows, 22 were written"),
     "record missing": (lambda out: record_path(out, 2).unlink(), "no checksum record"),
-    "record not JSON": (lambda out: record_path(out, 2).write_bytes(b"{\x00\xff"), "unreadable checksum record"),
-    "record a list": (lambda out: record_path(out, 2).write_text("[]"), "malformed checksum record"),
-    "record of another run": (lambda out: _edit_record(out, 2, run="0" * 64), "written by another run"),
-    "record of another chunk": (lambda out: _edit_record(out, 2, chunk=1), "checksum record is of chunk 1"),
-    "record with other digests": (lambda out: _edit_record(out, 2, files={**json.loads(record_path(out, 2).read_text())["files"], "summary": {**json.loads(record_path(out, 2).read_text())["files"]["summary"], "sha256": "0" * 64}}), "summary file's SHA-256 differs"),
+    "record not JSON": (lambda out: record_path(out, 2).write_bytes(b"{\x00\xff"),
+                        "unreadable checksum record"),
+    "record a list": (lambda out: record_path(out, 2).write_text("[]"),
+                      "malformed checksum record"),
+    "record of another run": (lambda out: _edit_record(out, 2, run="0" * 64),
+                              "written by another run"),
+    "record of another chunk": (lambda out: _edit_record(out, 2, chunk=1),
+                                "checksum record is of chunk 1"),
+    "record with other digests": (
+        lambda out: _edit_record(out, 2, files={
+            **json.loads(record_path(out, 2).read_text())["files"],
+            "summary": {**json.loads(record_path(out, 2).read_text())["files"]["summary"],
+                        "sha256": "0" * 64}}),
+        "summary file's SHA-256 differs"),
 }
 
 
@@ -276,17 +298,23 @@ def _table_file(name: str):
 MANIFESTS = {
     "a list": (lambda out: _manifest(out, lambda m: [m]), "a JSON list instead of an object"),
     "a string": (lambda out: (out / "manifest.json").write_text('"cohort"'), "a JSON str instead"),
-    "string n_chunks": (lambda out: _manifest(out, lambda m: {**m, "n_chunks": "4"}), "n_chunks is '4'"),
+    "string n_chunks": (lambda out: _manifest(out, lambda m: {**m, "n_chunks": "4"}),
+                        "n_chunks is '4'"),
     "float n": (lambda out: _manifest(out, lambda m: {**m, "n": 20.5}), "n is 20.5"),
     "n_chunks inconsistent": (lambda out: _manifest(out, lambda m: {**m, "n_chunks": 7}), "make 4"),
     "no n": (lambda out: _manifest(out, _without("n")), "no 'n'"),
     "no outputs": (lambda out: _manifest(out, _without("outputs")), "no 'outputs'"),
-    "outputs a string": (lambda out: _manifest(out, lambda m: {**m, "outputs": "bv_tv"}), "outputs is 'bv_tv'"),
+    "outputs a string": (lambda out: _manifest(out, lambda m: {**m, "outputs": "bv_tv"}),
+                         "outputs is 'bv_tv'"),
     "infinite rtol": (lambda out: (out / "manifest.json").write_text(
-        (out / "manifest.json").read_text().replace('"rtol": 5e-05', '"rtol": 1e999')), "rtol is inf"),
-    "not JSON": (lambda out: (out / "manifest.json").write_text("{\"n\": "), "unreadable cohort manifest"),
-    "binary": (lambda out: (out / "manifest.json").write_bytes(b"\xff\xfe\x00" + os.urandom(64)), "unreadable cohort manifest"),
-    "deeply nested": (lambda out: (out / "manifest.json").write_text("[" * 200000), "unreadable cohort manifest"),
+        (out / "manifest.json").read_text().replace('"rtol": 5e-05', '"rtol": 1e999')),
+        "rtol is inf"),
+    "not JSON": (lambda out: (out / "manifest.json").write_text("{\"n\": "),
+                 "unreadable cohort manifest"),
+    "binary": (lambda out: (out / "manifest.json").write_bytes(b"\xff\xfe\x00" + os.urandom(64)),
+               "unreadable cohort manifest"),
+    "deeply nested": (lambda out: (out / "manifest.json").write_text("[" * 200000),
+                      "unreadable cohort manifest"),
     "a directory": (_manifest_dir, "not a regular file"),
     "summary a file": (_table_file("summary"), "'summary' is not a directory"),
     "trajectories a file": (_table_file("trajectories"), "'trajectories' is not a directory"),
@@ -321,8 +349,8 @@ def test_cli_damaged_manifest_one_line_exit_2(copy, tmp_path, cli, one_line_erro
     MANIFESTS[kind][0](copy)
     scn = tmp_path / "m.yaml"
     scn.write_text(yaml.safe_dump(MOUSE))
-    code, _, err = cli("cohort", scn, "--n", N, "--seed", SEED, "--out", copy, "--chunk-size", CHUNK,
-                       "--trajectory-every", EVERY)
+    code, _, err = cli("cohort", scn, "--n", N, "--seed", SEED, "--out", copy,
+                       "--chunk-size", CHUNK, "--trajectory-every", EVERY)
     one_line_error(code, err, "rerun with --overwrite")
     code, _, err = cli("query", copy, "SELECT 1")
     one_line_error(code, err, "rerun with --overwrite")
@@ -350,7 +378,8 @@ def _dead_pid() -> int:
     return proc.pid
 
 
-def test_a_held_lock_refuses_a_second_writer_with_one_line(copy, sleeper, cli, tmp_path, one_line_error):
+def test_a_held_lock_refuses_a_second_writer_with_one_line(copy, sleeper, cli, tmp_path,
+                                                           one_line_error):
     record_path(copy, 3).unlink()  # work the second writer would do
     _lock_for(copy, sleeper.pid, pid_start=store._proc_start(sleeper.pid))
     before = (copy / LOCK).read_bytes()
@@ -364,8 +393,8 @@ def test_a_held_lock_refuses_a_second_writer_with_one_line(copy, sleeper, cli, t
     assert state["pid"] == sleeper.pid and state["state"] == "running"
     scn = tmp_path / "m.yaml"
     scn.write_text(yaml.safe_dump(MOUSE))
-    code, _, err = cli("cohort", scn, "--n", N, "--seed", SEED, "--out", copy, "--chunk-size", CHUNK,
-                       "--trajectory-every", EVERY)
+    code, _, err = cli("cohort", scn, "--n", N, "--seed", SEED, "--out", copy,
+                       "--chunk-size", CHUNK, "--trajectory-every", EVERY)
     one_line_error(code, err, f"pid {sleeper.pid}")
     # --overwrite does not get past it either (it would delete a live run's files)
     with pytest.raises(InputError, match="is being written by another run"):
@@ -512,9 +541,11 @@ def test_huge_cohorts_are_refused_quickly_before_anything_is_written(tmp_path):
     out = tmp_path / "o"
     cases = [
         (dict(n=10**12), "n: Input should be less than or equal to 1000000000"),
-        (dict(n=10**9, chunk_size=10), f"more than {MAX_CHUNKS:,}; use a chunk size of at least 1,000"),
+        (dict(n=10**9, chunk_size=10),
+         f"more than {MAX_CHUNKS:,}; use a chunk size of at least 1,000"),
         (dict(n=10**9, chunk_size=10**9), "a chunk of 1,000,000,000 subjects would need about"),
-        (dict(n=10, trajectory_step=1e-9), "use a smaller --chunk-size, a longer --trajectory-step"),
+        (dict(n=10, trajectory_step=1e-9),
+         "use a smaller --chunk-size, a longer --trajectory-step"),
         (dict(n=10, trajectory_step=5e-324), "would need about"),
     ]
     for kw, needle in cases:
@@ -608,14 +639,16 @@ def test_the_query_sandbox_refuses_anything_but_reading_the_store(reference, tmp
 @pytest.mark.parametrize("sql, check", [
     ("SELECT count(*) AS n FROM summary", lambda df: df.n[0] == N),
     ("SELECT count(*) AS n FROM trajectories", lambda df: df.n[0] == 7 * 22),
-    ("WITH s AS (SELECT * FROM summary WHERE status = 0) SELECT count(*) AS n FROM s", lambda df: df.n[0] == N),
+    ("WITH s AS (SELECT * FROM summary WHERE status = 0) SELECT count(*) AS n FROM s",
+     lambda df: df.n[0] == N),
     ("SELECT s.subject, max(t.day) AS last FROM summary s JOIN trajectories t USING (subject) "
      "GROUP BY 1 ORDER BY 1", lambda df: df.subject.tolist() == list(range(0, N, EVERY))),
     ("DESCRIBE summary", lambda df: "bv_tv_pct" in df.column_name.tolist()),
     ("SUMMARIZE SELECT bv_tv_pct FROM summary", lambda df: len(df) == 1),
     ("EXPLAIN SELECT * FROM summary", lambda df: len(df) >= 1),
     ("PIVOT (SELECT sex FROM summary) ON sex USING count(*)", lambda df: df.female.tolist() == [N]),
-    ("FROM summary SELECT chunk, count(*) AS n GROUP BY ALL ORDER BY ALL", lambda df: df.n.tolist() == [5] * 4),
+    ("FROM summary SELECT chunk, count(*) AS n GROUP BY ALL ORDER BY ALL",
+     lambda df: df.n.tolist() == [5] * 4),
     ("SELECT 1 AS one;", lambda df: df.one[0] == 1),
 ])
 def test_the_query_sandbox_runs_ordinary_selects(reference, sql, check):
@@ -647,7 +680,8 @@ def test_a_store_whose_first_chunk_is_being_written_is_queried(tmp_path):
     assert query(out, "SELECT count(*) AS n FROM summary").n[0] == 0
     assert query(out, "SELECT count(*) AS n FROM trajectories").n[0] == 0
     report = check_store(out)
-    assert report["healthy"] and report["missing"] == [0, 1, 2, 3] and len(report["temporaries"]) == 2
+    assert (report["healthy"] and report["missing"] == [0, 1, 2, 3]
+            and len(report["temporaries"]) == 2)
 
 
 @pytest.mark.parametrize("sql", ["", "   ", "\n\t", "-- only a comment", "/* nothing */"])
@@ -662,7 +696,8 @@ def test_unsafe_is_full_duckdb(reference, tmp_path):
     (tmp_path / "x.csv").write_text("a,b\n1,2\n")
     df = query(reference, f"SELECT * FROM read_csv('{tmp_path / 'x.csv'}')", unsafe=True)
     assert df.a[0] == 1
-    query(reference, f"COPY (SELECT count(*) AS n FROM summary) TO '{tmp_path / 'n.csv'}'", unsafe=True)
+    query(reference, f"COPY (SELECT count(*) AS n FROM summary) TO '{tmp_path / 'n.csv'}'",
+          unsafe=True)
     assert (tmp_path / "n.csv").read_text().split() == ["n", str(N)]
 
 
@@ -806,10 +841,12 @@ def test_with_dask_the_parent_holds_the_lock_and_workers_verify_nothing_twice(tm
     chunk_path(out, "summary", 1).write_bytes(os.urandom(100))
     record_path(out, 3).unlink()
     holders = []
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    with (distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                   dashboard_address=None) as cluster,
+          distributed.Client(cluster) as client):
         res = run_cohort(MOUSE, N, SEED, out, **ARGS, client=client, threads=1,
-                         on_chunk=lambda s: holders.append((s["chunk"], s["pid"], lock_state(out)["pid"])))
+                         on_chunk=lambda s: holders.append((s["chunk"], s["pid"],
+                                                            lock_state(out)["pid"])))
     assert sorted(h[0] for h in holders) == [1, 3]
     assert all(pid != os.getpid() and holder == os.getpid() for _, pid, holder in holders)
     assert [r["chunk"] for r in res.manifest["recomputed_chunks"]] == [1, 3]
@@ -830,9 +867,9 @@ def test_killed_at_random_moments_then_resumed_gives_the_same_bytes(tmp_path):
     n_chunks = n // chunk
 
     def command(out: Path) -> list[str]:
-        return [sys.executable, "-m", "neurobone.cli", "cohort", str(scn), "--n", str(n), "--seed",
-                "5", "--out", str(out), "--chunk-size", str(chunk), "--trajectory-every", str(EVERY),
-                "--threads", "1"]
+        return [sys.executable, "-m", "neurobone.cli", "cohort", str(scn), "--n", str(n),
+                "--seed", "5", "--out", str(out), "--chunk-size", str(chunk),
+                "--trajectory-every", str(EVERY), "--threads", "1"]
 
     def wait_for_lock(out: Path, proc) -> float:
         """Until ``proc`` holds the lock (a killed run's stale lock may be there first)."""
@@ -847,7 +884,8 @@ def test_killed_at_random_moments_then_resumed_gives_the_same_bytes(tmp_path):
     # the uninterrupted run, timed from taking the lock (its chunks) to the end
     ref = tmp_path / "ref"
     spawned = time.monotonic()
-    proc = subprocess.Popen(command(ref), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(command(ref), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
     started = wait_for_lock(ref, proc)
     assert proc.wait(timeout=600) == 0, proc.stderr.read()
     startup, work = started - spawned, max(time.monotonic() - started, 0.5)

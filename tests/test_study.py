@@ -81,7 +81,8 @@ def test_article_study_is_consistent_with_its_rules():
     assert s.comparison_pairs == default_comparisons(s.arms)
     assert ("exercise + circuit inhibition", "exercise") in s.comparison_pairs
     # the explicit decomposition arm is the one the default rule picks
-    assert s.decomposition_arm_name == s.model_copy(update={"decomposition_arm": None}).decomposition_arm_name
+    by_rule = s.model_copy(update={"decomposition_arm": None})
+    assert s.decomposition_arm_name == by_rule.decomposition_arm_name
     # every arm is a valid scenario of the study's subject
     for a in s.arm_names:
         plan = compile_scenario(s.scenario(a))
@@ -124,7 +125,8 @@ def test_change_analysis_leaves_out_outputs_that_cross_zero():
             human(**bad)
         msg = str(exc.value)
         assert "t_score can cross zero" in msg and "analysis: endpoint" in msg and "\n" not in msg
-    assert human(analysis="endpoint", outputs=["abmd_ls", "t_score"]).output_names == ["abmd_ls", "t_score"]
+    chosen = human(analysis="endpoint", outputs=["abmd_ls", "t_score"])
+    assert chosen.output_names == ["abmd_ls", "t_score"]
 
 
 GOOD = """\
@@ -153,7 +155,8 @@ arms:
     ("species: mouse", "species: fish", 2, "species: Input should be 'mouse' or 'human'"),
     ("seed: 1", "seed: 1\ndecomposition_arm: sedentary", 7, "has no exercise to decompose"),
     ("species: mouse\nsubject: {sex: female, age_weeks: 12}",
-     "species: human\nsubject: {sex: female, age_years: 60}\nanalysis: change\noutputs: [abmd_ls, t_score]",
+     "species: human\nsubject: {sex: female, age_years: 60}\n"
+     "analysis: change\noutputs: [abmd_ls, t_score]",
      5, "t_score can cross zero"),
     # non-finite, boolean and out-of-range numbers (issue 13)
     ("seed: 1", "seed: 1\nmeasurement_days: []", 7, "measurement_days: give at least one day"),
@@ -224,7 +227,8 @@ def test_default_comparisons_rule():
                     {"name": "ex+bb", "exercise": [TREADMILL],
                      "interventions": [{"kind": "beta_blocker"}]},
                     {"name": "sed+bb", "interventions": [{"kind": "beta_blocker"}]}])
-    assert s.comparison_pairs == [("ex", "sed"), ("ex+bb", "sed"), ("sed+bb", "sed"), ("ex+bb", "ex")]
+    assert s.comparison_pairs == [("ex", "sed"), ("ex+bb", "sed"), ("sed+bb", "sed"),
+                                  ("ex+bb", "ex")]
 
 
 # ----------------------------------------------------------------------------- variability
@@ -335,7 +339,8 @@ def test_counting_instrument_is_poisson():
 def test_every_default_instrument_has_value_unit_and_source():
     for inst in INSTRUMENTS.values():
         assert inst.value > 0 and inst.unit and inst.source
-    over = instruments_for(["bv_tv", "connectivity", "oba"], {"bv_tv": 0.03, "connectivity": 0.2, "oba": 0.05})
+    over = instruments_for(["bv_tv", "connectivity", "oba"],
+                           {"bv_tv": 0.03, "connectivity": 0.2, "oba": 0.05})
     assert over["bv_tv"].value == 0.03
     assert abs(over["connectivity"].cv - 0.2) < 1e-12
     assert over["oba"].kind == "lognormal"
@@ -458,7 +463,8 @@ def test_study_comparisons_are_welch_tests_of_the_change(article_small):
 # ----------------------------------------------------------------------------- result, report
 def test_result_tables_and_display(article_small):
     r, _ = article_small
-    assert set(r.animals.columns) == {"arm", "animal", "day", "output", "true", "measured", "change_pct"}
+    assert set(r.animals.columns) == {"arm", "animal", "day", "output", "true", "measured",
+                                      "change_pct"}
     assert r.outputs == r.study.output_names and r.primary == "bv_tv"
     first = r.animals[r.animals.day == 0].set_index(["arm", "animal", "output"])["measured"]
     last = r.animals[r.animals.day == r.last_day].set_index(["arm", "animal", "output"])
@@ -504,7 +510,8 @@ def test_report_folder(article_small, tmp_path):
     assert r.solver.split("(")[0] in html
     # the findings are generated from this run's numbers
     c = r.comparisons(outputs=["bv_tv"]).iloc[0]
-    assert f"{abs(c['diff']):.1f} percentage points {'higher' if c['diff'] > 0 else 'lower'}" in html
+    direction = "higher" if c["diff"] > 0 else "lower"
+    assert f"{abs(c['diff']):.1f} percentage points {direction}" in html
     animals = pd.read_csv(folder / "animals.csv")
     assert len(animals) == len(r.animals)
     assert load_study(folder / "study.yaml").n_per_arm == 3
@@ -540,7 +547,8 @@ def test_cli_run_small_study(cli, tmp_path):
     (["run", "--hypothesis", "telepathy"], "--hypothesis"),
     (["run", "--n", "many"], "--n"),
 ])
-def test_cli_run_bad_input_is_one_line_exit_2(cli, one_line_error, tmp_path, monkeypatch, args, needle):
+def test_cli_run_bad_input_is_one_line_exit_2(cli, one_line_error, tmp_path, monkeypatch, args,
+                                              needle):
     monkeypatch.chdir(tmp_path)
     code, _, err = cli(*args)
     one_line_error(code, err, needle)

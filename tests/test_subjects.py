@@ -87,7 +87,9 @@ def test_subjects_initialised_together_equal_each_alone(human, solver):
         np.testing.assert_array_equal(alone.parameters[0], together.parameters[i])
         assert alone.rows[0] == together.rows[i]
     # the caller's parameter matrix is not edited in place
-    np.testing.assert_array_equal(P, apply_factors(ref.p, cm.model, draw_factors(cm.model, 1, "subjects", n)))
+    np.testing.assert_array_equal(P,
+                                  apply_factors(ref.p, cm.model,
+                                                draw_factors(cm.model, 1, "subjects", n)))
 
 
 def test_the_reference_subject_needs_no_history(human, mouse):
@@ -151,7 +153,8 @@ def test_estradiol_wins_over_a_natural_menopause():
     assert treated[0] == pytest.approx(natural[0]) and natural[0] < 0.9
     np.testing.assert_allclose(treated[60:], 1.0, rtol=1e-6)
     # started after the menopause, estradiol brings estrogen back up
-    late = _estrogen_run(subject, interventions=[{"kind": "estradiol", "start_day": 250}])["estrogen"]
+    estradiol_late = [{"kind": "estradiol", "start_day": 250}]
+    late = _estrogen_run(subject, interventions=estradiol_late)["estrogen"]
     # the same course until then (estrogen is falling: to the solver's tolerance, as its
     # steps differ on the way to the start of the treatment)
     np.testing.assert_allclose(late[:250], natural[:250], rtol=1e-6)
@@ -192,10 +195,12 @@ def test_menopause_rule_for_women_without_an_age_at_menopause(human):
 
 # ----------------------------------------------------------------------------- ages
 @pytest.mark.parametrize("species, age, unit", [("human", 25, YEAR), ("mouse", 8, WEEK)])
-def test_subjects_younger_than_the_reference_start_at_their_own_age(species, age, unit, human, mouse):
+def test_subjects_younger_than_the_reference_start_at_their_own_age(species, age, unit, human,
+                                                                    mouse):
     cm, ref = human if species == "human" else mouse
     block = {"age_years": age} if species == "human" else {"age_weeks": age}
-    plan = compile_scenario(parse_scenario({"species": species, "subject": block, "duration_days": 7}))
+    plan = compile_scenario(parse_scenario({"species": species, "subject": block,
+                                            "duration_days": 7}))
     k = cm.state_index("age")
     assert plan.initial[k] == pytest.approx(age * unit)
     others = np.arange(cm.n_states) != k
@@ -301,7 +306,8 @@ def test_scenario_study_and_cohort_give_the_same_start(no_variability, tmp_path,
         np.testing.assert_allclose(true, start[o], rtol=1e-12, atol=1e-14, err_msg=o)
 
     run_cohort({"species": species, "subject": block, "duration_days": days, "outputs": outputs,
-                "population": population_of(block) if species == "human" else {"variability": False}},
+                "population": population_of(block) if species == "human"
+                else {"variability": False}},
                1, 1, tmp_path / "c", 1, trajectory_every=1, rtol=1e-8)
     row = query(tmp_path / "c", "SELECT * FROM summary").iloc[0]
     assert row.status == 0
