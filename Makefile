@@ -19,11 +19,12 @@ install: $(STAMP)
 demo: install
 	$(BIN)/neurobone run
 
-# the import contract (layers, no cycles), then the fast tests
+# ruff and the import contract (layers, no cycles), then the fast tests
 test: install lint
 	$(BIN)/python -m pytest -q
 
 lint: install
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
 
 # the long tests (Dask, killed processes, calibration targets, large cohorts)
