@@ -5,6 +5,8 @@ handover of stiff and non-positive-base subjects; the generated vector kernels."
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -296,3 +298,26 @@ def test_lanes_with_a_prebuilt_schedule():
     np.testing.assert_array_equal(a.values, b.values)
     c = simulate(cm, days, parameters=P, initial=Y, schedule=shared, solver=Lanes())
     assert np.max(np.abs(a["C"] - c["C"]) / np.abs(c["C"])) > 1e-2
+
+
+def test_a_trial_step_outside_the_domain_is_rejected_not_handed_over():
+    # u decays, slowly and then (from day 5) fast; the step kept across the change point
+    # overshoots u below zero in a trial stage, where u**1.5 (exp(1.5 log u) in the
+    # lanes) is undefined. The true u stays positive: the lanes reject the trial step and
+    # go on, as the scalar method does, instead of handing the subject over
+    from neurobone.model.definition import Component, Parameter, State, compose
+
+    decay = compose("fastdecay", [Component(
+        "fastdecay",
+        parameters=(Parameter("k", 0.01, "1/day", "decay rate", "test"),
+                    Parameter("n", 1.5, "1", "exponent", "test")),
+        states=(State("u", 1.0, "1", "decays", rate="-k*u", scale=1.0),
+                State("v", 0.0, "1", "integral of u**n", rate="u**n", scale=1.0)))],
+        description="a decay that turns fast", citation="test")
+    res = simulate(decay, [10.0] * 8, save_days=[0, 5, 10],
+                   schedule=[Override("k", 5.0, 5.0)], solver=Lanes(rtol=1e-6))
+    assert res.ok and res.meta["handed_over"] == 0 and np.all(res.rejected > 0)
+    u5 = math.exp(-0.05)
+    np.testing.assert_allclose(res["u"][:, -1], u5 * math.exp(-25.0), rtol=1e-5, atol=1e-9)
+    v10 = (1 - math.exp(-0.075)) / 0.015 + u5 ** 1.5 * (1 - math.exp(-37.5)) / 7.5
+    np.testing.assert_allclose(res["v"][:, -1], v10, rtol=1e-5)

@@ -27,10 +27,12 @@ passes them once (``ct``, from :func:`~neurobone.engine.numerics.rows.change_tim
 and such a lane walks through them instead of searching the rows at each change point
 (the same points, found once).
 
-A lane is *handed over* (status :data:`HANDOVER`) when its subject becomes non-finite,
-meets a non-positive base of a log-domain power (a non-finite value follows), exceeds
-the step limit, underflows, or turns stiff (its steps limited by stability for
-:data:`STIFF_LIMIT` steps in a row); the caller integrates it again with a scalar method.
+A trial step whose error is not finite (a stage met a non-positive base of a log-domain
+power, or overflowed) is rejected and the step cut tenfold. A lane is *handed over*
+(status :data:`HANDOVER`) when its subject's rates at an accepted state are not finite,
+it exceeds the step limit, its step underflows, or it turns stiff (its steps limited by
+stability for :data:`STIFF_LIMIT` steps in a row); the caller integrates it again with a
+scalar method.
 """
 
 import math
@@ -527,8 +529,12 @@ def integrate_queue(queue, P, Y0, t_end, sq, sv, ss, se, sm, off, q, v, s, e, m,
                 continue
             hs = WK[O_HS + j]
             if not (WK[O_E + j] <= 1e300):
-                status[sub[j]] = HANDOVER  # non-finite: a scalar method takes over
-                free[j] = True
+                # a trial stage left the model's domain (a log-domain base crossed zero,
+                # an exp overflowed): reject and shrink hard, as the scalar method does;
+                # a subject that stays there underflows its step and is handed over
+                h[j] = 0.1 * hs
+                rej[j] += 1
+                nstiff[j] = 0
                 continue
             hnew = hs * WK[O_FAC + j]
             if WK[O_ACC + j] > 0.5:

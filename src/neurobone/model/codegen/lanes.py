@@ -3,9 +3,9 @@
 ``prev(WK)`` (the parameter-only terms) and ``rhsv(WK)`` (the rates) evaluate the same
 split right-hand side as the scalar ``pre``/``rhsc`` (:func:`split_rhs`) for ``LANES``
 subjects together. Their formulas run in loops over the lanes that LLVM vectorises, cut
-into *phases* at the calls to ``exp``/``log``, which go to a vector math library for
-all lanes at once (``vexp(WK, offset)``/``vlog(WK, offset)``, provided by the module
-that includes this source: :mod:`neurobone.engine.numerics.vecmath`).
+into *phases* at the calls to ``exp``/``log`` (``tanh`` through ``exp``), which go to a
+vector math library for all lanes at once (``vexp(WK, offset)``/``vlog(WK, offset)``,
+provided by the module that includes this source: :mod:`neurobone.engine.numerics.vecmath`).
 
 Every operand lives in one flat work array ``WK``, one row of ``LANES`` values per
 quantity: parameters (from ``OFF_P``), parameter-only terms (``OFF_C``, written by
@@ -53,6 +53,14 @@ def _lane_code(fname: str, body, homes: dict[str, int], inputs: dict[str, int], 
             nodes.append(("exp" if isinstance(e, sp.exp) else "log", x, args[0]))
             level[x.name] = lvl(args[0]) + 1
             return x
+        if isinstance(e, sp.tanh) and len(args) == 1:
+            # no vector tanh: a scalar call would keep LLVM from vectorising the whole
+            # phase, so tanh(a) = 1 - 2/(exp(2a) + 1), its exp with the others (exp
+            # overflowing to inf gives 1, underflowing to 0 gives -1)
+            x = sp.Symbol(f"_t{len(nodes)}")
+            nodes.append(("exp", x, 2 * args[0]))
+            level[x.name] = lvl(args[0]) + 1
+            return 1 - 2 / (x + 1)
         return e.func(*args, evaluate=False) if isinstance(e, (sp.Add, sp.Mul)) else e.func(*args)
 
     assigned: list[tuple[str, sp.Expr]] = []
