@@ -552,3 +552,13 @@ def test_cli_run_bad_input_is_one_line_exit_2(cli, one_line_error, tmp_path, mon
     monkeypatch.chdir(tmp_path)
     code, _, err = cli(*args)
     one_line_error(code, err, needle)
+
+
+def test_the_mouse_bone_outputs_have_instruments():
+    from neurobone.model import brainbone
+    from neurobone.study.measurement import instruments_for
+
+    outs = brainbone.build("mouse").outputs_for("mouse")
+    bone = [o for o in outs if o in ("bv_tv", "bv_tv_spine", "ct_th")]
+    assert len(bone) == 3
+    assert all(i is not None and 0 < i.cv <= 0.03 for i in instruments_for(bone).values())
