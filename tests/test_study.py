@@ -562,3 +562,16 @@ def test_the_mouse_bone_outputs_have_instruments():
     bone = [o for o in outs if o in ("bv_tv", "bv_tv_spine", "ct_th")]
     assert len(bone) == 3
     assert all(i is not None and 0 < i.cv <= 0.03 for i in instruments_for(bone).values())
+
+
+def test_a_one_arm_human_study_reports_without_comparisons(tmp_path):
+    from neurobone.study.design import parse_study
+
+    r = run_study(parse_study(dict(
+        name="one arm", species="human", duration_days=30, n_per_arm=3, seed=4,
+        subject=dict(sex="female", age_years=60), arms=[dict(name="control")])))
+    assert r.comparisons().empty and "output" in r.comparisons().columns
+    html = write_report(r, tmp_path / "rep").read_text()
+    assert "no comparisons between arms" in html and "ANOVA across arms not available" not in html
+    assert "participants" in html and "mean animal" not in html
+    assert "between animals" not in html

@@ -113,6 +113,7 @@ def write_report(result, out: str | Path, overwrite: bool = False) -> Path:
     ``out`` must be new, empty or a previous report unless ``overwrite`` (see
     :func:`prepare_folder`)."""
     from neurobone.report.html import page
+    from neurobone.report.text import noun
 
     folder = prepare_folder(out, overwrite)
     try:
@@ -130,12 +131,13 @@ def write_report(result, out: str | Path, overwrite: bool = False) -> Path:
     name = f"{primary}_timecourse.png"
     _save(result.plot_timecourse(primary), folder / name)
     figures[name] = (f"{result.label(primary, unit=False)} over time",
-                     f"Measured values, mean ± SD of the {n} animals "
+                     f"Measured values, mean ± SD of the {n} {noun(result, True)} "
                      "of each arm on each measurement day.")
     name = f"{primary}_final.png"
     _save(result.plot_final(primary), folder / name)
     figures[name] = (f"{result.label(primary, unit=False)} on day {result.last_day:g}",
-                     "Each dot is one animal (measured); black bars are the arm's mean and 95 % "
+                     f"Each dot is one {noun(result)} (measured); black bars are the arm's mean "
+                     "and 95 % "
                      "confidence interval; brackets show the study's comparisons with "
                      "Holm-adjusted Welch p-values.")
     if not result.decomposition().empty:
@@ -143,15 +145,16 @@ def write_report(result, out: str | Path, overwrite: bool = False) -> Path:
         _save(result.plot_decomposition(), folder / name)
         figures[name] = ("Paths of the exercise effect",
                          "Share of the decomposition arm's exercise effect lost when the neural or "
-                         "the mechanical path is switched off (mean animal, no noise); the "
-                         "interaction is the remainder. Bars left of 0 are negative shares.")
+                         f"the mechanical path is switched off (mean {noun(result)}, no noise); "
+                         "the interaction is the remainder. Bars left of 0 are negative shares.")
     for o in result.outputs:
         if o == primary:
             continue
         name = f"{o}_timecourse.png"
         _save(result.plot_timecourse(o), folder / name)
         figures[name] = (f"{result.label(o, unit=False)} over time",
-                         f"Measured values, mean ± SD of the {n} animals of each arm.")
+                         f"Measured values, mean ± SD of the {n} {noun(result, True)} of each "
+                         "arm.")
 
     tables = {
         "results.csv": result.summary(),

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from neurobone.report.html import fmt
-from neurobone.report.text import _share
+from neurobone.report.text import _share, noun
 from neurobone.study.stats import format_p, p_value
 
 
@@ -89,7 +89,8 @@ def print_results(result, console: Console | None = None) -> None:
     if len(drow) and np.isfinite(drow["neural_share"].iloc[0]):
         r = drow.iloc[0]
         console.print(f"Exercise effect on {short_label(result, result.primary)} in arm "
-                      f"{r['arm']!r} by path (mean animal): neural {_share(r['neural_share'])}, "
+                      f"{r['arm']!r} by path (mean {noun(result)}): neural "
+                      f"{_share(r['neural_share'])}, "
                       f"mechanical {_share(r['mechanical_share'])}, interaction "
                       f"{_share(r['interaction_share'])}",
                       highlight=False)

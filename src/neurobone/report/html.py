@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from neurobone.model.brainbone import HYPOTHESIS_DESCRIPTIONS
-from neurobone.report.text import findings
+from neurobone.report.text import findings, noun
 from neurobone.study.stats import p_value
 
 CSS = """
@@ -166,7 +166,7 @@ def page(result, figures: dict[str, tuple[str, str]], files: list[str]) -> str:
         parts.append(f"<p>{esc(s.description)}</p>")
     for n in result.notes:
         parts.append(f"<p class='note'>{esc(n)}</p>")
-    what = ("each animal's measured percent change from its first measurement to the last "
+    what = (f"each {noun(result)}'s measured percent change from its first measurement to the last "
             "measurement day" if result.analysis_value == "change_pct"
             else "measured values on the last measurement day")
     parts.append("<h2>Findings</h2><p class='meta'>Generated from the numbers below; "
@@ -176,7 +176,7 @@ def page(result, figures: dict[str, tuple[str, str]], files: list[str]) -> str:
         parts.append("<p>Other outcomes, first comparison:</p><ul>"
                      + "".join(f"<li>{esc(x)}</li>" for x in f["secondary"]) + "</ul>")
     if f["paths"]:
-        parts.append("<p>Paths of the exercise effect (mean animal, no noise):</p><ul>"
+        parts.append(f"<p>Paths of the exercise effect (mean {noun(result)}, no noise):</p><ul>"
                      + "".join(f"<li>{esc(x)}</li>" for x in f["paths"]) + "</ul>")
     parts.append("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in f["anova"] + f["variability"])
                  + "</ul>")
@@ -205,11 +205,11 @@ def page(result, figures: dict[str, tuple[str, str]], files: list[str]) -> str:
     parts.append("<h2>Design</h2>")
     parts.append(design_tables(result))
     parts.append("<h2>Methods</h2>")
-    parts.append("<h3>Between-animal variability</h3>")
+    parts.append(f"<h3>Between-{noun(result)} variability</h3>")
     parts.append(f"<p>{esc(f['variability'][0])} Parameters are drawn log-normally around the "
                  "calibrated mean subject, which is their median (see docs/studies.md); every "
-                 "animal has its own random stream derived from the seed, the arm name and its "
-                 "index.</p>")
+                 f"{noun(result)} has its own random stream derived from the seed, the arm name "
+                 "and its index.</p>")
     vt = result.variation_table()
     if len(vt):
         parts.append(table(vt.assign(cv=[f"{100 * x:.1f} %" for x in vt["cv"]])))
@@ -219,15 +219,15 @@ def page(result, figures: dict[str, tuple[str, str]], files: list[str]) -> str:
         "output": it["output"], "method": it["method"], "error model": it["kind"],
         "value": [fmt(v) for v in it["value"]], "unit": it["unit"],
         "CV": [f"{100 * c:.1f} %" for c in it["cv"]], "source": it["source"]})))
-    compared = ("of each animal's percent change from its first measurement"
+    compared = (f"of each {noun(result)}'s percent change from its first measurement"
                 if result.analysis_value == "change_pct" else "of last-day values")
     parts.append("<h3>Statistics</h3><p>Per arm and day: mean and SD of the measured values. "
                  f"Comparisons ({compared}): Welch's unequal-variance t-test and interval "
                  "(Satterthwaite degrees of freedom); the percent interval divides the difference "
                  "interval by the reference mean; Holm's step-down adjustment within each "
                  "outcome; one-way ANOVA (statsmodels OLS). The path decomposition uses four runs "
-                 "of the decomposition arm's mean animal: as given, without exercise, with the "
-                 "neural path off and with the mechanical path off.</p>")
+                 f"of the decomposition arm's mean {noun(result)}: as given, without exercise, "
+                 "with the neural path off and with the mechanical path off.</p>")
     if result.timings:
         parts.append("<p class='meta'>Run time: " + ", ".join(
             f"{k} {v:.2f} s" for k, v in result.timings.items()) + "</p>")

@@ -88,17 +88,23 @@ def decomposition_sentences(result) -> list[str]:
         label = result.label(r.output, unit=False)
         u, du = _units(result, r.output)
         if not np.isfinite(r.neural_share):
-            out.append(f"In the mean animal of arm {r.arm!r}, exercise did not change {label}; "
-                       "there is no effect to split into paths.")
+            out.append(f"In the mean {noun(result)} of arm {r.arm!r}, exercise did not change "
+                       f"{label}; there is no effect to split into paths.")
             continue
         out.append(
-            f"In the mean animal of arm {r.arm!r}, exercise changed {label} by "
+            f"In the mean {noun(result)} of arm {r.arm!r}, exercise changed {label} by "
             f"{_signed(r.effect)}{du} on day {r.day:g} ({_num(r.no_exercise)}{u} without exercise, "
             f"{_num(r.full)}{u} with it). Switching off the neural path removes "
             f"{_share(r.neural_share)} of that effect, switching off the mechanical path "
             f"{_share(r.mechanical_share)}; the interaction of the two paths is "
             f"{_share(r.interaction_share)}.")
     return out
+
+
+def noun(result, plural: bool = False) -> str:
+    """What a study's subjects are called: animals (mice) or participants (people)."""
+    word = "animal" if result.study.species == "mouse" else "participant"
+    return word + "s" if plural else word
 
 
 def _share(x: float) -> str:
@@ -109,13 +115,13 @@ def _share(x: float) -> str:
 def variability_sentence(result) -> str:
     vs = result.variations
     if not vs:
-        return ("No model parameter varies between animals (the model declares no cv > 0), so "
-                "the spread within an arm is instrument error only.")
+        return (f"No model parameter varies between {noun(result, True)} (the model declares "
+                "no cv > 0), so the spread within an arm is instrument error only.")
     cvs = [100 * v.cv for v in vs]
     rng = f"{min(cvs):.0f} %" if min(cvs) == max(cvs) else f"{min(cvs):.0f}-{max(cvs):.0f} %"
-    return (f"{len(vs)} model parameter(s) vary between animals (log-normal, CV {rng}: "
-            f"{', '.join(v.name for v in vs)}); each animal's outcomes are then measured with "
-            "instrument error.")
+    return (f"{len(vs)} model parameter(s) vary between {noun(result, True)} (log-normal, CV "
+            f"{rng}: {', '.join(v.name for v in vs)}); each {noun(result)}'s outcomes are then "
+            "measured with instrument error.")
 
 
 def findings(result) -> dict[str, list[str]]:
@@ -137,8 +143,12 @@ def findings(result) -> dict[str, list[str]]:
                        & (comp["reference"] == first[1])]
             secondary += [comparison_sentence(result, r) for r in sel.itertuples()]
     out["secondary"] = secondary
+    if not pairs:
+        out["primary"] = ["A study of one arm has no comparisons between arms; the table "
+                          "below gives each outcome's mean ± SD."]
     an = result.anova()
-    out["anova"] = [anova_sentence(result, r) for r in an.itertuples()]
+    out["anova"] = ([anova_sentence(result, r) for r in an.itertuples()]
+                    if an["n_arms"].max() > 1 else [])
     out["paths"] = decomposition_sentences(result)
     out["variability"] = [variability_sentence(result)]
     return out

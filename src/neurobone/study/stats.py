@@ -117,6 +117,12 @@ def holm(p: np.ndarray) -> np.ndarray:
     return out
 
 
+#: the columns of :func:`compare`'s table
+COMPARISON_COLUMNS = ["output", "day", "arm", "reference", "n_arm", "n_reference", "mean_arm",
+                      "mean_reference", "diff", "ci_low", "ci_high", "pct_diff", "pct_ci_low",
+                      "pct_ci_high", "t", "df", "p", "p_holm"]
+
+
 def compare(animals: pd.DataFrame, pairs: list[tuple[str, str]], *, day: float | None = None,
             outputs: list[str] | None = None, value: str = "measured") -> pd.DataFrame:
     """Each ``(arm, reference)`` pair for each output on ``day`` (default: the last day)."""
@@ -147,7 +153,8 @@ def compare(animals: pd.DataFrame, pairs: list[tuple[str, str]], *, day: float |
         for r, a in zip(block, adj, strict=True):
             r["p_holm"] = float(a)
         rows += block
-    return pd.DataFrame(rows)
+    # no pairs (a one-arm study): an empty table that still has its columns
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 
 def anova(animals: pd.DataFrame, *, day: float | None = None, outputs: list[str] | None = None,
