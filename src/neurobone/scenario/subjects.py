@@ -69,12 +69,14 @@ class Subjects:
 
 def initialise_subjects(cm: CompiledModel, covariates: Covariates, *,
                         ref: Reference, P: np.ndarray | None = None,
-                        days: float = 0.0, solver: Solver | None = None,
+                        start: np.ndarray | None = None, days: float = 0.0, solver: Solver | None = None,
                         threads: int | None = None) -> Subjects:
     """Set up ``covariates.n`` subjects of ``cm`` from the reference ``ref``.
 
     ``P`` gives each subject's parameters (default: the reference's); varied parameters
-    must leave the reference homeostasis unchanged. ``days`` is the length of the
+    must leave the reference homeostasis unchanged, unless ``start`` gives each subject's
+    own reference state (N x n_states, default: the reference's; a sensitivity analysis
+    passes each sample's reference, with its parameters in ``P``). ``days`` is the length of the
     scenario that follows (for the subjects' own overrides during it). Histories are
     integrated with ``solver`` (default :data:`HISTORY_SOLVER`).
     """
@@ -83,7 +85,9 @@ def initialise_subjects(cm: CompiledModel, covariates: Covariates, *,
     n = covariates.n
     P = np.tile(ref.p, (n, 1)) if P is None else np.array(P, dtype=float)
     plan = rules.plan_life(m, covariates, P)
-    Y = np.tile(ref.y, (n, 1))
+    Y = np.tile(ref.y, (n, 1)) if start is None else np.array(start, dtype=float)
+    if Y.shape != (n, cm.n_states):
+        raise ValueError(f"start has shape {Y.shape}, expected ({n}, {cm.n_states})")
     for name, values in plan.states.items():
         k = cm.state_index(name)
         Y[:, k] = np.where(np.isfinite(values), values, Y[:, k])
