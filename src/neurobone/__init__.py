@@ -10,6 +10,7 @@ quick)::
     nb.run_scenario("examples/mouse_treadmill.yaml").table()
     nb.run_study()                    # the article's mouse study
     nb.run_cohort("examples/cohort_running.yaml", n=1000, seed=1, out_dir="cohort")
+    nb.sensitivity("examples/mouse_treadmill.yaml", ["k_tb", "g_T"], outputs=["bv_tv"])
 
 See README.md and docs/.
 """
@@ -53,6 +54,9 @@ _EXPORTS = {
     "run_cohort": "neurobone.cohort.run",
     "open_cohort": "neurobone.cohort.store",
     "query": "neurobone.cohort.store",
+    # fitting
+    "sensitivity": "neurobone.fit.sensitivity",
+    "SensitivityResult": "neurobone.fit.sensitivity",
     # output
     "write_report": "neurobone.report",
     "to_sbml": "neurobone.io.sbml",

@@ -176,6 +176,131 @@ def decompose_cmd(
         write_output(out, lambda tmp: df.to_csv(tmp, index=False))
 
 
+def _names(option: str, text: str | None) -> list[str] | None:
+    """Comma-separated names (None when the option is not given)."""
+    if text is None:
+        return None
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names:
+        raise InputError(f"{option}: give names separated by commas")
+    return names
+
+
+def _bounds(items: list[str] | None) -> dict[str, tuple[float, float]]:
+    """``NAME=LOW:HIGH`` items as ``{name: (low, high)}``."""
+    out = {}
+    for item in items or []:
+        name, eq, rng = item.partition("=")
+        low, colon, high = rng.partition(":")
+        try:
+            if not (eq and colon and name.strip()):
+                raise ValueError
+            out[name.strip()] = (float(low), float(high))
+        except ValueError:
+            raise InputError(f"--bounds {item!r}: give NAME=LOW:HIGH, "
+                             "e.g. k_tb=0.01:0.04") from None
+    return out
+
+
+def _figure_format(path: Path) -> str:
+    """The matplotlib format of a figure file, from its suffix (checked before the work)."""
+    from matplotlib.figure import Figure
+
+    kinds = Figure().canvas.get_supported_filetypes()
+    fmt = path.suffix.lstrip(".").lower()
+    if fmt not in kinds:
+        raise InputError(f"--plot {str(path)!r}: unknown figure format {fmt or '(none)'!r}; "
+                         f"valid suffixes: {', '.join(sorted(kinds))}")
+    return fmt
+
+
+@app.command("sensitivity")
+def sensitivity_cmd(
+    scenario: Path = typer.Argument(..., help="scenario YAML file (docs/scenarios.md)"),
+    params: str = typer.Option(..., "--params", "-p",
+                               help="comma-separated model parameters to vary"),
+    outputs: Optional[str] = typer.Option(None, "--outputs",
+                                          help="comma-separated outputs (default: the "
+                                               "scenario's)"),
+    day: Optional[float] = typer.Option(None, "--day",
+                                        help="day whose output values are analysed "
+                                             "(default: the scenario's last)"),
+    method: str = typer.Option("sobol", "--method", help="sobol or morris"),
+    n: int = typer.Option(256, "--n",
+                          help="base samples (sobol: a power of two) or trajectories (morris)"),
+    spread: float = typer.Option(2.0, "--spread",
+                                 help="each parameter varies log-uniformly from value/S "
+                                      "to value*S"),
+    bounds: Optional[List[str]] = typer.Option(
+        None, "--bounds", help="NAME=LOW:HIGH: that parameter's range instead (repeatable)"),
+    seed: int = typer.Option(0, "--seed", help="random seed (the same seed, the same table)"),
+    json_: bool = typer.Option(False, "--json", help="print one JSON object instead of a table"),
+    out: Optional[Path] = typer.Option(None, "-o", "--out", help="CSV file of the indices"),
+    plot: Optional[Path] = typer.Option(None, "--plot",
+                                        help="figure file (.png, .pdf, .svg, ...)"),
+) -> None:
+    """Global sensitivity (SALib: Sobol' or Morris) of a scenario's outputs to its model's
+    parameters (docs/sensitivity.md)."""
+    import json
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from neurobone.fit.sensitivity import sensitivity
+
+    names = _names("--params", params)
+    wanted = _names("--outputs", outputs)
+    ranges = _bounds(bounds)
+    if out is not None:
+        check_writable(out)
+    fmt = None
+    if plot is not None:
+        check_output_file(plot, "figure file")
+        fmt = _figure_format(plot)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("sensitivity", total=None)
+
+        def progress(done: int, total: int, stage: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"sensitivity: {stage}")
+
+        res = sensitivity(scenario, names, outputs=wanted, days=day, method=method, n=n,
+                          spread=spread, bounds=ranges or None, seed=seed, progress=progress)
+    df = res.table()
+    err = Console(stderr=True)
+    for text in res.notes:
+        err.print(f"note: {text}", highlight=False, markup=False)
+    if json_:
+        typer.echo(json.dumps(res.to_json()))
+    else:
+        s = res.seconds
+        wide = console if console.is_terminal else Console(width=140)
+        wide.print(f"{res.method}, n={res.n}, seed={res.seed}: {res.evaluations} "
+                      f"evaluations in {s['total']:.1f} s (references "
+                      f"{s.get('references', 0):.1f} s, scenario "
+                      f"{s.get('integration', 0):.1f} s)", highlight=False)
+        span = {r.name: f"{r.low:.3g}-{r.high:.3g}" for r in res.ranges}
+        cols = [c for c in df.columns if c not in ("output", "day", "parameter")]
+        table = Table("output", "day", "parameter", "range", *cols)
+        for r in df.itertuples(index=False):
+            row = r._asdict()
+            table.add_row(row["output"], f"{row['day']:g}", row["parameter"],
+                          span[row["parameter"]], *(f"{row[c]:.3g}" for c in cols))
+        wide.print(table)
+    if out is not None:
+        write_output(out, lambda tmp: df.to_csv(tmp, index=False))
+        if not json_:
+            console.print(f"wrote {len(df)} rows to {out}", highlight=False)
+    if plot is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        fig = res.plot()
+        write_output(plot, lambda tmp: fig.savefig(tmp, dpi=150, bbox_inches="tight",
+                                                   format=fmt), "figure file")
+        if not json_:
+            console.print(f"wrote {plot}", highlight=False)
+
+
 @app.command("steady-state")
 def steady_state_cmd(
     model: str = typer.Option("lemaire2004", "--model", "-m", help="model name"),

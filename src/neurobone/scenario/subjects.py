@@ -69,8 +69,8 @@ class Subjects:
 
 def initialise_subjects(cm: CompiledModel, covariates: Covariates, *,
                         ref: Reference, P: np.ndarray | None = None,
-                        start: np.ndarray | None = None, days: float = 0.0, solver: Solver | None = None,
-                        threads: int | None = None) -> Subjects:
+                        start: np.ndarray | None = None, days: float = 0.0,
+                        solver: Solver | None = None, threads: int | None = None) -> Subjects:
     """Set up ``covariates.n`` subjects of ``cm`` from the reference ``ref``.
 
     ``P`` gives each subject's parameters (default: the reference's); varied parameters
