@@ -297,7 +297,13 @@ class PowerResult:
 
 
 # ----------------------------------------------------------------------------- power()
-def _checked(study: Study, n_values, comparisons, alpha, n_reps, pool, output, adjust):
+def check_options(study: Study, n_values: Sequence[int], *,
+                  comparisons: Sequence[tuple[str, str]] | None = None, alpha: float = 0.05,
+                  n_reps: int = 200, pool: int | None = None, output: str | None = None,
+                  adjust: str = "holm") -> tuple[list[int], list[tuple[str, str]], str, int]:
+    """Check :func:`power`'s options before any work (one-line
+    :class:`~neurobone.errors.InputError`); returns the sorted n values, the pairs, the
+    output and the pool size per arm."""
     try:
         ns = sorted({int(n) for n in n_values})
     except (TypeError, ValueError):
@@ -356,8 +362,9 @@ def power(study: Study | dict | str | Path | None, n_values: Sequence[int], *,
     The method (what is simulated once, what is redrawn) is this module's docstring.
     """
     study = as_study(study)
-    ns, pairs, output, size = _checked(study, n_values, comparisons, alpha, n_reps, pool,
-                                       output, adjust)
+    ns, pairs, output, size = check_options(study, n_values, comparisons=comparisons,
+                                            alpha=alpha, n_reps=n_reps, pool=pool,
+                                            output=output, adjust=adjust)
     seed = study.seed if seed is None else seed
     arms = [a for a in study.arm_names if any(a in p for p in pairs)]
     pool_study = study.with_options(n_per_arm=size, seed=seed)
@@ -431,4 +438,5 @@ def power(study: Study | dict | str | Path | None, n_values: Sequence[int], *,
                        adjust=adjust, rows=df, notes=notes, timings=timings)
 
 
-__all__ = ["PowerResult", "holm_rows", "label", "power", "resample_power", "welch_p"]
+__all__ = ["PowerResult", "check_options", "holm_rows", "label", "power", "resample_power",
+           "welch_p"]
