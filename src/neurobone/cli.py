@@ -371,7 +371,7 @@ def power_cmd(
     alpha: float = typer.Option(0.05, "--alpha", help="significance level, in (0, 1)"),
     pool: Optional[int] = typer.Option(None, "--pool",
                                        help="subjects simulated per arm "
-                                            "(default: 4 x the largest n, at least 100)"),
+                                            "(default: 10 x the largest n, at least 200)"),
     seed: Optional[int] = typer.Option(None, "--seed", help="random seed (default: the study's)"),
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
     out: Optional[Path] = typer.Option(None, "-o", "--out", help="CSV file of the power table"),

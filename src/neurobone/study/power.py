@@ -4,7 +4,7 @@
 difference?" for several n at once, with the study's own machinery and statistics:
 
 1. **One pool per arm.** The study is run once by :func:`~neurobone.study.run.run_study`
-   with ``pool`` subjects per arm (default ``max(4 * max(n_values), 100)``): every
+   with ``pool`` subjects per arm (default ``max(10 * max(n_values), 200)``): every
    subject with its own physiology (between-subject parameter variability), its own
    life history and the arm's protocol, all integrated in one call of the batched engine.
    Each subject's streams are keyed by arm name and index, so the first ``n_per_arm``
@@ -26,9 +26,12 @@ difference?" for several n at once, with the study's own machinery and statistic
 4. **Power** is the share of replicates that detect it, with a Wilson 95 % binomial
    interval (``statsmodels.stats.proportion.proportion_confint``).
 
-The interval covers the Monte Carlo error of the replicates only: the pool is one draw of
-the population, and its own sampling error (which shrinks as the pool grows) is not in
-it. Run again with another ``seed`` to see it.
+Averaged over pools, a replicate is exactly a study of n independent subjects per arm (a
+draw without replacement from an independent pool is an independent draw from the
+population), so the power is unbiased; but the replicates share one pool, so the estimate
+also carries the pool's sampling error, which the binomial interval does not include. It
+grows with n / pool (hence the default pool of ten times the largest n); run again with
+another ``seed`` to see it.
 
 The resampling core, :func:`resample_power`, takes plain arrays (a pool of values per
 arm) and is tested against the closed form for normal data.
@@ -59,8 +62,8 @@ LEVEL = 0.95
 #: the least resamples per n that give a usable estimate
 MIN_REPS = 10
 #: default pool per arm: POOL_FACTOR times the largest n, at least MIN_POOL subjects
-POOL_FACTOR = 4
-MIN_POOL = 100
+POOL_FACTOR = 10
+MIN_POOL = 200
 #: the columns of :meth:`PowerResult.table`
 COLUMNS = ["comparison", "arm", "reference", "output", "n", "power", "ci_low", "ci_high",
            "n_reps"]
@@ -336,8 +339,7 @@ def check_options(study: Study, n_values: Sequence[int], *,
     if output not in study.output_names:
         raise InputError(f"{output!r} is not one of the study's outputs "
                          f"({', '.join(study.output_names)})")
-    size = POOL_FACTOR * ns[-1] if pool is None else pool
-    size = max(size, MIN_POOL) if pool is None else size
+    size = max(POOL_FACTOR * ns[-1], MIN_POOL) if pool is None else pool
     if not (isinstance(size, (int, np.integer)) and size >= ns[-1]):
         raise InputError(f"pool must be a whole number of subjects per arm of at least the "
                          f"largest n ({ns[-1]}), got {pool!r}")
@@ -354,7 +356,7 @@ def power(study: Study | dict | str | Path | None, n_values: Sequence[int], *,
     ``study`` is a :class:`Study`, a mapping, a YAML path or None (the article's study).
     ``comparisons``: ``(arm, reference)`` pairs (default: the study's). ``output``: the
     output compared (default: the primary outcome), on the study's analysis value.
-    ``pool``: subjects simulated per arm (default ``max(4 * max(n_values), 100)``);
+    ``pool``: subjects simulated per arm (default ``max(10 * max(n_values), 200)``);
     ``seed``: the seed of the pool and the resampling (default: the study's). ``adjust``:
     ``"holm"`` (across the comparisons, as the study) or ``"none"``.
     ``progress(done, total, stage)`` as :func:`~neurobone.study.run.run_study`'s.
