@@ -129,7 +129,7 @@ def test_power_rises_with_n_on_a_real_study(small_power):
     ex = t[t["comparison"] == "exercise vs sedentary"].sort_values("n")
     p = ex["power"].to_numpy()
     # non-decreasing within Monte Carlo error, and clearly rising over the range
-    for a, b in zip(p, p[1:]):
+    for a, b in zip(p[:-1], p[1:], strict=True):
         assert b >= a - 3 * mc_se(a, 200), p
     assert p[-1] > p[0] + 0.3, p
     assert r.pool == {"sedentary": 200, "exercise": 200, "sedentary 2": 200}
@@ -182,7 +182,8 @@ def test_result_views(small_power, tmp_path):
 
     r, _ = small_power
     text = repr(r)
-    assert text.startswith("<PowerResult 'small': bv_tv (percent change from baseline)")
+    assert text.startswith("<PowerResult 'small': bv_tv, percent change from baseline; "
+                           "Welch, Holm across 2 comparisons; alpha 0.05; 200 resamples")
     assert "n for 80 % power" in text and "exercise vs sedentary" in text
     assert "<table" in r._repr_html_()
     w = r.wide()

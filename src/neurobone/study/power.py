@@ -232,14 +232,14 @@ class PowerResult:
 
     def describe(self) -> str:
         """One line: what was computed."""
-        what = ("percent change from baseline" if self.analysis == "change"
-                else "last-day measured value")
-        test = ("Welch, Holm across " f"{len(self.comparisons)} comparison(s)"
+        what = "percent change from baseline" if self.analysis == "change" else "last-day value"
+        k = len(self.comparisons)
+        test = (f"Welch, Holm across {k} comparison{'s' if k > 1 else ''}"
                 if self.adjust == "holm" else "Welch, unadjusted")
         pools = sorted(set(self.pool.values()))
-        pool = (f"{pools[0]}" if len(pools) == 1 else f"{pools[0]}-{pools[-1]}")
-        return (f"{self.output} ({what}); {test}; alpha {self.alpha:g}; {self.n_reps} "
-                f"resamples per n from pools of {pool} subjects per arm; seed {self.seed}")
+        pool = f"{pools[0]}" if len(pools) == 1 else f"{pools[0]}-{pools[-1]}"
+        return (f"{self.output}, {what}; {test}; alpha {self.alpha:g}; {self.n_reps} "
+                f"resamples per n; pools of {pool} per arm; seed {self.seed}")
 
     def wide(self, digits: int = 2) -> pd.DataFrame:
         """Power with its interval as text: one row per n, one column per comparison."""
