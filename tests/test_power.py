@@ -3,6 +3,7 @@ reproducibility, the result's views and the CLI."""
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -283,6 +284,42 @@ def test_cli_power_unwritable_output_fails_before_work(cli, one_line_error, stud
     monkeypatch.setattr(mod, "run_study", lambda *a, **k: pytest.fail("simulated"))
     code, _, err = cli("power", study_file, "--n", "4..8", "-o", tmp_path / "no" / "t.csv")
     one_line_error(code, err, "does not exist")
+
+
+def test_cli_power_writes_atomically_and_a_failure_keeps_the_previous_files(
+        cli, one_line_error, study_file, tmp_path, monkeypatch):
+    import neurobone.files as files
+    import neurobone.study.power as mod
+    from neurobone.atomic import TMP_PREFIX
+
+    seen = []
+    real = files.atomic_write
+
+    def spy(path, writer):
+        def check(tmp):
+            assert tmp.name.startswith(TMP_PREFIX) and tmp.parent == Path(path).parent
+            writer(tmp)
+            assert not Path(path).exists()  # nothing under the final name yet
+        seen.append(Path(path).name)
+        return real(path, check)
+
+    monkeypatch.setattr(files, "atomic_write", spy)
+    csv, png = tmp_path / "t.csv", tmp_path / "f.png"
+    code, _, err = cli("power", study_file, "--n", "4", "--reps", "10", "-o", csv, "--plot", png)
+    assert code == 0, err
+    assert seen == ["t.csv", "f.png"]
+    # a failure during the work: one line, the previous files as they were, no leftovers
+    csv.write_text("previous\n")
+
+    def fails(*a, **k):
+        raise InputError("the pool failed")
+
+    monkeypatch.setattr(mod, "run_study", fails)
+    before = png.read_bytes()
+    code, _, err = cli("power", study_file, "--n", "4", "-o", csv, "--plot", png)
+    one_line_error(code, err, "the pool failed")
+    assert csv.read_text() == "previous\n" and png.read_bytes() == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(TMP_PREFIX)]
 
 
 def test_power_is_in_the_lazy_namespace():
