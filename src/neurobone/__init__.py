@@ -9,6 +9,7 @@ quick)::
     res.plot()
     nb.run_scenario("examples/mouse_treadmill.yaml").table()
     nb.run_study()                    # the article's mouse study
+    nb.power("my_study.yaml", range(4, 31, 2)).n_for(0.8)   # subjects per arm for 80 % power
     nb.run_cohort("examples/cohort_running.yaml", n=1000, seed=1, out_dir="cohort")
     nb.sensitivity("examples/mouse_treadmill.yaml", ["k_tb", "g_T"], outputs=["bv_tv"])
 
@@ -51,6 +52,8 @@ _EXPORTS = {
     "Study": "neurobone.study.design",
     "load_study": "neurobone.study.design",
     "run_study": "neurobone.study.run",
+    "power": "neurobone.study.power",
+    "PowerResult": "neurobone.study.power",
     "run_cohort": "neurobone.cohort.run",
     "open_cohort": "neurobone.cohort.store",
     "query": "neurobone.cohort.store",

@@ -428,6 +428,160 @@ def run_cmd(
     wide.print(f"report: {index}", highlight=False)
 
 
+#: figure formats of ``neurobone power --plot``
+PLOT_FORMATS = ("png", "svg", "pdf")
+
+
+def parse_n_values(text: str, step: Optional[int] = None) -> list[int]:
+    """``--n``: a range ``A..B`` (every ``step``-th n from A, B included when on the step;
+    default step 1) or a list ``4,6,8``; every n at least 2."""
+    text = text.strip()
+    bad = (f"--n must be a range A..B (with --step) or a list such as 4,6,8 of whole numbers "
+           f"of subjects per arm, got {text!r}")
+    if ".." in text:
+        lo, _, hi = text.partition("..")
+        try:
+            a, b = int(lo), int(hi)
+        except ValueError:
+            raise InputError(bad) from None
+        if step is not None and step < 1:
+            raise InputError(f"--step must be a positive whole number, got {step}")
+        if b < a:
+            raise InputError(f"--n {text}: the range ends before it starts")
+        values = list(range(a, b + 1, step or 1))
+    else:
+        if step is not None:
+            raise InputError("--step goes with a range --n A..B, not with a list")
+        try:
+            values = [int(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise InputError(bad) from None
+        if not values:
+            raise InputError(bad)
+    if min(values) < 2:
+        raise InputError(f"--n: every n must be at least 2 subjects per arm, got {min(values)}")
+    if len(values) > 1000:
+        raise InputError(f"--n {text}: {len(values)} values of n; give at most 1000")
+    return sorted(set(values))
+
+
+def parse_comparison(text: str, arms: list[str]) -> tuple[str, str]:
+    """``--comparison ARM:REFERENCE``: split at the colon that leaves two of ``arms``
+    (arm names may hold colons); an unknown arm is one line naming the arms."""
+    cuts = [i for i, c in enumerate(text) if c == ":"]
+    for i in cuts:
+        a, r = text[:i].strip(), text[i + 1:].strip()
+        if a in arms and r in arms:
+            return a, r
+    if not cuts:
+        raise InputError(f"--comparison {text!r}: give ARM:REFERENCE; arms: {', '.join(arms)}")
+    a, r = text[:cuts[0]].strip(), text[cuts[0] + 1:].strip()
+    unknown = a if a not in arms else r
+    raise InputError(f"--comparison {text!r}: unknown arm {unknown!r}; arms: {', '.join(arms)}")
+
+
+@app.command("power")
+def power_cmd(
+    study: Path = typer.Argument(..., help="study YAML file (docs/studies.md)"),
+    n: str = typer.Option(..., "--n",
+                          help="subjects per arm: a range A..B (see --step) or a list 4,6,8"),
+    step: Optional[int] = typer.Option(None, "--step", help="step of a range --n A..B "
+                                                              "(default 1)"),
+    comparison: Optional[List[str]] = typer.Option(
+        None, "--comparison", "-c",
+        help="ARM:REFERENCE to compare (repeatable; default: the study's comparisons)"),
+    output: Optional[str] = typer.Option(None, "--output",
+                                         help="output compared (default: the primary outcome)"),
+    reps: int = typer.Option(200, "--reps", help="resampled studies per n (at least 10)"),
+    alpha: float = typer.Option(0.05, "--alpha", help="significance level, in (0, 1)"),
+    pool: Optional[int] = typer.Option(None, "--pool",
+                                       help="subjects simulated per arm "
+                                            "(default: 10 x the largest n, at least 200)"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="random seed (default: the study's)"),
+    as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
+    out: Optional[Path] = typer.Option(None, "-o", "--out", help="CSV file of the power table"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="figure of power against n (PNG, "
+                                                              "SVG or PDF)"),
+) -> None:
+    """Power of a study's comparisons by simulation, for each n: how many subjects per
+    arm reach 80 % power."""
+    import json
+
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from neurobone.study import load_study
+    from neurobone.study.power import MIN_REPS, check_options, power
+
+    spec = load_study(study)
+    n_values = parse_n_values(n, step)
+    pairs = [parse_comparison(c, spec.arm_names) for c in comparison] if comparison else None
+    if reps < MIN_REPS:
+        raise InputError(f"--reps must be at least {MIN_REPS} resampled studies, got {reps}")
+    if not (0 < alpha < 1):
+        raise InputError(f"--alpha must be between 0 and 1 (exclusive), got {alpha:g}")
+    if pool is not None and pool < max(n_values):
+        raise InputError(f"--pool must be at least the largest n ({max(n_values)}), got {pool}")
+    if seed is not None:
+        spec = spec.with_options(seed=seed)
+    check_options(spec, n_values, comparisons=pairs, alpha=alpha, n_reps=reps, pool=pool,
+                  output=output)  # the rest, before any work
+    if out is not None:
+        check_writable(out)
+    plot_format = None
+    if plot is not None:
+        check_output_file(plot, "figure")
+        plot_format = plot.suffix.lstrip(".").lower() or "png"
+        if plot_format not in PLOT_FORMATS:
+            raise InputError(f"--plot {str(plot)!r}: give a .png, .svg or .pdf file")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(spec.name, total=None)
+
+        def progress(done: int, total: int, stage: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"{spec.name}: {stage}")
+
+        result = power(spec, n_values, comparisons=pairs, alpha=alpha, n_reps=reps, pool=pool,
+                       output=output, progress=progress)
+    table = result.table()
+    reach = result.n_for(0.8)
+    if as_json:
+        typer.echo(json.dumps({
+            "study": result.study, "output": result.output, "analysis": result.analysis,
+            "alpha": result.alpha, "n_reps": result.n_reps, "pool": result.pool,
+            "seed": result.seed, "adjust": result.adjust, "n_for_80": reach,
+            "rows": table.to_dict("records"), "timings": result.timings,
+        }, indent=1))
+    else:
+        wide = console if console.is_terminal else Console(width=140)
+        t = Table(title=f"{escape(result.study)}: power by n", title_justify="left")
+        t.add_column("n", justify="right")
+        for c in result.comparisons:
+            t.add_column(f"{escape(c)}\npower (95 % CI)", justify="right")
+        for _, row in result.wide().iterrows():
+            t.add_row(str(row["n"]), *[row[c] for c in result.comparisons])
+        wide.print(t)
+        wide.print(result.describe(), highlight=False, markup=False)
+        for c, k in reach.items():
+            wide.print(f"80 % power: {c}: "
+                       + (f"n = {k} per arm" if k is not None
+                          else f"not reached up to n = {max(result.n_values)}"),
+                       highlight=False, markup=False)
+        for note in result.notes:
+            wide.print(f"note: {note}", highlight=False, markup=False)
+    if out is not None:
+        write_output(out, lambda tmp: table.to_csv(tmp, index=False))
+    if plot is not None:
+        import matplotlib.pyplot as plt
+
+        fig = result.plot()
+        try:
+            write_output(plot, lambda tmp: fig.savefig(tmp, dpi=150, format=plot_format),
+                         "figure")
+        finally:
+            plt.close(fig)
+
+
 @app.command("cohort")
 def cohort_cmd(
     scenario: Path = typer.Argument(...,
