@@ -39,7 +39,6 @@ from __future__ import annotations
 import math
 import numbers
 import time
-import warnings
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -393,8 +392,9 @@ def _analyse(method: str, ranges: list[Range], Xlog: np.ndarray, y: np.ndarray,
     if np.ptp(y) == 0:  # no variance: the indices are undefined (Sobol) or zero (Morris)
         if method == "sobol":
             return {c: np.full(P, np.nan) for c in COLUMNS["sobol"]}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+    # SALib's estimators divide by variances that a bootstrap resample can make zero;
+    # numpy's error state is per thread (warnings.catch_warnings is process-global)
+    with np.errstate(divide="ignore", invalid="ignore"):
         if method == "sobol":
             from SALib.analyze import sobol as analysis
 
