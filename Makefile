@@ -21,7 +21,7 @@ demo: install
 
 # ruff and the import contract (layers, no cycles), then the fast tests
 test: install lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
@@ -29,7 +29,7 @@ lint: install
 
 # the long tests (Dask, killed processes, calibration targets, large cohorts)
 test-slow: install
-	$(BIN)/python -m pytest -q -m slow
+	$(BIN)/python -m pytest -q -m slow --durations=10
 
 # the engine without the SIMD lanes, on a representative subset
 test-nolanes: install

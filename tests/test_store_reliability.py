@@ -12,7 +12,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -911,7 +910,9 @@ def test_killed_at_random_moments_then_resumed_gives_the_same_bytes(tmp_path):
             wait_for_lock(out, proc)
             delay = rng.uniform(0.0, 1.1 * remaining)
             time.sleep(delay)
-        os.kill(proc.pid, signal.SIGKILL)
+        # Popen.kill: SIGKILL, or nothing when the run has already ended and been reaped
+        # (wait_for_lock polls it; os.kill would then raise ProcessLookupError)
+        proc.kill()
         proc.wait()
         kills.append((round(delay, 3), before, len(finished_chunks(out, n_chunks))))
     print(f"random seed {seed}; kills (delay s, chunks before, after): {kills}")
