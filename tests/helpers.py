@@ -172,3 +172,27 @@ NEGATIVE_BASE = compose("negbase", [Component(
     states=(State("u", 1.0, "1", "falls linearly", rate="-1", scale=1.0),
             State("v", 0.0, "1", "integral of u**n", rate="u**n", scale=1.0)),
 )], description="a power of a base that turns negative", citation="test")
+
+
+def spy_atomic_writes(monkeypatch) -> list[str]:
+    """Route ``neurobone.files.atomic_write`` through a check that each file is written
+    to a temporary beside its target and appears under its name only by the final rename;
+    returns the list of the names written, in order."""
+    from pathlib import Path
+
+    import neurobone.files as files
+    from neurobone.atomic import TMP_PREFIX
+
+    seen: list[str] = []
+    real = files.atomic_write
+
+    def spy(path, writer):
+        def check(tmp):
+            assert tmp.name.startswith(TMP_PREFIX) and tmp.parent == Path(path).parent
+            writer(tmp)
+            assert not Path(path).exists()  # nothing under the final name yet
+        seen.append(Path(path).name)
+        return real(path, check)
+
+    monkeypatch.setattr(files, "atomic_write", spy)
+    return seen

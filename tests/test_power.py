@@ -3,7 +3,6 @@ reproducibility, the result's views and the CLI."""
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -288,22 +287,11 @@ def test_cli_power_unwritable_output_fails_before_work(cli, one_line_error, stud
 
 def test_cli_power_writes_atomically_and_a_failure_keeps_the_previous_files(
         cli, one_line_error, study_file, tmp_path, monkeypatch):
-    import neurobone.files as files
     import neurobone.study.power as mod
     from neurobone.atomic import TMP_PREFIX
+    from tests.helpers import spy_atomic_writes
 
-    seen = []
-    real = files.atomic_write
-
-    def spy(path, writer):
-        def check(tmp):
-            assert tmp.name.startswith(TMP_PREFIX) and tmp.parent == Path(path).parent
-            writer(tmp)
-            assert not Path(path).exists()  # nothing under the final name yet
-        seen.append(Path(path).name)
-        return real(path, check)
-
-    monkeypatch.setattr(files, "atomic_write", spy)
+    seen = spy_atomic_writes(monkeypatch)
     csv, png = tmp_path / "t.csv", tmp_path / "f.png"
     code, _, err = cli("power", study_file, "--n", "4", "--reps", "10", "-o", csv, "--plot", png)
     assert code == 0, err

@@ -218,22 +218,10 @@ def test_export_sbml_on_a_full_disk_is_one_line(cli, tmp_path, monkeypatch):
 def test_outputs_are_written_atomically(cli, tmp_path, monkeypatch):
     """simulate, decompose, query and export-sbml write through atomic_write: the target
     appears only by the final rename, complete."""
-    import neurobone.atomic as atomic
-    import neurobone.files as files
     from neurobone.cohort import store
+    from tests.helpers import spy_atomic_writes
 
-    seen = []
-    real = atomic.atomic_write
-
-    def spy(path, writer):
-        def check(tmp):
-            assert tmp.name.startswith(TMP_PREFIX) and tmp.parent == Path(path).parent
-            writer(tmp)
-            assert not Path(path).exists()  # nothing under the final name yet
-        seen.append(Path(path).name)
-        return real(path, check)
-
-    monkeypatch.setattr(files, "atomic_write", spy)
+    seen = spy_atomic_writes(monkeypatch)
     monkeypatch.setattr(store, "query", lambda d, sql, unsafe=False: pd.DataFrame({"n": [1]}))
     runs = [("simulate", "--days", "5", "-o", tmp_path / "s.csv"),
             ("decompose", TREADMILL, "--output", "bv_tv", "-o", tmp_path / "d.csv"),
