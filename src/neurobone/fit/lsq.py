@@ -3,9 +3,9 @@
 :func:`fit` adjusts some of the model's parameters so that the scenario's outputs match
 measured values, and says how well each parameter is determined::
 
-    import neurobone as nb
+    from neurobone.fit.lsq import fit
 
-    res = nb.fit("data.csv", "examples/mouse_treadmill.yaml", ["k_tb", "g_T"])
+    res = fit("data.csv", "examples/mouse_treadmill.yaml", ["k_tb", "g_T"])
     res.table()      # parameter, estimate, low, high, identifiable
     res.to_json()    # {"method": "lsq", "parameters": {...}, "objective": ..., ...}
     res.plot()
