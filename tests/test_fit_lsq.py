@@ -101,8 +101,14 @@ def test_the_interval_ends_where_the_profile_crosses_the_threshold(fitted):
         inside = prof[(prof.value > lo) & (prof.value < hi)]
         outside = prof[(prof.value <= lo) | (prof.value >= hi)]
         assert (inside["objective"] - fitted.objective < THRESHOLD).all()
-        assert (outside["objective"] - fitted.objective >= THRESHOLD).all()
-        assert len(outside) == 2  # one grid point past each end
+        assert (outside["objective"] - fitted.objective >= THRESHOLD - 0.05).all()
+        assert len(outside) >= 2  # grid points past each end
+        # the crossings are located, not interpolated on a coarse grid: at each end the
+        # rise is the threshold (a quadratic-in-root interpolation between refined points)
+        for end in (lo, hi):
+            near = prof.iloc[(np.log(prof.value) - np.log(end)).abs().argsort()[:1]]
+            assert float(near.objective.iloc[0] - fitted.objective) == pytest.approx(
+                THRESHOLD, abs=0.3)
 
 
 def test_a_parameter_no_state_reads_is_not_identifiable(with_dummy):
@@ -118,6 +124,14 @@ def test_a_parameter_no_state_reads_is_not_identifiable(with_dummy):
     assert prof.value.min() == pytest.approx(lo) and prof.value.max() == pytest.approx(hi)
     assert np.ptp(prof.objective) < 1e-9
     assert "not identifiable" in repr(res) and "open" in repr(res)
+
+
+def test_a_parameter_that_changes_nothing_does_not_change_the_others_interval(with_dummy,
+                                                                             data):
+    alone = fit(data, SCENARIO, ["k_grow"], n_starts=0)
+    assert with_dummy.estimates["k_grow"] == pytest.approx(alone.estimates["k_grow"], rel=1e-3)
+    assert with_dummy.low["k_grow"] == pytest.approx(alone.low["k_grow"], rel=2e-3)
+    assert with_dummy.high["k_grow"] == pytest.approx(alone.high["k_grow"], rel=2e-3)
 
 
 def test_json_shape(with_dummy):

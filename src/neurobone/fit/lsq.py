@@ -76,6 +76,8 @@ PROFILE_POINTS = 10
 #: function evaluations of one optimisation (a start) and of one profile point
 MAX_NFEV = 60
 PROFILE_NFEV = 20
+#: regula-falsi refinements of each end of an interval (re-optimised points)
+REFINE = 3
 
 
 @dataclass
@@ -358,20 +360,39 @@ def _profile(model: _Model, j: int, best: np.ndarray, cost: float, lo, hi, se: f
             t *= 1.6
         steps.append(span)
         theta, prev, prev_x, end = best.copy(), cost, best[j], None
+
+        def at(x, start):
+            th = start.copy()
+            th[j] = x
+            if free.any():
+                return _solve(model, th, lo, hi, free, th.copy(), PROFILE_NFEV)
+            return th, float(np.sum(model.residuals(th)[0] ** 2))
+
         for t in steps:
-            x = best[j] + sign * t
             if span == 0:
                 break
-            theta[j] = x
-            if free.any():
-                theta, c = _solve(model, theta, lo, hi, free, theta.copy(), PROFILE_NFEV)
-            else:
-                c = float(np.sum(model.residuals(theta)[0] ** 2))
+            x = best[j] + sign * t
+            theta, c = at(x, theta)
             rows.append((x, c))
             if c - cost >= THRESHOLD:
-                a, b = prev - cost, c - cost
-                w = (THRESHOLD - a) / (b - a) if b > a else 1.0
-                end = prev_x + w * (x - prev_x)
+                # the crossing, by regula falsi on the root of the rise (linear in x for
+                # a quadratic profile), re-optimised at each trial point
+                a_x, a_r, b_x, b_r = prev_x, _root(prev - cost), x, _root(c - cost)
+                th = theta
+                for _ in range(REFINE):
+                    w = (math.sqrt(THRESHOLD) - a_r) / (b_r - a_r) if b_r > a_r else 1.0
+                    m_x = a_x + w * (b_x - a_x)
+                    th, m_c = at(m_x, th)
+                    rows.append((m_x, m_c))
+                    if abs(m_c - cost - THRESHOLD) < 0.01:
+                        a_x = b_x = m_x
+                        break
+                    if m_c - cost < THRESHOLD:
+                        a_x, a_r = m_x, _root(m_c - cost)
+                    else:
+                        b_x, b_r = m_x, _root(m_c - cost)
+                w = (math.sqrt(THRESHOLD) - a_r) / (b_r - a_r) if b_r > a_r else 1.0
+                end = a_x + w * (b_x - a_x)
                 break
             prev, prev_x = c, x
         ends.append(end)
@@ -379,6 +400,10 @@ def _profile(model: _Model, j: int, best: np.ndarray, cost: float, lo, hi, se: f
             progress()
     rows.sort()
     return np.array(rows), ends[0], ends[1]
+
+
+def _root(rise: float) -> float:
+    return math.sqrt(max(rise, 0.0))
 
 
 def _null_space(J: np.ndarray, names: Sequence[str]) -> dict:
@@ -471,14 +496,10 @@ def fit(data: pd.DataFrame | str | Path, scenario: Scenario | Mapping | str | Pa
         raise SolverError(f"no start could be run ({failed}); narrow the bounds")
     J = model.jacobian(best, hi)
     diag = _null_space(J, names)
-    try:
-        cov = np.linalg.inv(J.T @ J)
-        se = np.sqrt(np.clip(np.diag(cov), 0, None))
-        se = np.where(np.isfinite(se), se, np.inf)
-    except np.linalg.LinAlgError:
-        se = np.full(P, np.inf)
-    if diag["rank"] < P:
-        se = np.where(np.abs(J).sum(axis=0) > 0, se, np.inf)
+    # standard errors (log space) on the identifiable subspace: the profiles' first steps
+    cov = np.linalg.pinv(J.T @ J, rcond=RANK_TOL ** 2)
+    se = np.sqrt(np.clip(np.diag(cov), 0, None))
+    se = np.where(np.isfinite(se) & (np.abs(J).sum(axis=0) > 0), se, np.inf)
     t0 = time.perf_counter()
     profiles, low, high = {}, {}, {}
     done = [0]
