@@ -17,8 +17,9 @@ from neurobone.scenario.schema import load_scenario
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
-#: pages whose Python examples take long (a Dask cluster, cohorts of thousands): make test-slow
-SLOW_EXAMPLES = {"cohorts.md"}
+#: pages whose Python examples take long (a Dask cluster, cohorts of thousands,
+#: a fit with its profiles): make test-slow
+SLOW_EXAMPLES = {"cohorts.md", "fitting.md"}
 
 
 def _page(path: Path, slow: bool = False):

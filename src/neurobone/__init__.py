@@ -11,6 +11,7 @@ quick)::
     nb.run_study()                    # the article's mouse study
     nb.power("my_study.yaml", range(4, 31, 2)).n_for(0.8)   # subjects per arm for 80 % power
     nb.run_cohort("examples/cohort_running.yaml", n=1000, seed=1, out_dir="cohort")
+    nb.fit_lsq("data.csv", "examples/mouse_treadmill.yaml", ["k_tb", "g_T"])  # with intervals
     nb.sensitivity("examples/mouse_treadmill.yaml", ["k_tb", "g_T"], outputs=["bv_tv"])
 
 See README.md and docs/.
@@ -58,6 +59,8 @@ _EXPORTS = {
     "open_cohort": "neurobone.cohort.store",
     "query": "neurobone.cohort.store",
     # fitting
+    "fit_lsq": ("neurobone.fit.lsq", "fit"),
+    "FitResult": "neurobone.fit.lsq",
     "sensitivity": "neurobone.fit.sensitivity",
     "SensitivityResult": "neurobone.fit.sensitivity",
     # output

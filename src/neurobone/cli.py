@@ -301,6 +301,88 @@ def sensitivity_cmd(
             console.print(f"wrote {plot}", highlight=False)
 
 
+@app.command("fit")
+def fit_cmd(
+    data: Path = typer.Argument(..., help="data: CSV or Parquet, columns day, output, value "
+                                          "[, sd] (docs/fitting.md)"),
+    scenario: Path = typer.Option(..., "--scenario", help="scenario YAML file"),
+    params: str = typer.Option(..., "--params", "-p",
+                               help="comma-separated model parameters to fit"),
+    bounds: Optional[List[str]] = typer.Option(
+        None, "--bounds", help="NAME=LOW:HIGH: that parameter's bounds (repeatable)"),
+    spread: float = typer.Option(10.0, "--spread",
+                                 help="default bounds: value/S to value*S"),
+    starts: int = typer.Option(4, "--starts", help="random starts besides the scenario's values"),
+    seed: int = typer.Option(0, "--seed", help="random seed of the starts"),
+    cv: float = typer.Option(0.05, "--cv", help="relative error where the data have no sd"),
+    json_: bool = typer.Option(False, "--json", help="print one JSON object instead of a table"),
+    out: Optional[Path] = typer.Option(None, "-o", "--out", help="CSV file of the estimates"),
+    plot: Optional[Path] = typer.Option(None, "--plot",
+                                        help="figure file (.png, .pdf, .svg, ...)"),
+) -> None:
+    """Least-squares fit of a scenario's parameters to data, with profile-likelihood 95 %
+    intervals (docs/fitting.md)."""
+    import json
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from neurobone.fit.lsq import fit
+
+    names = _names("--params", params)
+    ranges = _bounds(bounds)
+    if out is not None:
+        check_writable(out)
+    fmt = None
+    if plot is not None:
+        check_output_file(plot, "figure file")
+        fmt = _figure_format(plot)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("fit", total=None)
+
+        def progress(done: int, total: int, stage: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"fit: {stage}")
+
+        res = fit(data, scenario, names, bounds=ranges or None, spread=spread,
+                  n_starts=starts, seed=seed, cv=cv, progress=progress)
+    df = res.table()
+    err = Console(stderr=True)
+    for text in res.notes:
+        err.print(f"note: {text}", highlight=False, markup=False)
+    if json_:
+        typer.echo(json.dumps(res.to_json()))
+    else:
+        d = res.diagnostics
+        wide = console if console.is_terminal else Console(width=140)
+        wide.print(f"lsq: {d['n_data']} data, {len(df)} parameters, objective "
+                   f"{res.objective:.4g} (reduced chi2 {d['reduced_chi2'] or float('nan'):.3g}), "
+                   f"Jacobian rank {d['rank']}; {d['evaluations']} runs in "
+                   f"{res.seconds['total']:.1f} s", highlight=False)
+        table = Table("parameter", "estimate", "low", "high", "identifiable")
+        for r in df.itertuples(index=False):
+            table.add_row(r.parameter, f"{r.estimate:.4g}",
+                          "open" if math.isnan(r.low) else f"{r.low:.4g}",
+                          "open" if math.isnan(r.high) else f"{r.high:.4g}",
+                          "yes" if r.identifiable else "no")
+        wide.print(table)
+        for direction in d["unidentifiable_directions"]:
+            combo = " ".join(f"{c:+.3g}*log({p})" for p, c in direction.items())
+            wide.print(f"no information along {combo}", highlight=False)
+    if out is not None:
+        write_output(out, lambda tmp: df.to_csv(tmp, index=False))
+        if not json_:
+            console.print(f"wrote {len(df)} rows to {out}", highlight=False)
+    if plot is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        fig = res.plot()
+        write_output(plot, lambda tmp: fig.savefig(tmp, dpi=150, bbox_inches="tight",
+                                                   format=fmt), "figure file")
+        if not json_:
+            console.print(f"wrote {plot}", highlight=False)
+
+
 @app.command("steady-state")
 def steady_state_cmd(
     model: str = typer.Option("lemaire2004", "--model", "-m", help="model name"),
