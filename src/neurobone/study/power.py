@@ -98,27 +98,6 @@ def welch_p(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return p
 
 
-def holm_rows(p: np.ndarray) -> np.ndarray:
-    """Holm's adjustment of each row of ``p`` (``(R, k)``; a row is one family), as
-    :func:`neurobone.study.stats.holm` does it for one family: NaN stays NaN and is not
-    counted in the family."""
-    p = np.asarray(p, float)
-    if p.ndim != 2 or p.shape[1] == 0:
-        return p.copy()
-    ok = np.isfinite(p)
-    m = ok.sum(axis=1, keepdims=True)
-    order = np.argsort(np.where(ok, p, np.inf), axis=1, kind="stable")
-    s = np.take_along_axis(p, order, axis=1)
-    s_ok = np.take_along_axis(ok, order, axis=1)  # the finite ones first
-    factor = np.maximum(m - np.arange(p.shape[1]), 1)
-    adj = np.where(s_ok, np.minimum(1.0, factor * np.where(s_ok, s, 0.0)), np.nan)
-    adj = np.maximum.accumulate(np.where(s_ok, adj, -np.inf), axis=1)
-    adj = np.where(s_ok, adj, np.nan)
-    out = np.empty_like(adj)
-    np.put_along_axis(out, order, adj, axis=1)
-    return out
-
-
 def _nested_samples(size: int, n_max: int, n_reps: int, rng: np.random.Generator) -> np.ndarray:
     """``(n_reps, n_max)`` row indices into a pool of ``size``: each row a uniformly random
     ordered draw without replacement, so its first ``n`` entries are a random subset of
@@ -145,7 +124,8 @@ def resample_power(pools: Mapping[str, np.ndarray], pairs: Sequence[tuple[str, s
     turns the drawn rows ``(n_reps, n_max, ...)`` into each subject's analysed value
     ``(n_reps, n_max)`` (default: the rows themselves, for 1-D pools). Each pair is
     compared by :func:`welch_p`, the family of pairs Holm-adjusted per replicate
-    (:func:`holm_rows`; ``adjust="none"``: unadjusted), and a replicate detects the
+    (:func:`neurobone.study.stats.holm_rows`; ``adjust="none"``: unadjusted), and a
+    replicate detects the
     difference when the p-value is below ``alpha``.
 
     Returns one row per pair and n: ``arm, reference, n, detected, n_reps, power, ci_low,
@@ -170,7 +150,7 @@ def resample_power(pools: Mapping[str, np.ndarray], pairs: Sequence[tuple[str, s
     for k, n in enumerate(ns):
         p = np.column_stack([welch_p(values[a][:, :n], values[r][:, :n]) for a, r in pairs])
         if adjust == "holm":
-            p = holm_rows(p)
+            p = stats.holm_rows(p)
         detected = (p < alpha).sum(axis=0)  # NaN (an undefined test) detects nothing
         for (a, r), d in zip(pairs, detected, strict=True):
             out.append({"arm": a, "reference": r, "n": n, "detected": int(d), "n_reps": n_reps})
@@ -440,5 +420,5 @@ def power(study: Study | dict | str | Path | None, n_values: Sequence[int], *,
                        adjust=adjust, rows=df, notes=notes, timings=timings)
 
 
-__all__ = ["PowerResult", "check_options", "holm_rows", "label", "power", "resample_power",
+__all__ = ["PowerResult", "check_options", "label", "power", "resample_power",
            "welch_p"]

@@ -104,16 +104,36 @@ def welch(x: np.ndarray, y: np.ndarray, level: float = LEVEL) -> dict:
 
 
 def holm(p: np.ndarray) -> np.ndarray:
-    """Holm's step-down adjusted p-values (Holm 1979, Scand J Stat 6:65) by
-    ``statsmodels.stats.multitest.multipletests(method="holm")``; NaN stays NaN and is
-    not counted in the family."""
-    from statsmodels.stats.multitest import multipletests
+    """Holm's step-down adjusted p-values (Holm 1979, Scand J Stat 6:65) of one family;
+    NaN stays NaN and is not counted in the family.
 
+    The same values as ``statsmodels.stats.multitest.multipletests(method="holm")``
+    (tests/test_study.py checks it), computed here because that function runs a full
+    ``gc.collect()`` on every call, about a second each in a process holding many
+    compiled kernels.
+    """
     p = np.asarray(p, float)
-    out = np.full(p.shape, np.nan)
+    return holm_rows(p.reshape(1, -1))[0].reshape(p.shape)
+
+
+def holm_rows(p: np.ndarray) -> np.ndarray:
+    """Holm's adjustment of each row of ``p`` (``(R, k)``; a row is one family), as
+    :func:`holm` does it for one family: NaN stays NaN and is not
+    counted in the family."""
+    p = np.asarray(p, float)
+    if p.ndim != 2 or p.shape[1] == 0:
+        return p.copy()
     ok = np.isfinite(p)
-    if ok.any():
-        out[ok] = multipletests(p[ok], method="holm")[1]
+    m = ok.sum(axis=1, keepdims=True)
+    order = np.argsort(np.where(ok, p, np.inf), axis=1, kind="stable")
+    s = np.take_along_axis(p, order, axis=1)
+    s_ok = np.take_along_axis(ok, order, axis=1)  # the finite ones first
+    factor = np.maximum(m - np.arange(p.shape[1]), 1)
+    adj = np.where(s_ok, np.minimum(1.0, factor * np.where(s_ok, s, 0.0)), np.nan)
+    adj = np.maximum.accumulate(np.where(s_ok, adj, -np.inf), axis=1)
+    adj = np.where(s_ok, adj, np.nan)
+    out = np.empty_like(adj)
+    np.put_along_axis(out, order, adj, axis=1)
     return out
 
 
