@@ -19,9 +19,10 @@ install: $(STAMP)
 demo: install
 	$(BIN)/neurobone run
 
-# ruff and the import contract (layers, no cycles), then the fast tests
+# ruff and the import contract (layers, no cycles), then the fast tests, a file per worker
+# on each of the machine's two cores (kernels compile in both at once)
 test: install lint
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
