@@ -225,10 +225,17 @@ def test_hooks_are_neutral_and_model_equals_the_paper():
             np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-18)
 
 
-def _with_hook(name, formula):
-    comp = Component(name="coupling", overrides=(Expression(name, formula, "1", "test"),))
-    return compose(f"pivonka2008_{name}", [COMPONENT, comp], description="t", citation="t",
-                   outputs=MODEL.outputs)
+@pytest.fixture(scope="module")
+def hooked():
+    """Pivonka 2008 with every hook a parameter ``h_<hook>`` (default 1): one compiled
+    model for every hook's test, instead of one per hook."""
+    comp = Component(
+        name="coupling",
+        parameters=tuple(Parameter(f"h_{h}", 1.0, "1", "test", "test") for h in HOOKS),
+        overrides=tuple(Expression(h, f"h_{h}", "1", "test") for h in HOOKS),
+    )
+    return as_compiled(compose("pivonka2008_hooks", [COMPONENT, comp], description="t",
+                               citation="t", outputs=MODEL.outputs))
 
 
 # hook -> the flux expression it must scale (by exactly the hook's value)
@@ -246,15 +253,17 @@ FLUXES = ("flux_OBu_OBp", "flux_OBp_OBa", "apoptosis_OBa", "flux_OCp_OCa", "apop
 
 
 @pytest.mark.parametrize("hook", HOOKS)
-def test_each_hook_scales_its_flux_only(hook):
+def test_each_hook_scales_its_flux_only(hook, hooked):
     base = as_compiled("pivonka2008")
-    cm = as_compiled(_with_hook(hook, "1.5"))
+    cm = hooked
     y = base.initial_vector()
     names = MODEL.expression_names
     e0 = dict(zip(names, base.observe(0.0, y, base.parameter_vector(), np.zeros(len(names))),
                   strict=True))
+    n = len(cm.model.expression_names)
     e1 = dict(zip(cm.model.expression_names,
-                  cm.observe(0.0, y, cm.parameter_vector(), np.zeros(len(names))), strict=True))
+                  cm.observe(0.0, y, cm.parameter_vector({f"h_{hook}": 1.5}), np.zeros(n)),
+                  strict=True))
     # RANKL is downstream of OPG: only hold it fixed when the hook is not mod_OPG
     for f in FLUXES:
         if hook == "mod_OPG" and f in ("RANKL", "flux_OCp_OCa"):
@@ -266,10 +275,10 @@ def test_each_hook_scales_its_flux_only(hook):
         assert ratio == pytest.approx(want, rel=1e-12), f
 
 
-def test_mod_rankl_raises_osteoclasts_and_mod_opg_lowers_them(ss):
-    up = steady_state(_with_hook("mod_RANKL", "2"))
+def test_mod_rankl_raises_osteoclasts_and_mod_opg_lowers_them(ss, hooked):
+    up = steady_state(hooked, parameters={"h_mod_RANKL": 2.0})
     assert up["OCa"] > 1.3 * ss["OCa"]
-    down = steady_state(_with_hook("mod_OPG", "2"))
+    down = steady_state(hooked, parameters={"h_mod_OPG": 2.0})
     assert down["OCa"] < ss["OCa"]
 
 
