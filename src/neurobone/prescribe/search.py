@@ -1,0 +1,424 @@
+"""Search weekly exercise plans for one person, across their uncertainty.
+
+:func:`prescribe` finds the feasible plan (:mod:`neurobone.prescribe.plans`) with the
+best expected outcome at the horizon for a person (:class:`~neurobone.prescribe.person.
+Person`):
+
+1. **The person's uncertainty.** ``draws`` virtual copies of the person, each with the
+   model's between-subject parameter variability drawn around the reference (the spread a
+   cohort has; :func:`~neurobone.scenario.variability.draw_parameters`), each set up from
+   the person's age, menopause and T-scores by the one subject initialisation. Until the
+   person's own measurements personalise it (the fitting layer), this population spread
+   is the person's prior.
+2. **The goal.** ``"abmd"``: maximise the mean, over the draws, of the percent change of
+   aBMD at the chosen sites (spine ``abmd_ls`` and femoral neck ``abmd_fn`` by default,
+   averaged) from day 0 to the horizon; ``"fracture"``: minimise the mean 10-year
+   probability (percent) of a major osteoporotic fracture (``mof_fracture_10y``) at the
+   horizon (the score is minus that probability).
+3. **The search.** Steepest-ascent local search on the plan grid from several starts
+   (no exercise, and each common plan made feasible where it is): at each step every
+   feasible neighbour of the current plan is evaluated for every draw in one batched
+   engine call (:func:`neurobone.simulate`, SIMD lanes), and the search moves to the best
+   neighbour while it improves the goal by more than ``tol``. Each plan is evaluated once
+   (cached), and the best plan found over the starts is kept.
+4. **What it is worth.** The best plan and the common plans with ``final_draws`` draws:
+   trajectories with 90 % bands (5th-95th percentiles over the draws: the person's
+   uncertainty, not measurement error), and the cost of waiting 1 or 5 years to start the
+   best plan (the outcome at the same date, starting now against starting later).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from neurobone.engine.kernels import compile_model
+from neurobone.engine.simulate import Progress, simulate
+from neurobone.engine.solvers import Lanes
+from neurobone.errors import InputError, SolverError
+from neurobone.prescribe.person import Person
+from neurobone.prescribe.plans import (
+    COMMON_PLANS,
+    Plan,
+    Session,
+    allowed_modalities,
+    neighbours,
+    rules,
+)
+from neurobone.scenario.compile import base_parameters, model_for, protocol
+from neurobone.scenario.schema import parse_scenario
+from neurobone.scenario.subjects import covariates_of_subject, initialise_subjects, reference
+from neurobone.scenario.variability import draw_parameters
+from neurobone.units import DAYS_PER_YEAR
+
+DISCLAIMER = ("neurobone is a research model: its prescriptions are hypotheses to test, "
+              "not medical advice")
+GOALS = ("abmd", "fracture")
+SITES = {"spine": "abmd_ls", "femoral_neck": "abmd_fn", "total_hip": "abmd_th"}
+OUTPUTS = ["abmd_ls", "abmd_fn", "abmd_th", "t_score_spine", "t_score", "mof_fracture_10y",
+           "hip_fracture_10y", "connectivity", "sympathetic_tone"]
+#: the delays whose cost is reported (years)
+DELAYS = (1.0, 5.0)
+#: the engine's relative tolerance for plan evaluations (the cohort's)
+RTOL = 5e-5
+#: steps of the local search from one start, at most
+MAX_STEPS = 25
+
+
+@dataclass
+class Prescription:
+    """The result of :func:`prescribe`: the plan, its predicted outcome with bands, the
+    common plans beside it and the cost of waiting."""
+
+    person: Person
+    goal: str
+    sites: tuple[str, ...]
+    horizon_years: float
+    max_minutes_week: float
+    plan: Plan
+    score: float
+    summary: pd.DataFrame        # one row per plan: name, plan, outcome means and bands
+    trajectories: pd.DataFrame   # day, plan, output, mean, low, high
+    waiting: pd.DataFrame        # delay_years, output, start_now, start_later, cost
+    search: pd.DataFrame         # one row per evaluated plan: plan, score, start, step
+    diagnostics: dict
+    notes: list[str] = field(default_factory=list)
+
+    def table(self) -> pd.DataFrame:
+        """One row per plan (the prescription first): outcome means and 90 % bands."""
+        return self.summary.copy()
+
+    def __repr__(self) -> str:
+        best = self.summary.iloc[0]
+        lines = [f"<Prescription for a {self.person.describe()}: goal {self.goal}, "
+                 f"{self.horizon_years:g} years, at most {self.max_minutes_week:g} min/week>",
+                 f"  plan: {self.plan.describe()}"]
+        for s in self.plan.sessions:
+            if rules()[s.modality].supervised:
+                lines.append(f"  ({s.modality} is done supervised, as in its source trial)")
+        for site in self.sites:
+            col = SITES[site]
+            lines.append(f"  {col} {best[f'{col}_pct']:+.1f} % (90 % band "
+                         f"{best[f'{col}_pct_low']:+.1f} to {best[f'{col}_pct_high']:+.1f})")
+        lines.append(f"  10-year major osteoporotic fracture probability at the horizon "
+                     f"{best['mof_fracture_10y']:.1f} % (90 % band "
+                     f"{best['mof_fracture_10y_low']:.1f} to {best['mof_fracture_10y_high']:.1f})")
+        for row in self.summary.iloc[1:].itertuples(index=False):
+            lines.append(f"  vs {row.name}: goal {self.goal} {row.score:+.3g} "
+                         f"(prescription {self.score:+.3g})")
+        for row in self.waiting[self.waiting["output"] == "goal"].itertuples(index=False):
+            lines.append(f"  waiting {row.delay_years:g} year(s) to start costs "
+                         f"{row.cost:+.3g} ({self.goal})")
+        lines.append(f"  {DISCLAIMER}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        """``{"plan", "drug", "predicted", "alternatives", "waiting", "disclaimer", ...}``."""
+        def outcome(row) -> dict:
+            out = {}
+            for col in ("abmd_ls", "abmd_fn", "abmd_th"):
+                out[f"{col}_pct_change"] = {"mean": row[f"{col}_pct"],
+                                            "low": row[f"{col}_pct_low"],
+                                            "high": row[f"{col}_pct_high"]}
+            for col in ("mof_fracture_10y", "hip_fracture_10y"):
+                out[col] = {"mean": row[col], "low": row[f"{col}_low"],
+                            "high": row[f"{col}_high"]}
+            return out
+
+        best = self.summary.iloc[0]
+        return {
+            "person": self.person.subject(),
+            "goal": self.goal, "sites": list(self.sites),
+            "horizon_years": self.horizon_years,
+            "max_minutes_week": self.max_minutes_week,
+            "plan": self.plan.to_json(),
+            "drug": None,
+            "predicted": {"score": self.score, **outcome(best)},
+            "alternatives": [{"name": r["name"], "plan": r["plan_json"], "score": r["score"],
+                              "within_limits": bool(r["within_limits"]),
+                              "problems": r["problems"], **outcome(r)}
+                             for _, r in self.summary.iloc[1:].iterrows()],
+            "waiting": [{"delay_years": r.delay_years, "cost": r.cost}
+                        for r in self.waiting[self.waiting["output"] == "goal"]
+                        .itertuples(index=False)],
+            "diagnostics": self.diagnostics,
+            "notes": self.notes,
+            "disclaimer": DISCLAIMER,
+        }
+
+    def plot(self):
+        """aBMD at each chosen site over the horizon: the prescription and the common plans,
+        mean and 90 % band over the person's draws. Returns the Figure."""
+        import matplotlib.pyplot as plt
+
+        sites = [SITES[s] for s in self.sites]
+        fig, axes = plt.subplots(1, len(sites), figsize=(5.2 * len(sites), 3.8), squeeze=False)
+        for ax, col in zip(axes[0], sites, strict=True):
+            for k, name in enumerate(self.summary["name"]):
+                t = self.trajectories[(self.trajectories["plan"] == name)
+                                      & (self.trajectories["output"] == col)]
+                years = t["day"] / DAYS_PER_YEAR
+                ax.plot(years, t["mean"], color=f"C{k}", lw=2 if k == 0 else 1.2,
+                        label=name if k else f"prescription: {self.plan.describe()}")
+                ax.fill_between(years, t["low"], t["high"], color=f"C{k}", alpha=0.15, lw=0)
+            ax.set_xlabel("years from now")
+            ax.set_ylabel(f"{col}, g/cm2")
+            ax.set_title(col)
+        axes[0][0].legend(fontsize=7, frameon=False)
+        fig.suptitle(f"{self.person.describe()}: mean and 90 % band over the person's "
+                     "parameter uncertainty (no measurement error). " + DISCLAIMER,
+                     fontsize=7)
+        fig.tight_layout()
+        return fig
+
+
+def _check(goal, sites, horizon_years, max_minutes_week, draws, final_draws, seed, tol):
+    if goal not in GOALS:
+        raise InputError(f"goal: {goal!r} is not valid; valid: {', '.join(GOALS)}")
+    bad = [s for s in sites if s not in SITES]
+    if bad or not sites:
+        raise InputError(f"sites: {bad[0] if bad else 'none'!r} is not valid; valid: "
+                         f"{', '.join(SITES)}")
+    for name, v, lo, hi in (("horizon-years", horizon_years, 0.25, 10.0),
+                            ("max-minutes-week", max_minutes_week, 0.0, 1500.0),
+                            ("tol", tol, 0.0, 1.0)):
+        if (isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v)
+                or not lo <= v <= hi):
+            raise InputError(f"{name}: must be a number from {lo:g} to {hi:g}, got {v!r}")
+    for name, v, lo in (("draws", draws, 2), ("final-draws", final_draws, 2), ("seed", seed, 0)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo:
+            raise InputError(f"{name}: must be an integer of at least {lo}, got {v!r}")
+
+
+class _Evaluator:
+    """Plans x draws of one person through one batched engine call per batch of plans."""
+
+    def __init__(self, person: Person, days: float, longest: float, n: int, seed: int):
+        self.person, self.days = person, days
+        scn = parse_scenario({"species": "human", "subject": person.subject(),
+                              "duration_days": longest})
+        self.scn = scn
+        self.cm = compile_model(model_for(scn))
+        self.ref = reference(self.cm, base_parameters(self.cm, {}))
+        P = draw_parameters(self.ref.p, self.cm.model, seed, "prescribe", n)
+        subj = initialise_subjects(self.cm, covariates_of_subject(scn.subject, "human", n=n),
+                                   ref=self.ref, P=P, days=longest)
+        ok = subj.status == 0
+        if not ok.any():
+            raise SolverError(f"the person could not be set up: {subj.failure[0]}")
+        self.P, self.Y0 = subj.parameters[ok], subj.initial[ok]
+        self.own = [r for r, k in zip(subj.rows, ok, strict=True) if k]
+        self.n = int(ok.sum())
+        self.notes = list(dict.fromkeys(subj.notes))
+        if self.n < n:
+            self.notes.append(f"{n - self.n} of {n} draws could not be set up and are left out")
+        self.rows_cache: dict = {}
+        self.subjects = 0
+        self.calls = 0
+
+    def rows(self, plan: Plan, start_day: float, duration: float):
+        key = (plan, start_day, duration)
+        if key not in self.rows_cache:
+            scn = parse_scenario({"species": "human", "subject": self.person.subject(),
+                                  "duration_days": duration,
+                                  "exercise": plan.blocks(start_day)})
+            self.rows_cache[key] = protocol(self.cm, scn, self.ref)
+        return self.rows_cache[key]
+
+    def run(self, plans: list[Plan], save_days, *, start_day: float = 0.0,
+            duration: float | None = None) -> np.ndarray:
+        """Values ``(plans, draws, days, outputs)`` (NaN where a draw failed)."""
+        duration = self.days if duration is None else duration
+        sched, idx = [], []
+        for plan in plans:
+            rows = self.rows(plan, start_day, duration)
+            for k in range(self.n):
+                sched.append(self.own[k] + rows)
+                idx.append(k)
+        res = simulate(self.cm, duration, parameters=self.P[idx], initial=self.Y0[idx],
+                       schedule=sched, save_days=list(save_days), outputs=OUTPUTS,
+                       solver=Lanes(rtol=RTOL), on_failure="ignore")
+        self.subjects += len(idx)
+        self.calls += 1
+        v = np.array(res.values, float)
+        v[np.asarray(res.status) != 0] = np.nan
+        return v.reshape(len(plans), self.n, len(save_days), len(OUTPUTS))
+
+
+def _score(values: np.ndarray, goal: str, sites) -> np.ndarray:
+    """The goal per plan (larger is better) from values ``(plans, draws, 2 days, outputs)``."""
+    if goal == "fracture":
+        mof = values[:, :, -1, OUTPUTS.index("mof_fracture_10y")]  # percent
+        return -np.nanmean(mof, axis=1)
+    cols = [OUTPUTS.index(SITES[s]) for s in sites]
+    pct = 100 * (values[:, :, -1, cols] / values[:, :, 0, cols] - 1)
+    return np.nanmean(pct.mean(axis=2), axis=1)
+
+
+def _feasible_start(plan: Plan, allowed, max_minutes: float, person: Person) -> Plan | None:
+    """``plan`` cut down to what is allowed (modalities, days, minutes); None if nothing is."""
+    table = rules()
+    sessions = []
+    for s in plan.sessions:
+        if s.modality not in allowed:
+            continue
+        rule = table[s.modality]
+        sessions.append(Session(s.modality, min(s.days_per_week, rule.max_days),
+                                min(rule.minutes, key=lambda m: abs(m - s.minutes)),
+                                min(rule.intensities, key=lambda v: abs(v - s.intensity))))
+    cut = Plan.of(*sessions)
+    while cut.sessions and cut.problems(person, max_minutes, allowed):
+        # drop a session of the longest kind until the plan fits
+        longest = max(cut.sessions, key=lambda s: s.minutes)
+        rest = [s for s in cut.sessions if s is not longest]
+        if longest.days_per_week > 1:
+            rest.append(Session(longest.modality, longest.days_per_week - 1, longest.minutes,
+                                longest.intensity))
+        cut = Plan.of(*rest)
+    return cut
+
+
+def prescribe(person: Person, *, goal: str = "abmd", sites=("spine", "femoral_neck"),
+              horizon_years: float = 2.0, max_minutes_week: float = 150.0,
+              exclude: tuple[str, ...] = (), draws: int = 12, final_draws: int = 48,
+              seed: int = 0, tol: float = 0.01, progress: Progress | None = None
+              ) -> Prescription:
+    """The best feasible weekly exercise plan for ``person`` (see the module docstring).
+
+    Parameters
+    ----------
+    person : the :class:`~neurobone.prescribe.person.Person`.
+    goal : ``"abmd"`` (mean percent change of aBMD at ``sites``) or ``"fracture"``
+        (10-year major osteoporotic fracture probability at the horizon).
+    sites : of ``spine``, ``femoral_neck``, ``total_hip`` (goal ``abmd``).
+    horizon_years : the plan's length, 0.25-10 years.
+    max_minutes_week : the most exercise minutes a week the person will do.
+    exclude : modalities not to use (e.g. ``("running",)``).
+    draws : copies of the person in the search; ``final_draws`` for the reported bands.
+    seed : the draws follow from it (same seed, same prescription).
+    tol : the least improvement of the goal (its units) a search step must make.
+    progress : ``progress(done, total, stage)``; stages ``setting up``, ``searching``,
+        ``reporting``.
+
+    Bad input raises :class:`~neurobone.errors.InputError` naming the field and the valid
+    choices.
+    """
+    if not isinstance(person, Person):
+        raise InputError(f"person: give a neurobone.prescribe.Person, got "
+                         f"{type(person).__name__}")
+    sites = (sites,) if isinstance(sites, str) else tuple(sites)
+    exclude = (exclude,) if isinstance(exclude, str) else tuple(exclude)
+    _check(goal, sites, horizon_years, max_minutes_week, draws, final_draws, seed, tol)
+    allowed = allowed_modalities(person, exclude)
+    t0 = time.perf_counter()
+    tick = progress or (lambda *a: None)
+    days = float(round(horizon_years * DAYS_PER_YEAR))
+    longest = days + max(DELAYS) * DAYS_PER_YEAR
+    tick(0, 3, "setting up")
+    ev = _Evaluator(person, days, longest, draws, seed)
+    scores: dict[Plan, float] = {}
+    trace = []
+
+    def evaluate(plans: list[Plan]) -> None:
+        todo = [p for p in dict.fromkeys(plans) if p not in scores]
+        if todo:
+            vals = ev.run(todo, [0.0, days])
+            for p, s in zip(todo, _score(vals, goal, sites), strict=True):
+                scores[p] = float(s) if np.isfinite(s) else -math.inf
+
+    starts = [Plan()] + [p for p in (_feasible_start(c, allowed, max_minutes_week, person)
+                                     for c in COMMON_PLANS.values()) if p is not None]
+    starts = list(dict.fromkeys(starts))
+    evaluate(starts)
+    best_plan, best_score = Plan(), scores[Plan()]
+    for k, start in enumerate(starts):
+        current = start
+        for step in range(MAX_STEPS):
+            trace.append({"start": k, "step": step, "plan": current.describe(),
+                          "score": scores[current]})
+            cands = [p for p in neighbours(current, allowed)
+                     if not p.problems(person, max_minutes_week, allowed)]
+            evaluate(cands)
+            if not cands:
+                break
+            nxt = max(cands, key=lambda p: scores[p])
+            if scores[nxt] <= scores[current] + tol:
+                break
+            current = nxt
+        if scores[current] > best_score + 1e-12:
+            best_plan, best_score = current, scores[current]
+        tick(k + 1, len(starts), "searching")
+    t_search = time.perf_counter() - t0
+
+    # the prescription and the common plans, with more draws and trajectories
+    t1 = time.perf_counter()
+    fin = ev if final_draws == draws else _Evaluator(person, days, longest, final_draws, seed)
+    named = {"prescription": best_plan, **COMMON_PLANS}
+    grid = np.unique(np.r_[np.linspace(0.0, days, 25), days])
+    vals = fin.run(list(named.values()), grid)
+    final_scores = _score(vals[:, :, [0, -1], :], goal, sites)
+    rows, traj = [], []
+    for i, (name, plan) in enumerate(named.items()):
+        v = vals[i]
+        row = {"name": name, "plan": plan.describe(), "plan_json": plan.to_json(),
+               "score": float(final_scores[i]),
+               "minutes_per_week": plan.minutes_per_week,
+               "within_limits": not plan.problems(person, max_minutes_week, allowed),
+               "problems": "; ".join(plan.problems(person, max_minutes_week, allowed))}
+        for col in ("abmd_ls", "abmd_fn", "abmd_th"):
+            j = OUTPUTS.index(col)
+            pct = 100 * (v[:, -1, j] / v[:, 0, j] - 1)
+            row[f"{col}_pct"] = float(np.nanmean(pct))
+            row[f"{col}_pct_low"], row[f"{col}_pct_high"] = map(
+                float, np.nanpercentile(pct, [5, 95]))
+        for col in ("mof_fracture_10y", "hip_fracture_10y"):
+            x = v[:, -1, OUTPUTS.index(col)]
+            row[col] = float(np.nanmean(x))
+            row[f"{col}_low"], row[f"{col}_high"] = map(float, np.nanpercentile(x, [5, 95]))
+        rows.append(row)
+        for j, col in enumerate(OUTPUTS):
+            x = v[:, :, j]
+            lo, hi = np.nanpercentile(x, [5, 95], axis=0)
+            traj.append(pd.DataFrame({"day": grid, "plan": name, "output": col,
+                                      "mean": np.nanmean(x, axis=0), "low": lo, "high": hi}))
+    tick(1, 2, "reporting")
+    # the cost of waiting: the same date, starting now against starting `delay` years later
+    waiting = []
+    for delay in DELAYS:
+        d = float(round(delay * DAYS_PER_YEAR))
+        end = d + days
+        now = fin.run([best_plan], [0.0, end], duration=end)
+        later = fin.run([best_plan], [0.0, end], start_day=d, duration=end)
+        s_now = float(_score(now, goal, sites)[0])
+        s_later = float(_score(later, goal, sites)[0])
+        waiting.append({"delay_years": delay, "output": "goal", "start_now": s_now,
+                        "start_later": s_later, "cost": s_later - s_now})
+        for site in sites:
+            j = OUTPUTS.index(SITES[site])
+            a = float(np.nanmean(now[0, :, -1, j]))
+            b = float(np.nanmean(later[0, :, -1, j]))
+            waiting.append({"delay_years": delay, "output": SITES[site], "start_now": a,
+                            "start_later": b, "cost": b - a})
+    tick(2, 2, "reporting")
+    notes = list(ev.notes)
+    if not best_plan.sessions:
+        notes.append("no feasible plan improved the goal over no exercise")
+    diagnostics = {
+        "plans_evaluated": len(scores), "starts": len(starts),
+        "search_subjects": ev.subjects, "batched_calls": ev.calls + fin.calls,
+        "draws": ev.n, "final_draws": fin.n,
+        "seconds": {"search": round(t_search, 2),
+                    "report": round(time.perf_counter() - t1, 2),
+                    "total": round(time.perf_counter() - t0, 2)},
+        "allowed_modalities": sorted(allowed),
+    }
+    summary = pd.DataFrame(rows)
+    return Prescription(person, goal, sites, float(horizon_years), float(max_minutes_week),
+                        best_plan, float(final_scores[0]), summary,
+                        pd.concat(traj, ignore_index=True), pd.DataFrame(waiting),
+                        pd.DataFrame(trace), diagnostics, notes)
