@@ -188,16 +188,22 @@ def _setup_changes(plan0, plan1, name: str) -> list[str]:
     return out
 
 
-def _write_folder(out_dir: Path, write) -> None:
-    """Write the folder through ``write(tmp_dir)`` into a temporary folder beside
-    ``out_dir``, then rename it into place (an existing problem folder is replaced)."""
-    out_dir = Path(out_dir).expanduser()
+def _check_folder(out_dir: str | Path) -> Path:
+    """The folder, checked: writable, and new, empty or a previous export's."""
+    out_dir = check_output_dir(out_dir, "PEtab folder")
     if out_dir.exists():
         extra = sorted(p.name for p in out_dir.iterdir() if p.name not in FILES.values())
         if extra:
             raise InputError(f"PEtab export: folder {quoted(out_dir)} holds other files "
                              f"({', '.join(extra[:3])}); give a new or empty folder, or one "
                              "a previous export wrote")
+    return out_dir
+
+
+def _write_folder(out_dir: Path, write) -> None:
+    """Write the folder through ``write(tmp_dir)`` into a temporary folder beside
+    ``out_dir``, then rename it into place (an existing problem folder is replaced)."""
+    out_dir = _check_folder(out_dir)
     parent = Path(os.path.abspath(out_dir)).parent
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=parent))
@@ -272,7 +278,7 @@ def export_problem(data, scenario, parameters: Sequence[str], out_dir: str | Pat
 
     petab = _petab()
     check_options(spread, 0, 0, cv)
-    out_dir = check_output_dir(out_dir, "PEtab folder")
+    out_dir = _check_folder(out_dir)
     df = read_data(data)
     scn = as_scenario(scenario)
     m = model_for(scn)
@@ -438,7 +444,8 @@ def read_problem(path: str | Path) -> Problem:
     meas = prob.measurement_df
     obs = prob.observable_df
     par = prob.parameter_df
-    if cond is None or len(cond) != 1 or len(cond.columns.difference([petab.CONDITION_NAME])):
+    if cond is None or len(cond) != 1 or len(cond.columns.difference([petab.CONDITION_NAME])) \
+            or set(meas[petab.SIMULATION_CONDITION_ID].astype(str)) != {str(cond.index[0])}:
         raise InputError(f"{where}: needs exactly one condition that sets nothing (the "
                          f"schedule is in the model); {SUPPORTED}")
     if petab.PREEQUILIBRATION_CONDITION_ID in meas.columns and \
