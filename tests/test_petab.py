@@ -74,6 +74,22 @@ def test_round_trip_gives_back_data_parameters_and_bounds(exported, data):
     assert prob.scenario["duration_days"] == 14 and prob.scenario["species"] == "mouse"
 
 
+def test_one_sd_per_output_is_the_noise_formula(tmp_path):
+    """Data with one SD per output: the SD is the observable's noise formula (no
+    noiseParameters), and reads back the same."""
+    data = synthetic(replicates=1)
+    data["sd"] = data.groupby("output")["sd"].transform("mean")
+    exp = nbpetab.export_problem(data, SCENARIO, PARAMS, tmp_path / "p")
+    assert nbpetab.lint(exp.problem) == []
+    obs = pd.read_csv(exp.out_dir / "observables.tsv", sep="\t").set_index("observableName")
+    meas = pd.read_csv(exp.out_dir / "measurements.tsv", sep="\t")
+    assert "noiseParameters" not in meas.columns
+    for o, sd in data.groupby("output")["sd"]:
+        assert float(obs.loc[o, "noiseFormula"]) == sd.iloc[0]
+    prob = nbpetab.read_problem(exp.problem)
+    np.testing.assert_array_equal(prob.data["sd"], data["sd"])
+
+
 def test_sbml_model_carries_the_scenario(exported):
     text = (exported.out_dir / "model.xml").read_text()
     assert nbpetab.NAMESPACE in text
@@ -183,7 +199,7 @@ def test_foreign_problem_is_one_line(foreign, cli):
 
 
 @pytest.mark.parametrize("edit, needle", [
-    (lambda m: m.assign(noiseParameters="sigma"), "SD as a number"),
+    (lambda m: m.assign(noiseParameters="sigma"), "SD as a positive number"),
     (lambda m: m.assign(simulationConditionId="other"), "exactly one condition"),
     (lambda m: m.assign(time=99.0), None),
 ])

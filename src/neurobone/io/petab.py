@@ -19,9 +19,11 @@ tools (pyPESTO, AMICI, COPASI, ...) can load it::
   that is how :func:`read_problem` knows a model neurobone exported.
 * ``conditions.tsv`` -- one condition, ``scenario`` (the schedule is in the model).
 * ``observables.tsv`` -- one observable ``obs_<output>`` per output in the data, its
-  formula the output's SBML id, normal noise of SD ``noiseParameter1_obs_<output>``.
-* ``measurements.tsv`` -- one row per datum: time (day), measurement (value) and
-  ``noiseParameters`` the datum's SD (the data's ``sd``, or ``cv * |value|``).
+  formula the output's SBML id, normal noise whose SD (the data's ``sd``, or ``cv *
+  |value|``) is the number itself when all the output's data have one SD, else
+  ``noiseParameter1_obs_<output>``, each measurement's.
+* ``measurements.tsv`` -- one row per datum: time (day), measurement (value) and, for
+  outputs of varying SD, ``noiseParameters`` the datum's SD.
 * ``parameters.tsv`` -- the fitted parameters, ``log10`` scale, the bounds
   :func:`neurobone.fit.lsq.fit` uses (``bounds``, or value/spread .. value*spread:
   :func:`neurobone.fit.batch.parameter_ranges`), nominal value the scenario's. A
@@ -42,9 +44,9 @@ saying so.
 reads a problem neurobone exported back into data, scenario, parameters and bounds. A
 problem whose SBML model is not neurobone's is refused: neurobone fits its own models.
 Supported: one simulation condition without parameter or state columns, no
-pre-equilibration, observables of model outputs (``lin``, normal noise, a
-``noiseParameter`` SD given as a number per measurement), estimated parameters with
-bounds, no priors.
+pre-equilibration, observables of model outputs (``lin``, normal noise whose SD is a
+number or a ``noiseParameter`` given as a number per measurement), estimated parameters
+with bounds, no priors.
 """
 
 from __future__ import annotations
@@ -314,19 +316,26 @@ def export_problem(data, scenario, parameters: Sequence[str], out_dir: str | Pat
     text = _annotate(text, scenario_json)
     sm = libsbml.readSBMLFromString(text).getModel()
     obs_ids = {o: observable_id(o) for o in outputs}
+    # an output measured with one SD has it in its noise formula; the others take each
+    # measurement's SD from its noiseParameters
+    fixed = {o: float(g.iloc[0]) for o, g in data_.groupby("output", sort=False)["sd"]
+             if g.nunique() == 1}
     observables = pd.DataFrame({
         petab.OBSERVABLE_ID: [obs_ids[o] for o in outputs],
         petab.OBSERVABLE_NAME: outputs,
         petab.OBSERVABLE_FORMULA: [_sbml_id(sm, m, o) for o in outputs],
         petab.OBSERVABLE_TRANSFORMATION: petab.LIN,
-        petab.NOISE_FORMULA: [f"noiseParameter1_{obs_ids[o]}" for o in outputs],
+        petab.NOISE_FORMULA: [repr(fixed[o]) if o in fixed else f"noiseParameter1_{obs_ids[o]}"
+                              for o in outputs],
         petab.NOISE_DISTRIBUTION: petab.NORMAL})
     measurements = pd.DataFrame({
         petab.OBSERVABLE_ID: [obs_ids[o] for o in data_["output"]],
         petab.SIMULATION_CONDITION_ID: CONDITION,
         petab.TIME: data_["day"].to_numpy(float),
-        petab.MEASUREMENT: data_["value"].to_numpy(float),
-        petab.NOISE_PARAMETERS: data_["sd"].to_numpy(float)})
+        petab.MEASUREMENT: data_["value"].to_numpy(float)})
+    if len(fixed) < len(outputs):
+        measurements[petab.NOISE_PARAMETERS] = np.where(data_["output"].isin(list(fixed)),
+                                                        np.nan, data_["sd"].to_numpy(float))
     conditions = pd.DataFrame({petab.CONDITION_ID: [CONDITION],
                                petab.CONDITION_NAME: ["the scenario (its schedule is in "
                                                       "the model's events)"]})
@@ -455,7 +464,7 @@ def read_problem(path: str | Path) -> Problem:
     if petab.OBSERVABLE_PARAMETERS in meas.columns and \
             meas[petab.OBSERVABLE_PARAMETERS].notna().any():
         raise InputError(f"{where}: observableParameters are not supported; {SUPPORTED}")
-    outputs = {}
+    outputs, fixed = {}, {}
     for oid, row in obs.iterrows():
         name = str(row.get(petab.OBSERVABLE_NAME, "") or "")
         formula = str(row[petab.OBSERVABLE_FORMULA]).strip()
@@ -470,19 +479,29 @@ def read_problem(path: str | Path) -> Problem:
                 (isinstance(dist, str) and dist != petab.NORMAL):
             raise InputError(f"{where}: observable {oid!r} is {trans}/{dist}; only lin "
                              f"observables with normal noise are fitted; {SUPPORTED}")
-        if str(row[petab.NOISE_FORMULA]).strip() != f"noiseParameter1_{oid}":
-            raise InputError(f"{where}: observable {oid!r}: the noise formula must be its "
-                             f"measurements' SD (noiseParameter1_{oid}); {SUPPORTED}")
+        noise = str(row[petab.NOISE_FORMULA]).strip()
+        try:
+            fixed_sd = float(noise)
+        except ValueError:
+            fixed_sd = None
+        if noise != f"noiseParameter1_{oid}" and not (
+                fixed_sd is not None and math.isfinite(fixed_sd) and fixed_sd > 0):
+            raise InputError(f"{where}: observable {oid!r}: the noise formula must be the "
+                             f"SD, a positive number or noiseParameter1_{oid} (each "
+                             f"measurement's); {SUPPORTED}")
         outputs[oid] = output
-    sd = pd.to_numeric(meas.get(petab.NOISE_PARAMETERS), errors="coerce") \
-        if petab.NOISE_PARAMETERS in meas.columns else None
-    if sd is None or not np.isfinite(sd.to_numpy(float)).all():
-        raise InputError(f"{where}: every measurement needs its SD as a number in "
-                         f"noiseParameters; {SUPPORTED}")
+        fixed[oid] = fixed_sd
+    ids = meas[petab.OBSERVABLE_ID].astype(str)
+    per_row = pd.to_numeric(meas[petab.NOISE_PARAMETERS], errors="coerce").to_numpy(float) \
+        if petab.NOISE_PARAMETERS in meas.columns else np.full(len(meas), np.nan)
+    sd = np.array([per_row[k] if fixed[o] is None else fixed[o] for k, o in enumerate(ids)])
+    if not (np.isfinite(sd) & (sd > 0)).all():
+        raise InputError(f"{where}: every measurement needs its SD as a positive number in "
+                         f"noiseParameters (or its observable's noise formula); {SUPPORTED}")
     data = pd.DataFrame({"day": meas[petab.TIME].to_numpy(float),
                          "output": [outputs[o] for o in meas[petab.OBSERVABLE_ID]],
                          "value": meas[petab.MEASUREMENT].to_numpy(float),
-                         "sd": sd.to_numpy(float)})
+                         "sd": sd})
     names, bounds = [], {}
     for pid, row in par.iterrows():
         if not int(row[petab.ESTIMATE]):
