@@ -459,7 +459,7 @@ def export_petab_cmd(
                          spread=spread, cv=cv)
     console.print(f"wrote {exp.problem} (PEtab v1: {exp.n_data} measurements of "
                   f"{', '.join(exp.outputs)}; estimated {', '.join(r.name for r in exp.ranges)};"
-                  " the petab linter passes)", highlight=False)
+                  " the petab linter passes)", highlight=False, soft_wrap=True)
 
 
 @app.command("export-sbml")
