@@ -171,6 +171,15 @@ def test_parameter_that_moves_the_set_up_is_refused(data, tmp_path):
     assert not (tmp_path / "p").exists()
 
 
+def test_export_replaces_a_previous_export(data, tmp_path):
+    out = tmp_path / "p"
+    nbpetab.export_problem(data, SCENARIO, PARAMS, out)
+    nbpetab.export_problem(data, SCENARIO, PARAMS, out, bounds={"k_grow": (0.1, 0.4)})
+    par = pd.read_csv(out / "parameters.tsv", sep="\t").set_index("parameterId")
+    assert tuple(par.loc["k_grow", ["lowerBound", "upperBound"]]) == (0.1, 0.4)
+    assert [p.name for p in tmp_path.iterdir()] == ["p"]
+
+
 def test_folder_with_other_files_is_refused(data, tmp_path):
     (tmp_path / "p").mkdir()
     (tmp_path / "p" / "notes.txt").write_text("mine")

@@ -213,9 +213,15 @@ def _write_folder(out_dir: Path, write) -> None:
         write(tmp)
         os.chmod(tmp, 0o777 & ~_umask())
         if out_dir.exists():
+            # the previous export moves aside, the new one in, the previous one goes
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=parent))
             os.replace(out_dir, old / "x")
-            os.replace(tmp, out_dir)
+            try:
+                os.replace(tmp, out_dir)
+            except OSError:
+                os.replace(old / "x", out_dir)  # the previous export back in place
+                shutil.rmtree(old, ignore_errors=True)
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, out_dir)
