@@ -141,7 +141,8 @@ def test_pypesto_roadrunner_objective_equals_neurobones(tmp_path):
     exp = nbpetab.export_problem(data, SCENARIO, PARAMS, tmp_path / "p")
     problem = petab.Problem.from_yaml(str(exp.problem))
     petab.flatten_timepoint_specific_output_overrides(problem)
-    pp = pypesto_petab.PetabImporter(problem, simulator_type="roadrunner").create_problem()
+    pp = pypesto_petab.PetabImporter(problem, output_folder=str(tmp_path / "pypesto"),
+                                    simulator_type="roadrunner").create_problem()
     pp.objective.solver_options = SolverOptions(relative_tolerance=1e-10,
                                                 absolute_tolerance=1e-14,
                                                 maximum_num_steps=100000)
