@@ -9,6 +9,7 @@ The two-week mouse scenario of tests/test_fit_lsq.py keeps each export to a few 
 import json
 import math
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -227,6 +228,33 @@ def test_unsupported_problem_is_one_line(exported, tmp_path, edit, needle):
     with pytest.raises(InputError, match=needle) as exc:
         nbpetab.read_problem(out / "problem.yaml")
     assert "\n" not in str(exc.value)
+
+
+SD_TEXT = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                   st.sampled_from(["", "sigma", "1e-3", "-0.5", "0", "2,5"]))
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(SD_TEXT, min_size=1, max_size=4))
+def test_any_sd_column_reads_back_or_is_one_line(exported, texts):
+    """Whatever a measurement table's SDs hold: the positive numbers read back as they
+    are, anything else is one line naming the SD."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "p"
+        shutil.copytree(exported.out_dir, out)
+        meas = pd.read_csv(out / "measurements.tsv", sep="\t", dtype=str)
+        meas.loc[:len(texts) - 1, "noiseParameters"] = texts
+        meas.to_csv(out / "measurements.tsv", sep="\t", index=False)
+        sd = pd.to_numeric(pd.Series(texts), errors="coerce").to_numpy(float)
+        if (np.isfinite(sd) & (sd > 0)).all():
+            prob = nbpetab.read_problem(out / "problem.yaml")
+            np.testing.assert_array_equal(prob.data["sd"].to_numpy()[:len(texts)], sd)
+        else:
+            with pytest.raises(InputError) as exc:
+                nbpetab.read_problem(out / "problem.yaml")
+            assert "\n" not in str(exc.value)
 
 
 def test_cli_export_and_bad_input(data, tmp_path, cli):
