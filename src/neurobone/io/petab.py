@@ -4,7 +4,7 @@
 a,b`` would run as a PEtab v1 problem (https://petab.readthedocs.io), so that other
 tools (pyPESTO, AMICI, COPASI, ...) can load it::
 
-    from neurobone.io.petab import export_problem, read_problem
+    from neurobone.io.petab import export_problem, fit_problem, read_problem
 
     export_problem("data.csv", "examples/mouse_treadmill.yaml", ["k_grow", "g_T"], "fit/")
     prob = read_problem("fit/problem.yaml")  # data, scenario, parameters, bounds
@@ -167,12 +167,14 @@ def _setup(scn, values: Mapping[str, float]):
     return plan
 
 
-def _setup_changes(plan0, plan1, name: str) -> list[str]:
-    """What of the subject's set-up differs between two plans, besides ``name`` itself."""
+def _setup_changes(plan0, plan1, name: str, value: float) -> list[str]:
+    """What of the subject's set-up differs between two plans, besides ``name`` itself
+    (set to ``value`` in ``plan1``; the set-up may rescale it too)."""
     cm = plan0.cm
     m = cm.model
-    out = []
     j = cm.param_index(name)
+    out = [] if np.isclose(plan1.parameters[j], value, rtol=SETUP_RTOL, atol=0) else \
+        [f"{name} itself, rescaled by the subject's rules"]
     for i, p in enumerate(m.parameter_names):
         if i != j and not np.isclose(plan0.parameters[i], plan1.parameters[i],
                                      rtol=SETUP_RTOL, atol=0):
@@ -306,7 +308,7 @@ def export_problem(data, scenario, parameters: Sequence[str], out_dir: str | Pat
                              "the whole run, so its value changes nothing; fit another "
                              "parameter")
         for v in (r.low, r.high):
-            changed = _setup_changes(plan, _setup(scn, {r.name: v}), r.name)
+            changed = _setup_changes(plan, _setup(scn, {r.name: v}), r.name, v)
             if changed:
                 raise InputError(
                     f"PEtab export: {r.name!r} changes the subject's set-up ("
