@@ -12,6 +12,7 @@ quick)::
     nb.power("my_study.yaml", range(4, 31, 2)).n_for(0.8)   # subjects per arm for 80 % power
     nb.run_cohort("examples/cohort_running.yaml", n=1000, seed=1, out_dir="cohort")
     nb.fit_lsq("data.csv", "examples/mouse_treadmill.yaml", ["k_tb", "g_T"])  # with intervals
+    nb.export_petab("data.csv", "examples/mouse_treadmill.yaml", ["k_grow", "g_T"], "petab/")
     nb.sensitivity("examples/mouse_treadmill.yaml", ["k_tb", "g_T"], outputs=["bv_tv"])
 
 See README.md and docs/.
@@ -67,6 +68,9 @@ _EXPORTS = {
     "write_report": "neurobone.report",
     "to_sbml": "neurobone.io.sbml",
     "write_sbml": "neurobone.io.sbml",
+    "export_petab": ("neurobone.io.petab", "export_problem"),
+    "read_petab": ("neurobone.io.petab", "read_problem"),
+    "fit_petab": ("neurobone.io.petab", "fit_problem"),
     # settings, errors
     "config": ("neurobone.config", None),
     "NeuroboneError": "neurobone.errors",

@@ -304,32 +304,51 @@ def sensitivity_cmd(
 @app.command("fit")
 def fit_cmd(
     data: Path = typer.Argument(..., help="data: CSV or Parquet, columns day, output, value "
-                                          "[, sd] (docs/fitting.md)"),
-    scenario: Path = typer.Option(..., "--scenario", help="scenario YAML file"),
-    params: str = typer.Option(..., "--params", "-p",
-                               help="comma-separated model parameters to fit"),
+                                          "[, sd] (docs/fitting.md); or a PEtab problem "
+                                          ".yaml that neurobone exported"),
+    scenario: Optional[Path] = typer.Option(None, "--scenario",
+                                            help="scenario YAML file (not with a PEtab problem)"),
+    params: Optional[str] = typer.Option(None, "--params", "-p",
+                                         help="comma-separated model parameters to fit (not "
+                                              "with a PEtab problem)"),
     bounds: Optional[List[str]] = typer.Option(
         None, "--bounds", help="NAME=LOW:HIGH: that parameter's bounds (repeatable)"),
-    spread: float = typer.Option(10.0, "--spread",
-                                 help="default bounds: value/S to value*S"),
+    spread: Optional[float] = typer.Option(None, "--spread",
+                                           help="default bounds: value/S to value*S (default 10)"),
     starts: int = typer.Option(4, "--starts", help="random starts besides the scenario's values"),
     seed: int = typer.Option(0, "--seed", help="random seed of the starts"),
-    cv: float = typer.Option(0.05, "--cv", help="relative error where the data have no sd"),
+    cv: Optional[float] = typer.Option(None, "--cv",
+                                       help="relative error where the data have no sd "
+                                            "(default 0.05)"),
     json_: bool = typer.Option(False, "--json", help="print one JSON object instead of a table"),
     out: Optional[Path] = typer.Option(None, "-o", "--out", help="CSV file of the estimates"),
     plot: Optional[Path] = typer.Option(None, "--plot",
                                         help="figure file (.png, .pdf, .svg, ...)"),
 ) -> None:
     """Least-squares fit of a scenario's parameters to data, with profile-likelihood 95 %
-    intervals (docs/fitting.md)."""
+    intervals (docs/fitting.md); DATA may be a PEtab problem (.yaml) neurobone exported."""
     import json
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from neurobone.fit.lsq import fit
 
-    names = _names("--params", params)
-    ranges = _bounds(bounds)
+    petab_problem = data.suffix.lower() in (".yaml", ".yml")
+    if petab_problem:
+        given = [o for o, v in (("--scenario", scenario), ("--params", params),
+                                ("--bounds", bounds), ("--spread", spread), ("--cv", cv))
+                 if v is not None and v != []]
+        if given:
+            raise InputError(f"{given[0]}: a PEtab problem ({data}) names its scenario, "
+                             "parameters, bounds and SDs itself; leave out --scenario, "
+                             "--params, --bounds, --spread and --cv")
+    else:
+        if scenario is None or params is None:
+            missing = "--scenario" if scenario is None else "--params"
+            raise InputError(f"{missing} is required with a data file (or give a PEtab "
+                             "problem .yaml that `neurobone export-petab` wrote)")
+        names = _names("--params", params)
+        ranges = _bounds(bounds)
     if out is not None:
         check_writable(out)
     fmt = None
@@ -343,8 +362,14 @@ def fit_cmd(
         def progress(done: int, total: int, stage: str) -> None:
             bar.update(task, completed=done, total=total, description=f"fit: {stage}")
 
-        res = fit(data, scenario, names, bounds=ranges or None, spread=spread,
-                  n_starts=starts, seed=seed, cv=cv, progress=progress)
+        if petab_problem:
+            from neurobone.io.petab import fit_problem
+
+            res = fit_problem(data, n_starts=starts, seed=seed, progress=progress)
+        else:
+            res = fit(data, scenario, names, bounds=ranges or None,
+                      spread=10.0 if spread is None else spread, n_starts=starts, seed=seed,
+                      cv=0.05 if cv is None else cv, progress=progress)
     df = res.table()
     err = Console(stderr=True)
     for text in res.notes:
@@ -408,6 +433,33 @@ def steady_state_cmd(
     units = {s.name: s.unit for s in m.states}
     for k, v in ss.items():
         typer.echo(f"{k}\t{v:.6e}\t{units[k]}")
+
+
+@app.command("export-petab")
+def export_petab_cmd(
+    data: Path = typer.Argument(..., help="data: CSV or Parquet, columns day, output, value "
+                                          "[, sd] (docs/fitting.md)"),
+    scenario: Path = typer.Option(..., "--scenario", help="scenario YAML file"),
+    params: str = typer.Option(..., "--params", "-p",
+                               help="comma-separated model parameters to estimate"),
+    bounds: Optional[List[str]] = typer.Option(
+        None, "--bounds", help="NAME=LOW:HIGH: that parameter's bounds (repeatable)"),
+    spread: float = typer.Option(10.0, "--spread", help="default bounds: value/S to value*S"),
+    cv: float = typer.Option(0.05, "--cv", help="relative error where the data have no sd"),
+    out: Path = typer.Option(..., "-o", "--out", help="folder of the PEtab problem"),
+) -> None:
+    """Write the fit `neurobone fit DATA --scenario S --params a,b` would run as a PEtab v1
+    problem folder (SBML model, tables, problem.yaml; docs/fitting.md)."""
+    from neurobone.files import check_output_dir
+    from neurobone.io.petab import export_problem
+
+    names = _names("--params", params)
+    check_output_dir(out, "PEtab folder")
+    exp = export_problem(data, scenario, names, out, bounds=_bounds(bounds) or None,
+                         spread=spread, cv=cv)
+    console.print(f"wrote {exp.problem} (PEtab v1: {exp.n_data} measurements of "
+                  f"{', '.join(exp.outputs)}; estimated {', '.join(r.name for r in exp.ranges)};"
+                  " the petab linter passes)", highlight=False, soft_wrap=True)
 
 
 @app.command("export-sbml")

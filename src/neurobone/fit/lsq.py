@@ -257,7 +257,7 @@ def check_data(df: pd.DataFrame, valid_outputs: Sequence[str], duration: float,
     return out.reset_index(drop=True)
 
 
-def _check_options(spread, n_starts, seed, cv) -> None:
+def check_options(spread, n_starts, seed, cv) -> None:
     if (isinstance(spread, bool) or not isinstance(spread, numbers.Real)
             or not math.isfinite(spread) or spread <= 1):
         raise InputError(f"spread must be a number above 1 (the bounds are value/spread to "
@@ -454,7 +454,7 @@ def fit(data: pd.DataFrame | str | Path, scenario: Scenario | Mapping | str | Pa
     :class:`~neurobone.errors.SolverError`. The method and its limits: docs/fitting.md.
     """
     t_start = time.perf_counter()
-    _check_options(spread, n_starts, seed, cv)
+    check_options(spread, n_starts, seed, cv)
     df = read_data(data)
     scn = as_scenario(scenario)
     m = model_for(scn)
@@ -550,3 +550,42 @@ def fit(data: pd.DataFrame | str | Path, scenario: Scenario | Mapping | str | Pa
     return FitResult(ranges, {p: float(math.exp(best[i])) for i, p in enumerate(names)},
                      low, high, cost, fitted, trajectory, profiles, starts_df, diag, seconds,
                      notes)
+
+
+def objective(data: pd.DataFrame | str | Path, scenario: Scenario | Mapping | str | Path,
+              values: Mapping[str, float], *, cv: float = 0.05) -> float:
+    """The fit's objective, ``sum(((model - value) / sd)^2)``, at given parameter values.
+
+    Parameters
+    ----------
+    data : as for :func:`fit`.
+    scenario : as for :func:`fit`.
+    values : ``{name: value}``, positive values of model parameters (the others keep the
+        scenario's); each evaluation is a subject set up anew, as in :func:`fit`.
+    cv : relative measurement error where the data have no ``sd``.
+
+    Returns the chi-square sum of :func:`fit` (``FitResult.objective`` at the estimates).
+    A run that fails raises :class:`~neurobone.errors.SolverError`.
+    """
+    check_options(10.0, 0, 0, cv)
+    if not isinstance(values, Mapping) or not values:
+        raise InputError("values: give a mapping {parameter: value} of at least one parameter")
+    df = read_data(data)
+    scn = as_scenario(scenario)
+    m = model_for(scn)
+    cm = compile_model(m)
+    for p, v in values.items():
+        if (isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v)
+                or v <= 0):
+            raise InputError(f"values: {p!r} must be a positive number, got {v!r}")
+    # the names checked as fit() checks them (bounds around the values: not used)
+    ranges = parameter_ranges(cm, base_parameters(cm, scn.parameters), list(values), 10.0,
+                              {p: (v / 2, v * 2) for p, v in values.items()})
+    names = [r.name for r in ranges]
+    x = [math.log(float(values[p])) for p in names]
+    data_ = check_data(df, m.all_outputs, float(scn.duration_days), cv)
+    model = _Model(scn, cm, names, data_)
+    (v, failed), = model.predict(np.array(x))
+    if failed:
+        raise SolverError(f"the scenario cannot be run at these values ({failed})")
+    return float(np.sum(((v - data_["value"].to_numpy()) / data_["sd"].to_numpy()) ** 2))

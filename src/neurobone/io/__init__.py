@@ -1,1 +1,1 @@
-"""Import and export: SBML (:mod:`neurobone.io.sbml`)."""
+"""Import and export: SBML (:mod:`neurobone.io.sbml`), PEtab (:mod:`neurobone.io.petab`)."""
