@@ -64,6 +64,10 @@ _EXPORTS = {
     "FitResult": "neurobone.fit.lsq",
     "sensitivity": "neurobone.fit.sensitivity",
     "SensitivityResult": "neurobone.fit.sensitivity",
+    # prescriptions
+    "prescribe": "neurobone.prescription.search",
+    "Prescription": "neurobone.prescription.search",
+    "Person": "neurobone.prescription.person",
     # output
     "write_report": "neurobone.report",
     "to_sbml": "neurobone.io.sbml",

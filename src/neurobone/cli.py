@@ -301,6 +301,81 @@ def sensitivity_cmd(
             console.print(f"wrote {plot}", highlight=False)
 
 
+@app.command("prescribe")
+def prescribe_cmd(
+    age: float = typer.Option(..., "--age", help="age in years (20-100)"),
+    sex: str = typer.Option("female", "--sex", help="female or male"),
+    t_score_spine: Optional[float] = typer.Option(None, "--t-score-spine",
+                                                  help="lumbar spine T-score"),
+    t_score: Optional[float] = typer.Option(None, "--t-score-fn", "--t-score",
+                                            help="femoral neck T-score"),
+    menopause_age: Optional[float] = typer.Option(None, "--menopause-age",
+                                                  help="women: age at the final menstrual "
+                                                       "period (default 51)"),
+    max_minutes: float = typer.Option(150.0, "--max-minutes-week",
+                                      help="the most exercise minutes a week"),
+    exclude: Optional[List[str]] = typer.Option(None, "--exclude",
+                                                help="a modality not to use (repeatable)"),
+    goal: str = typer.Option("abmd", "--goal", help="abmd (percent change at the sites) or "
+                                                    "fracture (10-year MOF probability)"),
+    sites: str = typer.Option("spine,femoral_neck", "--sites",
+                              help="comma-separated: spine, femoral_neck, total_hip"),
+    horizon: float = typer.Option(2.0, "--horizon-years", help="the plan's length in years"),
+    draws: int = typer.Option(12, "--draws", help="copies of the person in the search"),
+    final_draws: int = typer.Option(48, "--final-draws",
+                                    help="copies of the person for the reported bands"),
+    seed: int = typer.Option(0, "--seed", help="random seed (same seed, same prescription)"),
+    json_: bool = typer.Option(False, "--json", help="print one JSON object instead of text"),
+    plot: Optional[Path] = typer.Option(None, "--plot",
+                                        help="figure file (.png, .pdf, .svg, ...)"),
+) -> None:
+    """The best weekly exercise plan for one person, within safety rules, across their
+    uncertainty (docs/prescribe.md). A research model, not medical advice."""
+    import json
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from neurobone.prescription.person import Person
+    from neurobone.prescription.search import DISCLAIMER, prescribe
+
+    person = Person(age, sex, t_score_spine=t_score_spine, t_score=t_score,
+                    menopause_age=menopause_age)
+    fmt = None
+    if plot is not None:
+        check_output_file(plot, "figure file")
+        fmt = _figure_format(plot)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("prescribe", total=None)
+
+        def progress(done: int, total: int, stage: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"prescribe: {stage}")
+
+        res = prescribe(person, goal=goal, sites=_names("--sites", sites),
+                        horizon_years=horizon, max_minutes_week=max_minutes,
+                        exclude=tuple(exclude or ()), draws=draws, final_draws=final_draws,
+                        seed=seed, progress=progress)
+    err = Console(stderr=True)
+    for text in res.notes:
+        err.print(f"note: {text}", highlight=False, markup=False)
+    if json_:
+        typer.echo(json.dumps(res.to_json()))
+    else:
+        wide = console if console.is_terminal else Console(width=140)
+        wide.print(repr(res), highlight=False, markup=False)
+    if plot is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        fig = res.plot()
+        write_output(plot, lambda tmp: fig.savefig(tmp, dpi=150, bbox_inches="tight",
+                                                   format=fmt), "figure file")
+        if not json_:
+            console.print(f"wrote {plot}", highlight=False)
+    if json_:
+        err.print(DISCLAIMER, highlight=False, markup=False)
+
+
 @app.command("fit")
 def fit_cmd(
     data: Path = typer.Argument(..., help="data: CSV or Parquet, columns day, output, value "

@@ -1,7 +1,7 @@
 """Search weekly exercise plans for one person, across their uncertainty.
 
-:func:`prescribe` finds the feasible plan (:mod:`neurobone.prescribe.plans`) with the
-best expected outcome at the horizon for a person (:class:`~neurobone.prescribe.person.
+:func:`prescribe` finds the feasible plan (:mod:`neurobone.prescription.plans`) with the
+best expected outcome at the horizon for a person (:class:`~neurobone.prescription.person.
 Person`):
 
 1. **The person's uncertainty.** ``draws`` virtual copies of the person, each with the
@@ -41,8 +41,8 @@ from neurobone.engine.kernels import compile_model
 from neurobone.engine.simulate import Progress, simulate
 from neurobone.engine.solvers import Lanes
 from neurobone.errors import InputError, SolverError
-from neurobone.prescribe.person import Person
-from neurobone.prescribe.plans import (
+from neurobone.prescription.person import Person
+from neurobone.prescription.plans import (
     COMMON_PLANS,
     Plan,
     Session,
@@ -112,8 +112,8 @@ class Prescription:
             lines.append(f"  vs {row.name}: goal {self.goal} {row.score:+.3g} "
                          f"(prescription {self.score:+.3g})")
         for row in self.waiting[self.waiting["output"] == "goal"].itertuples(index=False):
-            lines.append(f"  waiting {row.delay_years:g} year(s) to start costs "
-                         f"{row.cost:+.3g} ({self.goal})")
+            lines.append(f"  starting {row.delay_years:g} year(s) later: goal {self.goal} "
+                         f"{row.cost:+.3g} at the same date")
         lines.append(f"  {DISCLAIMER}")
         return "\n".join(lines)
 
@@ -292,7 +292,7 @@ def prescribe(person: Person, *, goal: str = "abmd", sites=("spine", "femoral_ne
 
     Parameters
     ----------
-    person : the :class:`~neurobone.prescribe.person.Person`.
+    person : the :class:`~neurobone.prescription.person.Person`.
     goal : ``"abmd"`` (mean percent change of aBMD at ``sites``) or ``"fracture"``
         (10-year major osteoporotic fracture probability at the horizon).
     sites : of ``spine``, ``femoral_neck``, ``total_hip`` (goal ``abmd``).
@@ -309,7 +309,7 @@ def prescribe(person: Person, *, goal: str = "abmd", sites=("spine", "femoral_ne
     choices.
     """
     if not isinstance(person, Person):
-        raise InputError(f"person: give a neurobone.prescribe.Person, got "
+        raise InputError(f"person: give a neurobone.prescription.Person, got "
                          f"{type(person).__name__}")
     sites = (sites,) if isinstance(sites, str) else tuple(sites)
     exclude = (exclude,) if isinstance(exclude, str) else tuple(exclude)

@@ -26,7 +26,7 @@ from importlib import resources
 import pandas as pd
 
 from neurobone.errors import InputError
-from neurobone.prescribe.person import Person
+from neurobone.prescription.person import Person
 
 DATA_FILE = "exercise_safety.csv"
 DAYS_PER_WEEK = 7
@@ -121,6 +121,8 @@ class Plan:
     def weekdays(self) -> dict[Session, list[int]]:
         """The weekdays of each session kind: the kinds with most sessions first, each
         spread evenly over the days still free (one session a day)."""
+        if self.days > DAYS_PER_WEEK:
+            raise InputError(f"{self.days} sessions a week: one a day at most")
         free = list(range(DAYS_PER_WEEK))
         out = {}
         for s in sorted(self.sessions, key=lambda s: (-s.days_per_week, s)):
