@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow test-nolanes test-all lint bench bench-user calibrate clean
+.PHONY: install demo test test-slow test-nolanes test-all lint bench bench-user calibrate clean browser
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -21,7 +21,7 @@ demo: install
 
 # ruff and the import contract (layers, no cycles), then the fast tests, a file per worker
 # on each of the machine's two cores (kernels compile in both at once)
-test: install lint
+test: install lint browser
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15
 
 lint: install
@@ -29,7 +29,7 @@ lint: install
 	$(BIN)/lint-imports
 
 # the long tests (Dask, killed processes, calibration targets, large cohorts)
-test-slow: install
+test-slow: install browser
 	$(BIN)/python -m pytest -q -m slow --durations=10
 
 # the engine without the SIMD lanes, on a representative subset
@@ -54,3 +54,9 @@ calibrate: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# Debian's Chromium and ChromeDriver for the browser tests of the web app (tests/test_web.py)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium chromium-driver)

@@ -376,6 +376,22 @@ def prescribe_cmd(
         err.print(DISCLAIMER, highlight=False, markup=False)
 
 
+@app.command("serve")
+def serve_cmd(
+    port: int = typer.Option(8765, "--port", help="TCP port (1024-65535)"),
+    host: str = typer.Option("127.0.0.1", "--host",
+                             help="address to listen on (default: this machine only)"),
+) -> None:
+    """A local web app: the prescription form and the article's study (docs/web.md).
+    Stop it with Ctrl-C."""
+    from neurobone.web.app import serve
+
+    if not 1024 <= port <= 65535:
+        raise InputError(f"--port must be from 1024 to 65535, got {port}")
+    console.print(f"neurobone at http://{host}:{port}/ (Ctrl-C stops it)", highlight=False)
+    serve(host=host, port=port)
+
+
 @app.command("fit")
 def fit_cmd(
     data: Path = typer.Argument(..., help="data: CSV or Parquet, columns day, output, value "

@@ -169,11 +169,12 @@ class Prescription:
             ax.set_xlabel("years from now")
             ax.set_ylabel(f"{col}, g/cm2")
             ax.set_title(col)
-        axes[0][0].legend(fontsize=7, frameon=False)
+        handles, labels = axes[0][0].get_legend_handles_labels()
         fig.suptitle(f"{self.person.describe()}: mean and 90 % band over the person's "
-                     "parameter uncertainty (no measurement error). " + DISCLAIMER,
-                     fontsize=7)
-        fig.tight_layout()
+                     "parameter uncertainty (no measurement error)", fontsize=9)
+        fig.tight_layout(rect=(0, 0.16, 1, 1))
+        fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=7, frameon=False,
+                   title=DISCLAIMER, title_fontsize=7)
         return fig
 
 
