@@ -230,3 +230,30 @@ def test_the_study_page_shows_the_report(server, browser, tmp_path):
     WebDriverWait(browser, 60).until(lambda d: d.find_elements(By.TAG_NAME, "img"))
     browser.switch_to.default_content()
     browser.save_screenshot(str(_screenshot_dir(tmp_path) / "study-page.png"))
+
+
+def test_serve_on_a_port_in_use_is_one_line_and_ctrl_c_exits_130():
+    import signal
+
+    port = _free_port()
+    cmd = [sys.executable, "-m", "neurobone.cli", "serve", "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        t0 = time.time()
+        while True:  # until it answers
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/").close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.time() - t0 < 60, proc.stderr.read()
+                time.sleep(0.2)
+        again = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        assert again.returncode == 2
+        lines = again.stderr.strip().splitlines()
+        assert len(lines) == 1 and "cannot serve on" in lines[0] and "--port" in lines[0]
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130 and "Traceback" not in err
+    finally:
+        proc.kill()
+        proc.wait()

@@ -202,7 +202,20 @@ def create_app(report_root: Path | None = None):
 
 
 def serve(host: str = "127.0.0.1", port: int = 8765, report_root: Path | None = None) -> None:
-    """Run the app with uvicorn until interrupted (localhost only by default)."""
+    """Run the app with uvicorn until interrupted (localhost only by default). The server
+    stops only on a signal; Ctrl-C ends it as KeyboardInterrupt (exit code 130 from the
+    command line)."""
+    import socket
+
     import uvicorn
 
-    uvicorn.run(create_app(report_root), host=host, port=port, log_level="warning")
+    try:  # a port in use or an address not of this machine: one line, before starting
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise InputError(f"cannot serve on {host}:{port}: {exc.strerror or exc}; try another "
+                         "--port or --host") from None
+    server = uvicorn.Server(uvicorn.Config(create_app(report_root), host=host, port=port,
+                                           log_level="warning"))
+    server.run()
+    raise KeyboardInterrupt
