@@ -27,11 +27,16 @@ zoledronate (``zol``), alendronate (``aln``)
 teriparatide (``teri``)
     First-order subcutaneous absorption into one compartment. PD: its concentration
     adds to the core's PTH (pM) at each region, so it raises RANKL and lowers OPG
-    through the core's own saturating PTH relations (catabolic when sustained), and an
-    anabolic signal ``C/(K + C)`` divides osteoblast apoptosis by ``1 + a*C/(K+C)``
-    (Jilka 1999). A daily pulse clears within hours, so OPG (half-repressed at 0.2 pM
-    PTH) recovers each day and the anabolic effect wins; the same amount infused
-    continuously keeps OPG repressed and resorption wins.
+    through the core's own saturating PTH relations (catabolic when sustained), and a
+    transient receptor signal ``s = (C/K)^2/(1 + (C/K)^2)`` drives a slow anabolic
+    response ``S`` (``dS/dt = k_S*(s - S)``, weeks, as OpenBoneMin's CREB signal) that
+    divides osteoblast apoptosis by ``1 + a*S`` (Jilka 1999). The signal needs a high
+    transient exposure (a Hill exponent of 2, written into the formula; ``K`` about
+    the peak of a 20 ug dose; Frolik 2003: transient exposure is anabolic, prolonged
+    exposure catabolic): a daily pulse peaks at tens of pM and clears within hours, so
+    the anabolic effect wins; the same amount infused continuously stays at a few pM,
+    below the anabolic threshold, while the core's RANKL and OPG relations still see
+    it, so resorption wins.
 """
 
 from __future__ import annotations
@@ -155,16 +160,18 @@ def _teriparatide() -> Component:
               rate="teri_F*teri_in - teri_ka*teri_sc", scale=0.01),
         State("teri_c", 0.0, "mg", "teriparatide in its volume of distribution",
               rate="teri_ka*teri_sc - teri_CL/teri_V*teri_c", scale=0.01),
+        State("teri_S", 0.0, "1", "slow anabolic response to the receptor signal",
+              rate="teri_k_S*(teri_occ - teri_S)", scale=0.01),
     )
     exprs = (
         Expression("teri_pM", "teri_c/teri_V*1e9/teri_mw", "pM", "serum teriparatide"),
-        Expression("teri_occ", "teri_pM/(teri_K + teri_pM)", "1",
-                   "anabolic signal of teriparatide (receptor occupancy)"),
+        Expression("teri_occ", "(teri_pM/teri_K)**2/(1 + (teri_pM/teri_K)**2)", "1",
+                   "transient anabolic receptor signal of teriparatide"),
     )
     wraps = tuple(w for r in REGIONS for w in (
         Expression(f"PTH_{r}", "{prev} + teri_pM", "pM",
                    f"PTH at the {r} region, teriparatide included"),
-        Expression(f"mod_OBa_apop_{r}", "({prev})/(1 + teri_a*teri_occ)", "1",
+        Expression(f"mod_OBa_apop_{r}", "({prev})/(1 + teri_a*teri_S)", "1",
                    f"modifier of OBa apoptosis at the {r} region, teriparatide included"),
     ))
     return Component("teriparatide", "teriparatide PK and PTH receptor actions",
