@@ -4,7 +4,7 @@ Each target is one PD parameter of ``data/drug_pk.csv`` fitted (Brent's method o
 logarithm) so that the drug raises lumbar spine aBMD by the trial's figure more than
 placebo at the trial's time, in one simulated woman standing for the trial's
 population (70 years old, lumbar spine T-score -2.5: near the means of FREEDOM,
-HORIZON-PFT and Neer 2001, a simplification). ``--write`` puts the fitted values into
+HORIZON-PFT, Neer 2001 and FRAME, a simplification). ``--only DRUG`` fits one drug. ``--write`` puts the fitted values into
 ``data/drug_pk.csv`` (atomically); without it the values are only printed.
 
     PYTHONPATH=src python scripts/calibrate_drugs.py [--write]
@@ -30,6 +30,7 @@ TARGETS = (
     ("denosumab", "K", {"dose_mg": 60, "every_days": 182}, 1095, 9.2, (1e-4, 1.0)),
     ("zoledronate", "e", {"dose_mg": 5, "every_days": 365}, 1095, 7.0, (1e-3, 100.0)),
     ("teriparatide", "a", {"dose_mg": 0.02, "every_days": 1}, 639, 9.0, (1.0, 2000.0)),
+    ("romosozumab", "K", {"dose_mg": 210, "every_days": 30}, 365, 13.0, (0.3, 100.0)),
 )
 
 
@@ -43,9 +44,11 @@ def gain(drug: str, parameter: str, x: float, regimen: dict, day: int) -> float:
     return 100.0 * (treated[day] / treated[0] - placebo[day] / placebo[0])
 
 
-def calibrate() -> dict[tuple[str, str], float]:
+def calibrate(only: str | None = None) -> dict[tuple[str, str], float]:
     fitted = {}
     for drug, parameter, regimen, day, target, (lo, hi) in TARGETS:
+        if only and drug != only:
+            continue
         def f(logx, drug=drug, parameter=parameter, regimen=regimen, day=day, target=target):
             g = gain(drug, parameter, math.exp(logx), regimen, day)
             print(f"  {drug} {parameter}={math.exp(logx):.5g}: {g:+.2f} % (target {target:+.1f})",
@@ -75,7 +78,8 @@ def write(fitted: dict[tuple[str, str], float]) -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="write the values to drug_pk.csv")
+    ap.add_argument("--only", choices=[t[0] for t in TARGETS], help="fit this drug only")
     args = ap.parse_args()
-    fitted = calibrate()
+    fitted = calibrate(args.only)
     if args.write:
         write(fitted)

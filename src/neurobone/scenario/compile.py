@@ -72,7 +72,9 @@ def model_for(scn: Scenario) -> Model:
     from neurobone.model.registry import get_model
 
     if scn.model == brainbone.MODEL.name:
-        return brainbone.build(scn.species, scn.hypothesis, drug_names(scn))
+        names = drug_names(scn)
+        # without drugs: the two-argument call every other caller makes
+        return brainbone.build(scn.species, scn.hypothesis, **({"drugs": names} if names else {}))
     return get_model(scn.model)
 
 

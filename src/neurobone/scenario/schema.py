@@ -308,8 +308,9 @@ def scenario_model(scn: Scenario):
     from neurobone.model.registry import available, get_model
 
     if scn.model == brainbone.MODEL.name:
-        return brainbone.build(scn.species, scn.hypothesis,
-                               tuple(sorted({d.name for d in scn.drugs})))
+        names = tuple(sorted({d.name for d in scn.drugs}))
+        # without drugs: the two-argument call every other caller makes
+        return brainbone.build(scn.species, scn.hypothesis, **({"drugs": names} if names else {}))
     if scn.model not in available():
         raise InputError(f"unknown model {scn.model!r}; valid: {', '.join(available())}")
     return get_model(scn.model)

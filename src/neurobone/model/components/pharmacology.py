@@ -37,6 +37,12 @@ teriparatide (``teri``)
     the anabolic effect wins; the same amount infused continuously stays at a few pM,
     below the anabolic threshold, while the core's RANKL and OPG relations still see
     it, so resorption wins.
+romosozumab (``romo``)
+    First-order subcutaneous absorption into one compartment with a linear elimination
+    at the labelled half-life (its PK is target-mediated; the linear form is the
+    approximation). PD: free sclerostin of each region divided by ``1 + C/K``; the
+    coupling component turns less sclerostin into more osteoblast precursors (Wnt) and,
+    with half the exponent, less RANKL: the smaller anti-resorptive effect follows.
 """
 
 from __future__ import annotations
@@ -51,7 +57,7 @@ from neurobone.model.definition import Component, Expression, Parameter, State
 
 #: the drugs with a PK/PD component, and each one's symbol prefix
 PREFIX = {"denosumab": "dmab", "zoledronate": "zol", "alendronate": "aln",
-          "teriparatide": "teri"}
+          "teriparatide": "teri", "romosozumab": "romo"}
 #: the drug class of each (what its PD acts on)
 BISPHOSPHONATES = ("zoledronate", "alendronate")
 
@@ -179,6 +185,26 @@ def _teriparatide() -> Component:
                      expressions=exprs, wraps=wraps)
 
 
+def _romosozumab() -> Component:
+    states = (
+        State("romo_sc", 0.0, "mg", "romosozumab at the subcutaneous depot",
+              rate="romo_F*romo_in - romo_ka*romo_sc", scale=10.0),
+        State("romo_c", 0.0, "mg", "romosozumab in its volume of distribution",
+              rate="romo_ka*romo_sc - romo_k_el*romo_c", scale=10.0),
+    )
+    exprs = (Expression("romo_conc", "romo_c/romo_V", "mg/L", "serum romosozumab (ug/mL)"),)
+    wraps = tuple(Expression(f"sclerostin_{r}", "({prev})/(1 + romo_conc/romo_K)", "1",
+                             f"free sclerostin at the {r} region, romosozumab bound")
+                  for r in REGIONS)
+    return Component("romosozumab", "romosozumab PK and sclerostin binding",
+                     parameters=_parameters("romosozumab"), states=states,
+                     expressions=exprs, wraps=wraps)
+
+
+_BUILD = {"denosumab": _denosumab, "teriparatide": _teriparatide,
+          "romosozumab": _romosozumab}
+
+
 def components(drugs) -> list[Component]:
     """The components of ``drugs`` (names in :data:`PREFIX`), in a fixed order."""
     chosen = [d for d in PREFIX if d in set(drugs)]
@@ -189,6 +215,5 @@ def components(drugs) -> list[Component]:
     if any(d in BISPHOSPHONATES for d in chosen):
         out.append(SKELETON_RESORPTION)
     for d in chosen:
-        out.append(_denosumab() if d == "denosumab" else _teriparatide()
-                   if d == "teriparatide" else _bisphosphonate(d))
+        out.append(_BUILD[d]() if d in _BUILD else _bisphosphonate(d))
     return out
