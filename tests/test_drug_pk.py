@@ -79,6 +79,14 @@ def test_denosumab_peak_and_half_life_agree_with_the_label_range():
     assert 4.0 < c.max() < 12.0  # ug/mL; a 60 mg dose at F 0.73 in 2.3 L + 1.3 L
 
 
+def test_romosozumab_peaks_near_day_5_with_the_labelled_half_life():
+    days = np.arange(0.0, 61.0)
+    c = series(single_dose("romosozumab", 60, days, ["romo_conc"]), "romo_conc")
+    assert 3 <= days[np.argmax(c)] <= 7  # Evenity label: peak at 5 days
+    k = -np.polyfit(days[30:60], np.log(c[30:60]), 1)[0]
+    assert math.log(2) / k == pytest.approx(12.8, rel=0.1)  # label: 12.8 days
+
+
 def test_teriparatide_peaks_within_the_hour_and_is_gone_within_hours():
     t = np.linspace(0.0, 0.5, 721)  # every minute for 12 hours
     res = single_dose("teriparatide", 0.5, t, ["teri_pM"])
