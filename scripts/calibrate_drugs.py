@@ -4,10 +4,11 @@ Each target is one PD parameter of ``data/drug_pk.csv`` fitted (Brent's method o
 logarithm) so that the drug raises lumbar spine aBMD by the trial's figure more than
 placebo at the trial's time, in one simulated woman standing for the trial's
 population (70 years old, lumbar spine T-score -2.5: near the means of FREEDOM,
-HORIZON-PFT, Neer 2001 and FRAME, a simplification). ``--only DRUG`` fits one drug. ``--write`` puts the fitted values into
-``data/drug_pk.csv`` (atomically); without it the values are only printed.
+HORIZON-PFT, Neer 2001 and FRAME, a simplification). ``--only DRUG`` fits one drug;
+``--write`` puts the fitted values into ``data/drug_pk.csv`` (atomically); without it
+the values are only printed.
 
-    PYTHONPATH=src python scripts/calibrate_drugs.py [--write]
+    PYTHONPATH=src python scripts/calibrate_drugs.py [--only DRUG] [--write]
 """
 
 from __future__ import annotations
