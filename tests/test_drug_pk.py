@@ -219,3 +219,16 @@ def test_sbml_export_of_a_scenario_with_drugs_agrees_with_roadrunner(tmp_path):
         want = np.asarray(ref[name]).ravel()
         np.testing.assert_allclose(sim[name], want, rtol=1e-5, atol=1e-9 * np.abs(want).max())
     assert ref["dmab_c"][19] == 0.0 and ref["dmab_c"][21] > 1.0  # the dose is in both
+
+
+# ----------------------------------------------------------------------------- studies
+def test_a_study_arm_takes_drugs():
+    from neurobone.study.run import run_study
+
+    study = {"name": "denosumab vs placebo", "species": "human",
+             "subject": SUBJECT, "duration_days": 365, "n_per_arm": 3, "seed": 1,
+             "arms": [{"name": "placebo"},
+                      {"name": "denosumab", "drugs": [{"name": "denosumab"}]}]}
+    final = run_study(study).final()
+    ls = final[final.output == "abmd_ls"].set_index("arm")["mean"]
+    assert ls["denosumab"] > 1.03 * ls["placebo"]
