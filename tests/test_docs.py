@@ -19,7 +19,7 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 #: pages whose Python examples take long (a Dask cluster, cohorts of thousands,
 #: a fit with its profiles): make test-slow
-SLOW_EXAMPLES = {"cohorts.md", "fitting.md"}
+SLOW_EXAMPLES = {"cohorts.md", "fitting.md", "drugs.md"}
 
 
 def _page(path: Path, slow: bool = False):

@@ -99,8 +99,10 @@ class Component:
     """One biological module: its own states, parameters and expressions.
 
     ``overrides`` redefines expressions and ``state_overrides`` states (rate, initial
-    value, flags) that an earlier component declared; they are the only ways one
-    component changes another.
+    value, flags) that an earlier component declared; ``wraps`` rewrites an earlier
+    expression around its current formula, written ``{prev}`` (``"({prev})*g_dmab"``:
+    a drug's factor on a flux whatever the earlier components made of it, without
+    typing that formula again). They are the only ways one component changes another.
     """
 
     name: str
@@ -110,6 +112,7 @@ class Component:
     expressions: tuple[Expression, ...] = ()
     overrides: tuple[Expression, ...] = ()
     state_overrides: tuple[State, ...] = ()
+    wraps: tuple[Expression, ...] = ()
 
     def instance(self, suffix: str, description: str = "") -> "Component":
         """The component's states and expressions once more, each name ending in
@@ -296,6 +299,13 @@ def compose(
             if ov.name not in exprs:
                 raise ModelError(f"{comp.name}: override of unknown expression {ov.name!r}")
             exprs[ov.name] = ov
+        for w in comp.wraps:
+            if w.name not in exprs:
+                raise ModelError(f"{comp.name}: wrap of unknown expression {w.name!r}")
+            if "{prev}" not in w.formula:
+                raise ModelError(f"{comp.name}: wrap of {w.name!r} must contain {{prev}}")
+            exprs[w.name] = replace(exprs[w.name],
+                                    formula=w.formula.replace("{prev}", exprs[w.name].formula))
         for so in comp.state_overrides:
             if so.name not in states:
                 raise ModelError(f"{comp.name}: override of unknown state {so.name!r}")

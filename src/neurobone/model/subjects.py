@@ -141,12 +141,12 @@ class SubjectRules:
 
     def protocol_rows(self, model: "Model", p: np.ndarray, *, exercise: Sequence = (),
                       interventions: Sequence = (), sex: str = "female",
-                      duration: float = math.inf) -> list[Override]:
-        """The overrides of a protocol (exercise blocks, interventions), shared by its
-        subjects; values taken from parameters come from ``p``."""
-        if exercise or interventions:
+                      duration: float = math.inf, drugs: Sequence = ()) -> list[Override]:
+        """The overrides of a protocol (exercise blocks, interventions, drug regimens),
+        shared by its subjects; values taken from parameters come from ``p``."""
+        if exercise or interventions or drugs:
             from neurobone.errors import InputError
 
-            raise InputError(f"model {model.name!r} has no exercise or intervention inputs; "
+            raise InputError(f"model {model.name!r} has no exercise, intervention or drug inputs; "
                              "use model: neurobone")
         return []

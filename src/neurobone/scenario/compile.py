@@ -72,8 +72,15 @@ def model_for(scn: Scenario) -> Model:
     from neurobone.model.registry import get_model
 
     if scn.model == brainbone.MODEL.name:
-        return brainbone.build(scn.species, scn.hypothesis)
+        names = drug_names(scn)
+        # without drugs: the two-argument call every other caller makes
+        return brainbone.build(scn.species, scn.hypothesis, **({"drugs": names} if names else {}))
     return get_model(scn.model)
+
+
+def drug_names(scn: Scenario) -> tuple[str, ...]:
+    """The drugs a scenario's regimens name (their PK/PD components join the model)."""
+    return tuple(sorted({d.name for d in scn.drugs}))
 
 
 def base_parameters(cm: CompiledModel, values: dict[str, float]) -> np.ndarray:
@@ -102,7 +109,8 @@ def protocol(cm: CompiledModel, scn: Scenario, ref: Reference) -> list[Override]
     """The scenario's exercise and interventions as overrides (shared by its subjects)."""
     m = cm.model
     return m.rules.protocol_rows(m, ref.p, exercise=scn.exercise, interventions=scn.interventions,
-                                 sex=scn.subject.sex, duration=scn.duration_days)
+                                 sex=scn.subject.sex, duration=scn.duration_days,
+                                 **({"drugs": scn.drugs} if scn.drugs else {}))
 
 
 def compile_scenario(scn: Scenario) -> Plan:

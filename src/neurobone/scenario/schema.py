@@ -31,6 +31,8 @@ from neurobone.model.brainbone import HYPOTHESES
 from neurobone.model.brainbone.dosing import check_intensity, intensity_field
 from neurobone.model.brainbone.drugs import DRUGS
 from neurobone.model.brainbone.protocol import INTERVENTIONS
+from neurobone.model.brainbone.regimens import DRUGS as REGIMEN_DRUGS
+from neurobone.model.brainbone.regimens import MODES as REGIMEN_MODES
 from neurobone.scenario.fields import STRICT, Integer, Number
 from neurobone.scenario.population import (
     ABMD_MAX,
@@ -165,6 +167,32 @@ class Intervention(_Strict):
         return self
 
 
+class Drug(_Strict):
+    """One drug regimen (docs/drugs.md): a dose every ``every_days`` from ``start_day``
+    to ``end_day``; several entries of one drug are dose changes and sequences."""
+
+    name: Literal[REGIMEN_DRUGS]  # type: ignore[valid-type]
+    dose_mg: Optional[Number] = Field(None, gt=0, description="dose, mg (default: labelled)")
+    every_days: Optional[Number] = Field(None, gt=0, le=MAX_DAYS,
+                                         description="dosing interval (default: labelled)")
+    start_day: Number = Field(0.0, ge=0, le=MAX_DAYS)
+    end_day: Optional[Number] = Field(None, gt=0, le=MAX_DAYS,
+                                      description="stop (default: the end of the scenario)")
+    skip: list[Annotated[Number, Field(ge=0, le=MAX_DAYS)]] = Field(
+        [], description="dose days missed")
+    adherence: Number = Field(1.0, ge=0, le=1, description="share of doses taken (drawn)")
+    seed: Integer = Field(0, ge=0, description="seed of the adherence draw")
+    mode: Literal[REGIMEN_MODES] = "bolus"  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _window(self):
+        if self.end_day is not None and self.end_day <= self.start_day:
+            raise ValueError(f"end_day {self.end_day:g} must be after start_day {self.start_day:g}")
+        if self.mode == "continuous" and (self.skip or self.adherence < 1):
+            raise ValueError("skip and adherence are for bolus doses, not mode: continuous")
+        return self
+
+
 class Scenario(_Strict):
     species: Literal["mouse", "human"] = "mouse"
     model: str = "neurobone"
@@ -174,6 +202,7 @@ class Scenario(_Strict):
     parameters: dict[str, Number] = {}
     exercise: list[Exercise] = []
     interventions: list[Intervention] = []
+    drugs: list[Drug] = Field([], description="drug regimens (docs/drugs.md)")
     outputs: Optional[list[str]] = Field(
         None, description="outputs to keep (default: the model's for the species)")
     population: Optional[Population] = None  # virtual cohorts (docs/cohorts.md)
@@ -235,7 +264,7 @@ def exercise_errors(species: str, blocks: list[Exercise], where: tuple) -> list[
 
 def protocol_errors(model, species: str, sex: str, duration: float, exercise: list[Exercise],
                     interventions: list[Intervention],
-                    where: tuple = ()) -> list[tuple[tuple, str]]:
+                    where: tuple = (), drugs: list = ()) -> list[tuple[tuple, str]]:
     """The errors the model's protocol rules find in exercise blocks and interventions
     (a bad intensity, overlapping blocks, an intervention the subject cannot have),
     located at the field where possible, else at ``where + ("exercise",)`` or
@@ -247,7 +276,8 @@ def protocol_errors(model, species: str, sex: str, duration: float, exercise: li
     p = np.array([q.value for q in model.parameters])
     try:
         model.rules.protocol_rows(model, p, exercise=exercise, interventions=interventions,
-                                  sex=sex, duration=duration)
+                                  sex=sex, duration=duration,
+                                  **({"drugs": drugs} if drugs else {}))
         return []
     except (InputError, ModelError) as exc:
         msg = str(exc)
@@ -255,6 +285,12 @@ def protocol_errors(model, species: str, sex: str, duration: float, exercise: li
         errs = exercise_errors(species, exercise, (*where, "exercise"))
         if errs:
             return errs
+    if msg.startswith("drugs"):
+        m = re.match(r"drugs\[(\d+)\](?:\.(\w+))?: ", msg)
+        loc: tuple = (*where, "drugs")
+        if m:
+            loc += (int(m.group(1)),) + ((m.group(2),) if m.group(2) else ())
+        return [(loc, msg[m.end():] if m else msg.removeprefix("drugs: "))]
     if msg.startswith("exercise"):
         field = "exercise"
     elif msg.startswith("interventions"):
@@ -272,7 +308,9 @@ def scenario_model(scn: Scenario):
     from neurobone.model.registry import available, get_model
 
     if scn.model == brainbone.MODEL.name:
-        return brainbone.build(scn.species, scn.hypothesis)
+        names = tuple(sorted({d.name for d in scn.drugs}))
+        # without drugs: the two-argument call every other caller makes
+        return brainbone.build(scn.species, scn.hypothesis, **({"drugs": names} if names else {}))
     if scn.model not in available():
         raise InputError(f"unknown model {scn.model!r}; valid: {', '.join(available())}")
     return get_model(scn.model)
@@ -298,7 +336,7 @@ def _semantic_errors(scn: Scenario) -> list[tuple[tuple, str]]:
             errs.append((("outputs", i),
                          f"unknown output {o!r}; valid: {', '.join(model.outputs)}"))
     errs += protocol_errors(model, scn.species, scn.subject.sex, scn.duration_days,
-                            scn.exercise, scn.interventions)
+                            scn.exercise, scn.interventions, drugs=scn.drugs)
     return errs
 
 

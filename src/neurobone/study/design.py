@@ -38,6 +38,7 @@ from neurobone.model.brainbone import HYPOTHESES
 from neurobone.scenario.fields import STRICT, Integer, Number
 from neurobone.scenario.schema import (
     MAX_DAYS,
+    Drug,
     Exercise,
     Intervention,
     Scenario,
@@ -60,12 +61,14 @@ class _Strict(BaseModel):
 
 
 class Arm(_Strict):
-    """One group of the study: what its subjects do (exercise) and receive (interventions)."""
+    """One group of the study: what its subjects do (exercise) and receive (interventions,
+    drug regimens: docs/drugs.md)."""
 
     name: str = Field(min_length=1, description="unique name, used in tables and figures")
     description: str = ""
     exercise: list[Exercise] = []
     interventions: list[Intervention] = []
+    drugs: list[Drug] = []
 
 
 class Study(_Strict):
@@ -101,9 +104,17 @@ class Study(_Strict):
 
     # ------------------------------------------------------------------ resolved design
     @property
+    def drug_names(self) -> tuple[str, ...]:
+        """The drugs any arm takes (their components join the study's one model)."""
+        return tuple(sorted({d.name for a in self.arms for d in a.drugs}))
+
+    @property
     def model(self):
-        """The brain-bone model of the study's species and hypothesis."""
-        return brainbone.build(self.species, self.hypothesis)
+        """The brain-bone model of the study's species and hypothesis (with the PK/PD
+        components of the drugs its arms take)."""
+        names = self.drug_names
+        return brainbone.build(self.species, self.hypothesis,
+                               **({"drugs": names} if names else {}))
 
     @property
     def primary(self) -> str:
@@ -172,7 +183,7 @@ class Study(_Strict):
             species=self.species, hypothesis=self.hypothesis, subject=self.subject,
             duration_days=self.duration_days, parameters=dict(self.parameters),
             exercise=list(a.exercise), interventions=list(a.interventions),
-            outputs=self.output_names,
+            drugs=list(a.drugs), outputs=self.output_names,
         )
 
     def with_options(self, *, n_per_arm: int | None = None, seed: int | None = None,
@@ -286,7 +297,7 @@ def _semantic_errors(study: Study) -> list[tuple[tuple, str]]:
                          f"unknown parameter {k!r} for model {model.name!r}"))
     for i, arm in enumerate(study.arms):
         errs += protocol_errors(model, study.species, study.subject.sex, study.duration_days,
-                                arm.exercise, arm.interventions, ("arms", i))
+                                arm.exercise, arm.interventions, ("arms", i), drugs=arm.drugs)
     return errs
 
 

@@ -254,7 +254,8 @@ def run_study(study: Study | dict | str | Path | None = None, *,
     # 1. the reference subject and each arm's protocol
     t0 = time.perf_counter()
     first = study.scenario(arms[0])
-    cm = compile_model(model_for(first))
+    # the study's model carries the drugs of every arm (model_for(first) those of one)
+    cm = compile_model(study.model if study.drug_names else model_for(first))
     model = cm.model
     ref = reference(cm, base_parameters(cm, study.parameters))
     rows = {}

@@ -41,6 +41,7 @@ from neurobone.model.components import (
     interoception,
     mechanics,
     outcomes,
+    pharmacology,
     skeleton,
     systemic,
 )
@@ -119,14 +120,15 @@ _CELLS = replace(pivonka2008.COMPONENT,
 _KINETICS = Component(name="kinetics", description="species' bone-cell rate scales",
                       parameters=skeleton.KINETICS)
 
-MODEL = compose(
-    "neurobone",
-    [_CELLS.parameters_only(),
-     *(_CELLS.instance(f"_{r}", f"bone-cell core, {exercise.REGION_NAMES[r]} region")
-       for r in REGIONS),
-     _KINETICS, exercise.COMPONENT, interoception.COMPONENT, brain.COMPONENT,
-     autonomic.COMPONENT, mechanics.COMPONENT, systemic.COMPONENT, coupling.COMPONENT,
-     skeleton.COMPONENT, outcomes.COMPONENT, fracture.COMPONENT],
+_COMPONENTS = (
+    _CELLS.parameters_only(),
+    *(_CELLS.instance(f"_{r}", f"bone-cell core, {exercise.REGION_NAMES[r]} region")
+      for r in REGIONS),
+    _KINETICS, exercise.COMPONENT, interoception.COMPONENT, brain.COMPONENT,
+    autonomic.COMPONENT, mechanics.COMPONENT, systemic.COMPONENT, coupling.COMPONENT,
+    skeleton.COMPONENT, outcomes.COMPONENT, fracture.COMPONENT,
+)
+_COMPOSE = dict(
     description="Exercise -> skeletal afferents -> circuit plasticity -> sympathetic tone -> bone "
                 "cells at two regions with trabecular and cortical bone, beside the mechanostat, "
                 "sex steroids and ageing (mouse, human)",
@@ -134,11 +136,11 @@ MODEL = compose(
     outputs=OUTPUTS,
     presets=PRESETS,
     default_species="mouse",
-    rules=BrainBoneSubjects(),
     default_outputs=DEFAULT_OUTPUTS,
     primary_output=PRIMARY_OUTPUT,
     signed_outputs=SIGNED_OUTPUTS,
 )
+MODEL = compose("neurobone", _COMPONENTS, rules=BrainBoneSubjects(), **_COMPOSE)
 
 #: the mechanism hypotheses and what each fixes before the calibration (the rest of
 #: the calibrated values come from data/calibration/<hypothesis>.json)
@@ -170,12 +172,24 @@ def calibrated_values(hypothesis: str) -> dict[str, dict[str, float]]:
     return {k: {n: float(v) for n, v in vals.items()} for k, vals in data["values"].items()}
 
 
-def build(species: str = "mouse", hypothesis: str = "article") -> Model:
+@lru_cache(maxsize=None)
+def with_drugs(drugs: frozenset[str] = frozenset()) -> Model:
+    """:data:`MODEL` with the PK/PD components of ``drugs``
+    (:mod:`~neurobone.model.components.pharmacology`) added after every other component;
+    :data:`MODEL` itself without drugs, so a scenario without drugs costs nothing more."""
+    if not drugs:
+        return MODEL
+    m = compose(MODEL.name, [*_COMPONENTS, *pharmacology.components(sorted(drugs))],
+                **_COMPOSE)
+    return replace(m, rules=MODEL.rules)
+
+
+def build(species: str = "mouse", hypothesis: str = "article", drugs=()) -> Model:
     """The neurobone model for a species under a mechanism hypothesis, with the values
-    its calibration fitted."""
+    its calibration fitted, and the PK/PD components of ``drugs`` (none by default)."""
     if hypothesis not in HYPOTHESES:
         raise ModelError(f"unknown hypothesis {hypothesis!r}; valid: {', '.join(HYPOTHESES)}")
-    m = MODEL.for_species(species)
+    m = with_drugs(frozenset(drugs)).for_species(species)
     fitted = calibrated_values(hypothesis)
     values = {**fitted.get("any", {}), **fitted.get(species, {}), **HYPOTHESES[hypothesis]}
     if not values:

@@ -24,7 +24,9 @@ import math
 
 import numpy as np
 
+from neurobone.errors import InputError
 from neurobone.model.brainbone.protocol import INTERVENTIONS, exercise_rows, intervention_rows
+from neurobone.model.brainbone.regimens import dosing_rows
 from neurobone.model.components.systemic import NEVER
 from neurobone.model.subjects import Covariates, LifePlan, SubjectRules
 from neurobone.units import DAYS_PER_YEAR
@@ -100,7 +102,18 @@ class BrainBoneSubjects(SubjectRules):
     paths = {"neural": "neural_path", "mechanical": "mech_path"}
 
     def protocol_rows(self, model, p: np.ndarray, *, exercise=(), interventions=(),
-                      sex: str = "female", duration: float = math.inf):
-        return (exercise_rows(model.default_species, exercise, duration)
+                      sex: str = "female", duration: float = math.inf, drugs=()):
+        rows = (exercise_rows(model.default_species, exercise, duration)
                 + intervention_rows(model, p, interventions, sex, model.default_species))
+        if not drugs:
+            return rows
+        if model.default_species != "human":
+            raise InputError("drugs: the drug PK/PD components take human doses (species: "
+                             "human); mice: the beta_blocker and estradiol interventions")
+        rows += dosing_rows(drugs, duration)
+        missing = sorted({r.name for r in rows} - set(model.parameter_names))
+        if missing:
+            raise InputError(f"drugs: the model lacks {missing}; build it with the scenario's "
+                             "drugs (neurobone.model.brainbone.build(..., drugs=...))")
+        return rows
 

@@ -1,0 +1,140 @@
+"""Drug regimens -> timed overrides of each drug's input rate.
+
+A regimen entry (the scenario's ``drugs:`` list, read by attribute) gives a drug, a dose
+in mg, an interval, a window ``[start_day, end_day)``, doses to miss (``skip``), an
+adherence (each dose taken with that probability, drawn from ``seed``: the same file
+gives the same doses) and a ``mode``:
+
+``bolus`` (default)
+    each dose is the input rate ``dose / window`` over the drug's input window at the
+    dose day (``window`` in ``data/drug_pk.csv``): a schedule row, so the engines stop
+    exactly at its start and end and the amount delivered is the dose (times the
+    bioavailability, in the model) to the solver's tolerance;
+``continuous``
+    the same dose per interval infused at a constant rate over the whole window (for
+    teriparatide: continuous PTH exposure, the catabolic control).
+
+Several entries of one drug are dose changes and sequences: their windows must not
+overlap (contradictory entries are an error naming both).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from neurobone.errors import InputError
+from neurobone.model.components import pharmacology
+from neurobone.model.timed import Override
+
+#: the drugs a regimen may name
+DRUGS = tuple(pharmacology.PREFIX)
+MODES = ("bolus", "continuous")
+
+
+def check_drug(name) -> str:
+    if not isinstance(name, str) or name not in DRUGS:
+        raise InputError(f"unknown drug {name!r}; valid: {', '.join(DRUGS)}")
+    return name
+
+
+def dose_range(drug: str) -> tuple[float, float]:
+    """The doses (mg) accepted for ``drug``: the range its sources studied."""
+    return (pharmacology.value(drug, "dose_min"), pharmacology.value(drug, "dose_max"))
+
+
+def default_dose(drug: str) -> float:
+    return pharmacology.value(drug, "dose_default")
+
+
+def default_interval(drug: str) -> float:
+    return pharmacology.value(drug, "every_default")
+
+
+def _get(entry, name, default=None):
+    v = getattr(entry, name, None)
+    return default if v is None else v
+
+
+def dose_days(entry, duration: float) -> list[float]:
+    """The days the entry's doses are due (before skips and adherence)."""
+    drug = entry.name
+    every = float(_get(entry, "every_days", default_interval(drug)))
+    start = float(_get(entry, "start_day", 0.0))
+    end = float(_get(entry, "end_day", duration))
+    n = max(int(math.ceil((end - start) / every - 1e-9)), 0)
+    return [start + k * every for k in range(n)]
+
+
+def taken_days(i: int, entry, duration: float) -> list[float]:
+    """The days the entry's doses are taken: due, not skipped, and drawn taken at the
+    entry's adherence."""
+    due = dose_days(entry, duration)
+    skip = [float(s) for s in (_get(entry, "skip", ()) or ())]
+    for s in skip:
+        if not any(abs(s - d) < 1e-9 for d in due):
+            near = ", ".join(f"{d:g}" for d in due[:6]) + (" ..." if len(due) > 6 else "")
+            raise InputError(f"drugs[{i}].skip: day {s:g} is not a dose day of "
+                             f"{entry.name}; dose days: {near or 'none'}")
+    days = [d for d in due if not any(abs(s - d) < 1e-9 for s in skip)]
+    adherence = float(_get(entry, "adherence", 1.0))
+    if adherence < 1.0:
+        rng = np.random.default_rng(int(_get(entry, "seed", 0)))
+        taken = rng.random(len(days)) < adherence
+        days = [d for d, t in zip(days, taken, strict=True) if t]
+    return days
+
+
+def check_entry(i: int, entry, duration: float) -> None:
+    """A one-line InputError naming the field and the valid choices for a bad entry."""
+    try:
+        drug = check_drug(entry.name)
+    except InputError as exc:
+        raise InputError(f"drugs[{i}].name: {exc}") from None
+    dose = float(_get(entry, "dose_mg", default_dose(drug)))
+    lo, hi = dose_range(drug)
+    if not lo <= dose <= hi:
+        raise InputError(f"drugs[{i}].dose_mg: {dose:g} mg of {drug} is outside the "
+                         f"studied range {lo:g}-{hi:g} mg (labelled dose "
+                         f"{default_dose(drug):g} mg)")
+    mode = _get(entry, "mode", "bolus")
+    if mode not in MODES:
+        raise InputError(f"drugs[{i}].mode: unknown mode {mode!r}; valid: {', '.join(MODES)}")
+    every = float(_get(entry, "every_days", default_interval(drug)))
+    window = pharmacology.value(drug, "window")
+    if every <= window:
+        raise InputError(f"drugs[{i}].every_days: {every:g} must be longer than the "
+                         f"{drug} input window ({window:g} days)")
+    start = float(_get(entry, "start_day", 0.0))
+    end = float(_get(entry, "end_day", duration))
+    if end <= start:
+        raise InputError(f"drugs[{i}]: end_day {end:g} must be after start_day {start:g}")
+
+
+def dosing_rows(entries: Sequence, duration: float) -> list[Override]:
+    """The overrides of every regimen entry (module docstring)."""
+    out: list[Override] = []
+    spans: dict[str, list[tuple[int, float, float]]] = {}
+    for i, e in enumerate(entries):
+        check_entry(i, e, duration)
+        drug = e.name
+        start = float(_get(e, "start_day", 0.0))
+        end = float(_get(e, "end_day", duration))
+        for j, a, b in spans.get(drug, []):
+            if start < b and a < end:
+                raise InputError(f"drugs[{i}]: {drug} from day {start:g} to {end:g} overlaps "
+                                 f"drugs[{j}] (day {a:g} to {b:g}); give each dose change "
+                                 "its own window (end_day of one = start_day of the next)")
+        spans.setdefault(drug, []).append((i, start, end))
+        name = f"{pharmacology.PREFIX[drug]}_in"
+        dose = float(_get(e, "dose_mg", default_dose(drug)))
+        every = float(_get(e, "every_days", default_interval(drug)))
+        if _get(e, "mode", "bolus") == "continuous":
+            if end > start:
+                out.append(Override(name, dose / every, start, end))
+            continue
+        window = pharmacology.value(drug, "window")
+        out += [Override(name, dose / window, d, d + window) for d in taken_days(i, e, duration)]
+    return out
