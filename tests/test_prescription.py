@@ -175,3 +175,19 @@ def test_cli_bad_input_is_one_line_and_exit_2(args, match):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and match in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_a_drug_at_its_labelled_dose_joins_the_plan_and_the_alternatives(woman):
+    rx = prescribe(woman, drug="zoledronate", max_minutes_week=90, seed=1, **QUICK)
+    doc = rx.to_json()
+    assert doc["drug"] == {"name": "zoledronate", "dose_mg": 5.0, "every_days": 365.0,
+                           "labelled": True}
+    names = [a["name"] for a in doc["alternatives"]]
+    assert "zoledronate alone" in names
+    t = rx.table().set_index("name")
+    # the combination searched with the drug beats the drug alone and no treatment
+    assert t.loc["prescription", "score"] >= t.loc["zoledronate alone", "score"] - 0.05
+    assert t.loc["zoledronate alone", "score"] > t.loc["no exercise", "score"]
+    assert "zoledronate" in repr(rx)
+    with pytest.raises(InputError, match="valid: denosumab"):
+        prescribe(woman, drug="aspirin")

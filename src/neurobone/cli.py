@@ -316,6 +316,9 @@ def prescribe_cmd(
                                       help="the most exercise minutes a week"),
     exclude: Optional[List[str]] = typer.Option(None, "--exclude",
                                                 help="a modality not to use (repeatable)"),
+    drug: Optional[str] = typer.Option(None, "--drug",
+                                       help="a drug at its labelled dosing with the plan "
+                                            "(docs/drugs.md), or any"),
     goal: str = typer.Option("abmd", "--goal", help="abmd (percent change at the sites) or "
                                                     "fracture (10-year MOF probability)"),
     sites: str = typer.Option("spine,femoral_neck", "--sites",
@@ -353,7 +356,8 @@ def prescribe_cmd(
 
         res = prescribe(person, goal=goal, sites=_names("--sites", sites),
                         horizon_years=horizon, max_minutes_week=max_minutes,
-                        exclude=tuple(exclude or ()), draws=draws, final_draws=final_draws,
+                        exclude=tuple(exclude or ()), drug=drug, draws=draws,
+                        final_draws=final_draws,
                         seed=seed, progress=progress)
     err = Console(stderr=True)
     for text in res.notes:

@@ -66,6 +66,9 @@ OUTPUTS = ["abmd_ls", "abmd_fn", "abmd_th", "t_score_spine", "t_score", "mof_fra
 DELAYS = (1.0, 5.0)
 #: the engine's relative tolerance for plan evaluations (the cohort's)
 RTOL = 5e-5
+#: labelled course lengths (days): a drug is never given past them (Evenity label: 210 mg
+#: once monthly for 12 months; the dose row of data/drug_pk.csv)
+MAX_COURSE_DAYS = {"romosozumab": 365.0}
 #: steps of the local search from one start, at most
 MAX_STEPS = 25
 
@@ -88,6 +91,7 @@ class Prescription:
     search: pd.DataFrame         # one row per evaluated plan: plan, score, start, step
     diagnostics: dict
     notes: list[str] = field(default_factory=list)
+    drug: str | None = None
 
     def table(self) -> pd.DataFrame:
         """One row per plan (the prescription first): outcome means and 90 % bands."""
@@ -97,7 +101,8 @@ class Prescription:
         best = self.summary.iloc[0]
         lines = [f"<Prescription for a {self.person.describe()}: goal {self.goal}, "
                  f"{self.horizon_years:g} years, at most {self.max_minutes_week:g} min/week>",
-                 f"  plan: {self.plan.describe()}"]
+                 f"  plan: {self.plan.describe()}"
+                 + (f" + {self.drug} at its labelled dose" if self.drug else "")]
         for s in self.plan.sessions:
             if rules()[s.modality].supervised:
                 lines.append(f"  ({s.modality} is done supervised, as in its source trial)")
@@ -137,9 +142,10 @@ class Prescription:
             "horizon_years": self.horizon_years,
             "max_minutes_week": self.max_minutes_week,
             "plan": self.plan.to_json(),
-            "drug": None,
+            "drug": self.drug and self._drug_json(),
             "predicted": {"score": self.score, **outcome(best)},
-            "alternatives": [{"name": r["name"], "plan": r["plan_json"], "score": r["score"],
+            "alternatives": [{"name": r["name"], "plan": r["plan_json"], "drug": r["drug"],
+                              "score": r["score"],
                               "within_limits": bool(r["within_limits"]),
                               "problems": r["problems"], **outcome(r)}
                              for _, r in self.summary.iloc[1:].iterrows()],
@@ -150,6 +156,12 @@ class Prescription:
             "notes": self.notes,
             "disclaimer": DISCLAIMER,
         }
+
+    def _drug_json(self) -> dict:
+        from neurobone.model.brainbone.regimens import default_dose, default_interval
+
+        return {"name": self.drug, "dose_mg": default_dose(self.drug),
+                "every_days": default_interval(self.drug), "labelled": True}
 
     def plot(self):
         """aBMD at each chosen site over the horizon: the prescription and the common plans,
@@ -164,7 +176,8 @@ class Prescription:
                                       & (self.trajectories["output"] == col)]
                 years = t["day"] / DAYS_PER_YEAR
                 ax.plot(years, t["mean"], color=f"C{k}", lw=2 if k == 0 else 1.2,
-                        label=name if k else f"prescription: {self.plan.describe()}")
+                        label=name if k else "prescription: " + self.plan.describe()
+                        + (f" + {self.drug}" if self.drug else ""))
                 ax.fill_between(years, t["low"], t["high"], color=f"C{k}", alpha=0.15, lw=0)
             ax.set_xlabel("years from now")
             ax.set_ylabel(f"{col}, g/cm2")
@@ -199,10 +212,12 @@ def _check(goal, sites, horizon_years, max_minutes_week, draws, final_draws, see
 class _Evaluator:
     """Plans x draws of one person through one batched engine call per batch of plans."""
 
-    def __init__(self, person: Person, days: float, longest: float, n: int, seed: int):
-        self.person, self.days = person, days
+    def __init__(self, person: Person, days: float, longest: float, n: int, seed: int,
+                 drug: str | None = None):
+        self.person, self.days, self.drug = person, days, drug
         scn = parse_scenario({"species": "human", "subject": person.subject(),
-                              "duration_days": longest})
+                              "duration_days": longest,
+                              "drugs": [{"name": drug}] if drug else []})
         self.scn = scn
         self.cm = compile_model(model_for(scn))
         self.ref = reference(self.cm, base_parameters(self.cm, {}))
@@ -222,22 +237,30 @@ class _Evaluator:
         self.subjects = 0
         self.calls = 0
 
-    def rows(self, plan: Plan, start_day: float, duration: float):
-        key = (plan, start_day, duration)
+    def rows(self, plan: Plan, start_day: float, duration: float, drug: bool):
+        key = (plan, start_day, duration, drug)
         if key not in self.rows_cache:
+            regimen = []
+            if drug and self.drug:
+                regimen = [{"name": self.drug, "start_day": start_day}]
+                if self.drug in MAX_COURSE_DAYS:
+                    regimen[0]["end_day"] = min(duration,
+                                                start_day + MAX_COURSE_DAYS[self.drug])
             scn = parse_scenario({"species": "human", "subject": self.person.subject(),
                                   "duration_days": duration,
-                                  "exercise": plan.blocks(start_day)})
+                                  "exercise": plan.blocks(start_day), "drugs": regimen})
             self.rows_cache[key] = protocol(self.cm, scn, self.ref)
         return self.rows_cache[key]
 
     def run(self, plans: list[Plan], save_days, *, start_day: float = 0.0,
-            duration: float | None = None) -> np.ndarray:
-        """Values ``(plans, draws, days, outputs)`` (NaN where a draw failed)."""
+            duration: float | None = None, drug: bool | list[bool] = True) -> np.ndarray:
+        """Values ``(plans, draws, days, outputs)`` (NaN where a draw failed); ``drug``
+        (one flag, or one per plan): with the evaluator's drug at its labelled dosing."""
         duration = self.days if duration is None else duration
+        flags = drug if isinstance(drug, list) else [drug] * len(plans)
         sched, idx = [], []
-        for plan in plans:
-            rows = self.rows(plan, start_day, duration)
+        for plan, with_drug in zip(plans, flags, strict=True):
+            rows = self.rows(plan, start_day, duration, with_drug)
             for k in range(self.n):
                 sched.append(self.own[k] + rows)
                 idx.append(k)
@@ -284,44 +307,10 @@ def _feasible_start(plan: Plan, allowed, max_minutes: float, person: Person) -> 
     return cut
 
 
-def prescribe(person: Person, *, goal: str = "abmd", sites=("spine", "femoral_neck"),
-              horizon_years: float = 2.0, max_minutes_week: float = 150.0,
-              exclude: tuple[str, ...] = (), draws: int = 12, final_draws: int = 48,
-              seed: int = 0, tol: float = 0.01, progress: Progress | None = None
-              ) -> Prescription:
-    """The best feasible weekly exercise plan for ``person`` (see the module docstring).
-
-    Parameters
-    ----------
-    person : the :class:`~neurobone.prescription.person.Person`.
-    goal : ``"abmd"`` (mean percent change of aBMD at ``sites``) or ``"fracture"``
-        (10-year major osteoporotic fracture probability at the horizon).
-    sites : of ``spine``, ``femoral_neck``, ``total_hip`` (goal ``abmd``).
-    horizon_years : the plan's length, 0.25-10 years.
-    max_minutes_week : the most exercise minutes a week the person will do.
-    exclude : modalities not to use (e.g. ``("running",)``).
-    draws : copies of the person in the search; ``final_draws`` for the reported bands.
-    seed : the draws follow from it (same seed, same prescription).
-    tol : the least improvement of the goal (its units) a search step must make.
-    progress : ``progress(done, total, stage)``; stages ``setting up``, ``searching``,
-        ``reporting``.
-
-    Bad input raises :class:`~neurobone.errors.InputError` naming the field and the valid
-    choices.
-    """
-    if not isinstance(person, Person):
-        raise InputError(f"person: give a neurobone.prescription.Person, got "
-                         f"{type(person).__name__}")
-    sites = (sites,) if isinstance(sites, str) else tuple(sites)
-    exclude = (exclude,) if isinstance(exclude, str) else tuple(exclude)
-    _check(goal, sites, horizon_years, max_minutes_week, draws, final_draws, seed, tol)
-    allowed = allowed_modalities(person, exclude)
-    t0 = time.perf_counter()
-    tick = progress or (lambda *a: None)
-    days = float(round(horizon_years * DAYS_PER_YEAR))
-    longest = days + max(DELAYS) * DAYS_PER_YEAR
-    tick(0, 3, "setting up")
-    ev = _Evaluator(person, days, longest, draws, seed)
+def _search(ev: _Evaluator, person: Person, allowed, goal, sites, max_minutes_week, tol,
+            days, tick, k0: int, n_starts_total: int):
+    """The local search with ``ev`` (its drug, if any, with every plan): the best plan, its
+    score, every plan's score and the trace."""
     scores: dict[Plan, float] = {}
     trace = []
 
@@ -340,8 +329,8 @@ def prescribe(person: Person, *, goal: str = "abmd", sites=("spine", "femoral_ne
     for k, start in enumerate(starts):
         current = start
         for step in range(MAX_STEPS):
-            trace.append({"start": k, "step": step, "plan": current.describe(),
-                          "score": scores[current]})
+            trace.append({"drug": ev.drug, "start": k, "step": step,
+                          "plan": current.describe(), "score": scores[current]})
             cands = [p for p in neighbours(current, allowed)
                      if not p.problems(person, max_minutes_week, allowed)]
             evaluate(cands)
@@ -353,37 +342,112 @@ def prescribe(person: Person, *, goal: str = "abmd", sites=("spine", "femoral_ne
             current = nxt
         if scores[current] > best_score + 1e-12:
             best_plan, best_score = current, scores[current]
-        tick(k + 1, len(starts), "searching")
+        tick(k0 + k + 1, n_starts_total, "searching")
+    return best_plan, best_score, scores, trace, len(starts)
+
+
+def _outcomes(v: np.ndarray) -> dict:
+    """Means and 90 % bands at the horizon from values ``(draws, days, outputs)``."""
+    row = {}
+    for col in ("abmd_ls", "abmd_fn", "abmd_th"):
+        j = OUTPUTS.index(col)
+        pct = 100 * (v[:, -1, j] / v[:, 0, j] - 1)
+        row[f"{col}_pct"] = float(np.nanmean(pct))
+        row[f"{col}_pct_low"], row[f"{col}_pct_high"] = map(float, np.nanpercentile(pct, [5, 95]))
+    for col in ("mof_fracture_10y", "hip_fracture_10y"):
+        x = v[:, -1, OUTPUTS.index(col)]
+        row[col] = float(np.nanmean(x))
+        row[f"{col}_low"], row[f"{col}_high"] = map(float, np.nanpercentile(x, [5, 95]))
+    return row
+
+
+def prescribe(person: Person, *, goal: str = "abmd", sites=("spine", "femoral_neck"),
+              horizon_years: float = 2.0, max_minutes_week: float = 150.0,
+              exclude: tuple[str, ...] = (), drug: str | None = None, draws: int = 12,
+              final_draws: int = 48, seed: int = 0, tol: float = 0.01,
+              progress: Progress | None = None) -> Prescription:
+    """The best feasible weekly exercise plan for ``person``, optionally with a drug (see
+    the module docstring).
+
+    Parameters
+    ----------
+    person : the :class:`~neurobone.prescription.person.Person`.
+    goal : ``"abmd"`` (mean percent change of aBMD at ``sites``) or ``"fracture"``
+        (10-year major osteoporotic fracture probability at the horizon).
+    sites : of ``spine``, ``femoral_neck``, ``total_hip`` (goal ``abmd``).
+    horizon_years : the plan's length, 0.25-10 years.
+    max_minutes_week : the most exercise minutes a week the person will do.
+    exclude : modalities not to use (e.g. ``("running",)``).
+    drug : None (exercise only), a drug of docs/drugs.md at its labelled dose and interval
+        (the exercise plan is searched with it), or ``"any"`` (each drug in turn; the best
+        combination wins).
+    draws : copies of the person in the search; ``final_draws`` for the reported bands.
+    seed : the draws follow from it (same seed, same prescription).
+    tol : the least improvement of the goal (its units) a search step must make.
+    progress : ``progress(done, total, stage)``; stages ``setting up``, ``searching``,
+        ``reporting``.
+
+    Bad input raises :class:`~neurobone.errors.InputError` naming the field and the valid
+    choices.
+    """
+    from neurobone.model.brainbone.regimens import DRUGS
+
+    if not isinstance(person, Person):
+        raise InputError(f"person: give a neurobone.prescription.Person, got "
+                         f"{type(person).__name__}")
+    sites = (sites,) if isinstance(sites, str) else tuple(sites)
+    exclude = (exclude,) if isinstance(exclude, str) else tuple(exclude)
+    _check(goal, sites, horizon_years, max_minutes_week, draws, final_draws, seed, tol)
+    if drug is not None and drug != "any" and drug not in DRUGS:
+        raise InputError(f"drug: {drug!r} is not valid; valid: {', '.join(DRUGS)}, any")
+    allowed = allowed_modalities(person, exclude)
+    t0 = time.perf_counter()
+    tick = progress or (lambda *a: None)
+    days = float(round(horizon_years * DAYS_PER_YEAR))
+    longest = days + max(DELAYS) * DAYS_PER_YEAR
+    tick(0, 3, "setting up")
+    candidates = list(DRUGS) if drug == "any" else [drug]
+    searched, trace, calls, subjects, n_starts = [], [], 0, 0, 0
+    notes: list[str] = []
+    for i, d in enumerate(candidates):
+        tick(0, 3, f"setting up{f' ({d})' if d else ''}")
+        ev = _Evaluator(person, days, longest, draws, seed, drug=d)
+        plan, score, scores, tr, n = _search(ev, person, allowed, goal, sites,
+                                             max_minutes_week, tol, days, tick, 4 * i,
+                                             4 * len(candidates))
+        searched.append((score, d, plan, len(scores)))
+        trace += tr
+        calls, subjects, n_starts = calls + ev.calls, subjects + ev.subjects, n_starts + n
+        notes += [x for x in ev.notes if x not in notes]
+    best_score, best_drug, best_plan, _ = max(searched, key=lambda r: r[0])
+    plans_evaluated = sum(r[3] for r in searched)
     t_search = time.perf_counter() - t0
 
-    # the prescription and the common plans, with more draws and trajectories
+    # the prescription and the plans beside it, with more draws and trajectories
     t1 = time.perf_counter()
-    fin = ev if final_draws == draws else _Evaluator(person, days, longest, final_draws, seed)
-    named = {"prescription": best_plan, **COMMON_PLANS}
+    fin = _Evaluator(person, days, longest, final_draws, seed, drug=best_drug)
+    named: dict[str, tuple[Plan, bool]] = {"prescription": (best_plan, True)}
+    named.update({name: (plan, False) for name, plan in COMMON_PLANS.items()})
+    if best_drug:
+        guideline = "guideline: 150 min/week walking + 2 strength sessions"
+        named[f"{best_drug} alone"] = (Plan(), True)
+        named[f"{best_drug} + {guideline.removeprefix('guideline: ')}"] = (
+            COMMON_PLANS[guideline], True)
     grid = np.unique(np.r_[np.linspace(0.0, days, 25), days])
-    vals = fin.run(list(named.values()), grid)
+    vals = fin.run([p for p, _ in named.values()], grid,
+                   drug=[with_drug for _, with_drug in named.values()])
     final_scores = _score(vals[:, :, [0, -1], :], goal, sites)
     rows, traj = [], []
-    for i, (name, plan) in enumerate(named.items()):
-        v = vals[i]
-        row = {"name": name, "plan": plan.describe(), "plan_json": plan.to_json(),
-               "score": float(final_scores[i]),
-               "minutes_per_week": plan.minutes_per_week,
-               "within_limits": not plan.problems(person, max_minutes_week, allowed),
-               "problems": "; ".join(plan.problems(person, max_minutes_week, allowed))}
-        for col in ("abmd_ls", "abmd_fn", "abmd_th"):
-            j = OUTPUTS.index(col)
-            pct = 100 * (v[:, -1, j] / v[:, 0, j] - 1)
-            row[f"{col}_pct"] = float(np.nanmean(pct))
-            row[f"{col}_pct_low"], row[f"{col}_pct_high"] = map(
-                float, np.nanpercentile(pct, [5, 95]))
-        for col in ("mof_fracture_10y", "hip_fracture_10y"):
-            x = v[:, -1, OUTPUTS.index(col)]
-            row[col] = float(np.nanmean(x))
-            row[f"{col}_low"], row[f"{col}_high"] = map(float, np.nanpercentile(x, [5, 95]))
-        rows.append(row)
+    for i, (name, (plan, with_drug)) in enumerate(named.items()):
+        problems = plan.problems(person, max_minutes_week, allowed)
+        rows.append({"name": name, "plan": plan.describe(), "plan_json": plan.to_json(),
+                     "drug": best_drug if with_drug else None,
+                     "score": float(final_scores[i]),
+                     "minutes_per_week": plan.minutes_per_week,
+                     "within_limits": not problems, "problems": "; ".join(problems),
+                     **_outcomes(vals[i])})
         for j, col in enumerate(OUTPUTS):
-            x = v[:, :, j]
+            x = vals[i, :, :, j]
             lo, hi = np.nanpercentile(x, [5, 95], axis=0)
             traj.append(pd.DataFrame({"day": grid, "plan": name, "output": col,
                                       "mean": np.nanmean(x, axis=0), "low": lo, "high": hi}))
@@ -406,20 +470,21 @@ def prescribe(person: Person, *, goal: str = "abmd", sites=("spine", "femoral_ne
             waiting.append({"delay_years": delay, "output": SITES[site], "start_now": a,
                             "start_later": b, "cost": b - a})
     tick(2, 2, "reporting")
-    notes = list(ev.notes)
     if not best_plan.sessions:
-        notes.append("no feasible plan improved the goal over no exercise")
+        notes.append("no feasible plan improved the goal over no exercise"
+                     + (f" with {best_drug}" if best_drug else ""))
     diagnostics = {
-        "plans_evaluated": len(scores), "starts": len(starts),
-        "search_subjects": ev.subjects, "batched_calls": ev.calls + fin.calls,
-        "draws": ev.n, "final_draws": fin.n,
+        "plans_evaluated": plans_evaluated, "starts": n_starts,
+        "search_subjects": subjects, "batched_calls": calls + fin.calls,
+        "draws": draws, "final_draws": fin.n,
+        "drugs_searched": [d for d in candidates if d],
+        "search_scores_by_drug": {str(d): sc for sc, d, _, _ in searched},
         "seconds": {"search": round(t_search, 2),
                     "report": round(time.perf_counter() - t1, 2),
                     "total": round(time.perf_counter() - t0, 2)},
         "allowed_modalities": sorted(allowed),
     }
-    summary = pd.DataFrame(rows)
     return Prescription(person, goal, sites, float(horizon_years), float(max_minutes_week),
-                        best_plan, float(final_scores[0]), summary,
+                        best_plan, float(final_scores[0]), pd.DataFrame(rows),
                         pd.concat(traj, ignore_index=True), pd.DataFrame(waiting),
-                        pd.DataFrame(trace), diagnostics, notes)
+                        pd.DataFrame(trace), diagnostics, notes, drug=best_drug)
