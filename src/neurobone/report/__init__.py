@@ -135,7 +135,7 @@ def write_report(result, out: str | Path, overwrite: bool = False) -> Path:
                      "of each arm on each measurement day.")
     name = f"{primary}_final.png"
     _save(result.plot_final(primary), folder / name)
-    figures[name] = (f"{result.label(primary, unit=False)} on day {result.last_day:g}",
+    figures[name] = (f"{result.label(primary, unit=False)} on day {result.day:g}",
                      f"Each dot is one {noun(result)} (measured); black bars are the arm's mean "
                      "and 95 % "
                      "confidence interval; brackets show the study's comparisons with "

@@ -20,7 +20,7 @@ def short_label(result, output: str) -> str:
 def results_table(result, value: str = "measured") -> Table:
     """Mean ± SD per arm (rows) and output (columns) on the last measurement day."""
     f = result.final(value)
-    t = Table(title=f"{result.study.name}: day {result.last_day:g}, {value}, mean ± SD "
+    t = Table(title=f"{result.study.name}: day {result.day:g}, {value}, mean ± SD "
                     f"(n = {result.study.n_per_arm} per arm)", title_justify="left")
     t.add_column("arm")
     change = result.analysis_value == "change_pct"
@@ -47,7 +47,7 @@ def comparisons_table(result, output: str | None = None) -> Table:
     c = result.comparisons(outputs=[output])
     unit = result.units.get(output, "")
     what = ("change from baseline (%)" if result.analysis_value == "change_pct"
-            else f"day {result.last_day:g}")
+            else f"day {result.day:g}")
     t = Table(title=f"Comparisons of {short_label(result, output)}: {what} "
                     "(Welch; Holm across comparisons)", title_justify="left")
     relative = result.analysis_value != "change_pct"
@@ -65,7 +65,7 @@ def comparisons_table(result, output: str | None = None) -> Table:
                   *pct, p_value(r.p), p_value(r.p_holm))
     if result.analysis_value == "change_pct":
         t.caption = (f"differences in percentage points of each subject's change from day "
-                     f"{result.animals['day'].min():g} to day {result.last_day:g}")
+                     f"{result.animals['day'].min():g} to day {result.day:g}")
     elif unit and unit != "1":
         t.caption = f"differences in {'percentage points' if unit == '%' else unit}"
     return t

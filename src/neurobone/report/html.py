@@ -145,7 +145,7 @@ def result_fragment(result) -> str:
     head = (f"<p><b>{esc(s.name)}</b>: {len(result.arms)} arms × {s.n_per_arm}, "
             f"{s.duration_days:g} days, hypothesis <code>{esc(s.hypothesis)}</code>, seed "
             f"{s.seed}</p>")
-    return (head + f"<p>Day {result.last_day:g}, measured, mean ± SD</p>"
+    return (head + f"<p>Day {result.day:g}, measured, mean ± SD</p>"
             + table(final_table(result))
             + "<p>Comparisons of the primary outcome</p>"
             + table(comparison_table(result, [result.primary])))
@@ -181,7 +181,7 @@ def page(result, figures: dict[str, tuple[str, str]], files: list[str]) -> str:
     parts.append("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in f["anova"] + f["variability"])
                  + "</ul>")
 
-    parts.append(f"<h2>Results on day {result.last_day:g}</h2>"
+    parts.append(f"<h2>Results on day {result.day:g}</h2>"
                  "<p class='meta'>Measured values, mean ± SD.</p>")
     parts.append(table(final_table(result)))
     parts.append("<h3>Comparisons</h3><p class='meta'>Difference in means (arm minus reference) "

@@ -75,7 +75,7 @@ def final(result, output: str, value: str | None = None, ax=None, comparisons: b
     first measurement (``change_pct``) or the measured value, so that the brackets'
     p-values test what the dots show."""
     value = value or result.analysis_value
-    day = result.last_day
+    day = result.day
     a = result.animals
     a = a[(a["output"] == output) & np.isclose(a["day"], day)]
     summ = result.final(value)
