@@ -61,6 +61,9 @@ class _Strict(BaseModel):
 
 #: the subject fields an arm may set (the covariates of its subjects)
 SUBJECT_FIELDS = tuple(Subject.model_fields)
+#: what subjects are called, by species and sex: (singular, plural)
+NOUNS = {("mouse", None): ("mouse", "mice"), ("human", "female"): ("woman", "women"),
+         ("human", "male"): ("man", "men"), ("human", None): ("participant", "participants")}
 #: the two ways of giving the menopause: an arm that sets one replaces the study's other
 _MENOPAUSE = ("years_since_menopause", "menopause_age_years")
 
@@ -165,6 +168,16 @@ class Study(_Strict):
             for k in _MENOPAUSE:
                 base.pop(k, None)
         return Subject.model_validate({**base, **a.subject})
+
+    def noun(self, plural: bool = False) -> str:
+        """What the subjects are called: mice; women or men (a human study whose arms
+        are all of one sex); participants (both sexes)."""
+        sex = None
+        if self.species == "human":
+            sexes = {self.subject_of(a).sex for a in self.arms}
+            sex = sexes.pop() if len(sexes) == 1 else None
+        one, many = NOUNS[(self.species, sex)]
+        return many if plural else one
 
     @property
     def factor_names(self) -> list[str]:

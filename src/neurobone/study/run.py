@@ -74,7 +74,11 @@ class StudyResult:
 
     ``animals`` is the tidy table of every measurement: ``arm, animal, day, output,
     true, measured`` (``true`` is the model's value, ``measured`` what the instrument
-    reads). ``parameters`` holds each animal's varied parameters.
+    reads), with each subject's change from its first measurement (``change``, and
+    ``change_pct`` in percent). ``parameters`` holds each animal's varied parameters.
+    ``source`` is ``simulation`` (:func:`run_study`) or ``data`` (a lab's measurements,
+    :func:`neurobone.study.data.analyze_data`: no true values, parameters or
+    instruments).
     """
 
     study: Study
@@ -88,6 +92,7 @@ class StudyResult:
     solver: str = ""
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    source: str = "simulation"
     version: str = __version__
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -293,7 +298,7 @@ class StudyResult:
         f = self.final()
         f = f[f["output"] == self.primary]
         lines = [f"<StudyResult {s.name!r}: {len(self.arms)} arms x {s.n_per_arm} "
-                 f"{'mice' if s.species == 'mouse' else 'subjects'}, {s.duration_days:g} days, "
+                 f"{s.noun(True)}, {s.duration_days:g} days, "
                  f"hypothesis {s.hypothesis!r}, seed {s.seed}>",
                  f"  {self.primary} on day {self.day:g} (measured, mean ± SD):"]
         w = max(len(a) for a in self.arms)

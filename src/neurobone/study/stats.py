@@ -134,9 +134,9 @@ def holm(p: np.ndarray) -> np.ndarray:
 
 
 #: the columns of :func:`compare`'s table
-COMPARISON_COLUMNS = ["output", "day", "value", "arm", "reference", "n_arm", "n_reference", "mean_arm",
-                      "mean_reference", "diff", "ci_low", "ci_high", "pct_diff", "pct_ci_low",
-                      "pct_ci_high", "t", "df", "p", "p_holm"]
+COMPARISON_COLUMNS = ["output", "day", "value", "arm", "reference", "n_arm", "n_reference",
+                      "mean_arm", "mean_reference", "diff", "ci_low", "ci_high", "pct_diff",
+                      "pct_ci_low", "pct_ci_high", "t", "df", "p", "p_holm"]
 
 
 def paired_diff(x: np.ndarray, y: np.ndarray, level: float = LEVEL) -> dict:
