@@ -462,7 +462,7 @@ def test_study_comparisons_are_welch_tests_of_the_change(article_small):
 def test_result_tables_and_display(article_small):
     r, _ = article_small
     assert set(r.animals.columns) == {"arm", "animal", "day", "output", "true", "measured",
-                                      "change_pct"}
+                                      "change", "change_pct"}
     assert r.outputs == r.study.output_names and r.primary == "bv_tv"
     first = r.animals[r.animals.day == 0].set_index(["arm", "animal", "output"])["measured"]
     last = r.animals[r.animals.day == r.last_day].set_index(["arm", "animal", "output"])

@@ -12,7 +12,7 @@
 ``results.csv``                           per arm, day and output: n, mean, SD, SEM, CI
 ``comparisons.csv``                       every comparison of every output, last day
 ``anova.csv``                             one-way ANOVA (and Welch's) per output
-``ancova.csv``                            the comparisons adjusted for baseline
+``ancova.csv``                            primary comparisons adjusted for baseline
 ``mixed.csv``                             mixed model of every day, primary outcome
 ``factorial.csv``                         factorial ANOVA with interactions (if any)
 ``mediation.csv``                         indirect effects through the mediators (if any)
@@ -170,7 +170,7 @@ def write_report(result, out: str | Path, overwrite: bool = False) -> Path:
         "results.csv": result.summary(),
         "comparisons.csv": result.comparisons(),
         "anova.csv": result.anova(),
-        "ancova.csv": result.ancova(),
+        "ancova.csv": result.ancova(outputs=[primary]),
         "mixed.csv": result.mixed(),
         "animals.csv": result.animals,
     }
