@@ -296,8 +296,8 @@ def ancova(animals: pd.DataFrame, pairs: list[tuple[str, str]], *, day: float | 
     the subject's baseline (first-day) value: statsmodels OLS ``y ~ C(arm) + baseline``
     on the two arms' subjects; ``diff`` is the arm's coefficient (the baseline-adjusted
     difference, in the output's unit) with its 95 % interval and p; Holm within each
-    output. ANCOVA on baseline is the more powerful alternative to change scores when
-    the baseline is measured with error (Vickers & Altman 2001, BMJ 323:1123)."""
+    output. ANCOVA on baseline is the more powerful alternative to change scores
+    (Vickers & Altman 2001, BMJ 323:1123, doi:10.1136/bmj.323.7321.1123)."""
     import statsmodels.formula.api as smf
 
     first = float(animals["day"].min())
@@ -470,9 +470,9 @@ def mediation(x: np.ndarray, m: np.ndarray, y: np.ndarray, *, n_boot: int = 1000
     """The indirect effect of a binary treatment ``x`` (1: arm, 0: reference) on ``y``
     through the mediator ``m``: product of coefficients ``a*b`` (Baron & Kenny 1986,
     J Pers Soc Psychol 51:1173), with a percentile bootstrap interval (Preacher & Hayes
-    2008, Behav Res Methods 40:879): ``n_boot`` resamples of the subjects with
-    replacement within each group (seeded: the same seed gives the same interval); the
-    point estimate is statsmodels OLS, the refits ``numpy.linalg.lstsq`` (the same least
+    2008, Behav Res Methods 40:879, doi:10.3758/BRM.40.3.879): ``n_boot`` resamples of
+    the subjects with replacement within each group (seeded: the same seed gives the same
+    interval); the point estimate is statsmodels OLS, the refits ``numpy.linalg.lstsq`` (the same least
     squares).
     Returns ``n, a, b, indirect, ci_low, ci_high, direct, total, proportion``
     (indirect / total)."""
