@@ -472,8 +472,8 @@ def mediation(x: np.ndarray, m: np.ndarray, y: np.ndarray, *, n_boot: int = 1000
     J Pers Soc Psychol 51:1173), with a percentile bootstrap interval (Preacher & Hayes
     2008, Behav Res Methods 40:879, doi:10.3758/BRM.40.3.879): ``n_boot`` resamples of
     the subjects with replacement within each group (seeded: the same seed gives the same
-    interval); the point estimate is statsmodels OLS, the refits ``numpy.linalg.lstsq`` (the same least
-    squares).
+    interval); the point estimate is statsmodels OLS, the refits ``numpy.linalg.lstsq``
+    (the same least squares).
     Returns ``n, a, b, indirect, ci_low, ci_high, direct, total, proportion``
     (indirect / total)."""
     x, m, y = (np.asarray(v, float) for v in (x, m, y))
