@@ -164,15 +164,19 @@ class StudyResult:
         or the measured value (endpoint analysis)."""
         outs = list(outputs or self.outputs)
         day = self._day(day)
-        key_ = ("compare", day, tuple(outs), value)
+        # every output at once (one table per day and value), then the outputs asked for
+        every = list(dict.fromkeys([*self.outputs, *outs]))
+        key_ = ("compare", day, tuple(every), value)
         if key_ not in self._cache:
             df = stats.compare(self.animals, self.study.comparison_pairs, day=day,
-                               outputs=outs, value=value or self._values(outs),
+                               outputs=every, value=value or self._values(every),
                                paired=self.study.paired)
             df.insert(3, "role", ["primary" if o == self.primary else "secondary"
                                   for o in df["output"]])
             self._cache[key_] = df
-        return self._cache[key_].copy()
+        df = self._cache[key_]
+        return pd.concat([df[df["output"] == o] for o in outs], ignore_index=True) \
+            if outs != every else df.copy()
 
     def anova(self, day: float | None = None, value: str | None = None) -> pd.DataFrame:
         """One-way ANOVA (classical and Welch's) across arms per output on ``day``
