@@ -301,3 +301,30 @@ def test_bad_data_is_one_line_input_error(paired, change, needle):
     with pytest.raises(InputError) as exc:
         analyze_data(change(paired.animals), paired.study)
     assert needle in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_marker_baselines_vary_between_subjects_and_cancel_in_the_change():
+    """Serum markers vary between women beyond assay error (a set point per subject,
+    CV 40 % for P1NP); the set point cancels in each woman's percent change."""
+    def women(between):
+        return run_study(parse_study(dict(
+            name="markers", species="human", duration_days=28, n_per_arm=30, seed=3,
+            subject=dict(sex="female", age_years=60), outputs=["p1np", "ctx"],
+            measurement_days=[0, 28], between_subject=between,
+            arms=[dict(name="a"), dict(name="b")])), decompose_paths=False)
+
+    varied, flat = women({}), women({"p1np": 0, "ctx": 0})
+    base = varied.animals[(varied.animals["day"] == 0) & (varied.animals["output"] == "p1np")]
+    log_sd = np.std(np.log(base["true"]), ddof=1)
+    assert abs(log_sd - np.sqrt(np.log1p(0.40 ** 2))) < 0.12   # 60 women: SE of the SD ~0.05
+    flat_base = flat.animals[(flat.animals["day"] == 0) & (flat.animals["output"] == "p1np")]
+    assert np.std(np.log(flat_base["true"])) < 0.02
+    np.testing.assert_allclose(varied.animals["change_pct"], flat.animals["change_pct"],
+                               rtol=1e-9, atol=1e-9)
+    table = varied.instrument_table().set_index("output")
+    assert table.loc["p1np", "between_subject_cv"] == 0.40
+    assert "PMID 22348982" in table.loc["ctx", "between_subject_source"]
+    with pytest.raises(InputError, match="between_subject.t_score: t_score can cross zero"):
+        parse_study(dict(name="x", species="human", duration_days=28, n_per_arm=2, seed=1,
+                         outputs=["t_score"], between_subject={"t_score": 0.1},
+                         arms=[dict(name="a")]))

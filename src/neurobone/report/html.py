@@ -332,7 +332,10 @@ def _simulation_methods(result, f) -> list[str]:
     parts.append(table(pd.DataFrame({
         "output": it["output"], "method": it["method"], "error model": it["kind"],
         "value": [fmt(v) for v in it["value"]], "unit": it["unit"],
-        "CV": [f"{100 * c:.1f} %" for c in it["cv"]], "source": it["source"]})))
+        "CV": [f"{100 * c:.1f} %" for c in it["cv"]], "source": it["source"],
+        "between-subject CV": [f"{100 * c:.0f} %" if c > 0 else "" for c in
+                               it["between_subject_cv"]],
+        "between-subject source": it["between_subject_source"]})))
     return parts
 
 

@@ -107,6 +107,10 @@ class Study(_Strict):
     measurement: dict[str, Number] = Field(
         default_factory=dict,
         description="instrument CV overrides (fraction) by output, e.g. {bv_tv: 0.03}")
+    between_subject: dict[str, Number] = Field(
+        default_factory=dict,
+        description="between-subject biological CV overrides (fraction) by output: each "
+                    "subject's own set point, e.g. {p1np: 0.3}")
     arms: list[Arm] = Field(min_length=1)
     comparisons: Optional[list[tuple[str, str]]] = None
     decomposition_arm: Optional[str] = None
@@ -370,6 +374,16 @@ def _semantic_errors(study: Study) -> list[tuple[tuple, str]]:
         elif not (0 <= v < 1):
             errs.append((("measurement", k),
                          f"instrument CV must be a fraction in [0, 1), got {v:g}"))
+    for k, v in study.between_subject.items():
+        if k not in study.output_names:
+            errs.append((("between_subject", k), f"{k!r} is not one of the study's outputs "
+                                                  f"({', '.join(study.output_names)})"))
+        elif not (0 <= v <= 2):
+            errs.append((("between_subject", k),
+                         f"between-subject CV must be a fraction in [0, 2], got {v:g}"))
+        elif k in model.signed_outputs and v > 0:
+            errs.append((("between_subject", k), f"{k} can cross zero: a multiplicative "
+                                                  "set point does not apply"))
     for k in study.parameters:
         if k not in model.parameter_names:
             errs.append((("parameters", k),

@@ -51,7 +51,14 @@ from neurobone.scenario.variability import (
 )
 from neurobone.study import stats
 from neurobone.study.design import Study, article_study, load_study, parse_study
-from neurobone.study.measurement import Instrument, instrument_table, instruments_for
+from neurobone.study.measurement import (
+    BIOLOGY,
+    Instrument,
+    between_subject_for,
+    instrument_table,
+    instruments_for,
+    set_point_factors,
+)
 
 #: units of progress the path decomposition counts for (four mean-subject runs)
 DECOMPOSITION_UNITS = 4
@@ -262,7 +269,10 @@ class StudyResult:
         return self.decomposition_table
 
     def instrument_table(self) -> pd.DataFrame:
-        return instrument_table(self.instruments)
+        """Each output's instrument and its between-subject biological CV, with sources."""
+        between = between_subject_for(self.study.species, self.outputs,
+                                      self.study.between_subject)
+        return instrument_table(self.instruments, between)
 
     def variation_table(self) -> pd.DataFrame:
         """The parameters that vary between animals: name, CV, unit, source."""
@@ -424,7 +434,14 @@ def run_study(study: Study | dict | str | Path | None = None, *,
     solver_used = res.meta["solver"]
     timings["animals"] = time.perf_counter() - t0
 
-    # 4. measure
+    # 4. each subject's own set point of the outputs that vary beyond the model, then measure
+    between = between_subject_for(study.species, outputs, study.between_subject)
+    for j, out in enumerate(outputs):
+        if out in between:
+            for ai, a in enumerate(arms):
+                for k in range(n):
+                    rng = stream(study.seed, key(stream_name(study, a)), k, BIOLOGY, key(out))
+                    values[ai * n + k, :, j] *= set_point_factors(between[out][0], rng, 1)[0]
     instruments = instruments_for(outputs, study.measurement)
     arm_col = np.repeat(arms, n * len(days))
     animal_col = np.tile(np.repeat(np.arange(1, n + 1), len(days)), len(arms))
