@@ -1,10 +1,14 @@
 """Study designs (arm covariates, paired, factorial, the compared day), the statistics of
 established libraries (Welch ANOVA, ANCOVA, MixedLM, mediation) and a lab's own data."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy import stats as sps
 from statsmodels.stats.oneway import anova_oneway
 
@@ -328,3 +332,27 @@ def test_marker_baselines_vary_between_subjects_and_cancel_in_the_change():
         parse_study(dict(name="x", species="human", duration_days=28, n_per_arm=2, seed=1,
                          outputs=["t_score"], between_subject={"t_score": 0.1},
                          arms=[dict(name="a")]))
+
+
+_rows = st.lists(st.fixed_dictionaries({
+    "arm": st.sampled_from(["sedentary", "exercise", "other"]),
+    "animal": st.integers(1, 4),
+    "day": st.one_of(st.sampled_from([0.0, 7.0, 28.0]), st.floats(allow_nan=True)),
+    "output": st.sampled_from(["bv_tv", "bv_tv", "p1np", "bogus"]),
+    "measured": st.one_of(st.floats(0.1, 100), st.floats(allow_nan=True, allow_infinity=True)),
+}), min_size=0, max_size=40)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=_rows)
+def test_analyze_any_table_is_a_result_or_one_input_error(rows):
+    study = mouse(n=2)
+    df = pd.DataFrame(rows, columns=["arm", "animal", "day", "output", "measured"])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = analyze_data(df, study)
+            r.comparisons()
+            r.anova()
+    except InputError as exc:
+        assert "\n" not in str(exc)
