@@ -289,7 +289,7 @@ class Study(_Strict):
 def check_day(day: float, days: list[float]) -> float:
     """``day`` if it is one of the measured ``days``; else an InputError naming them."""
     for d in days:
-        if math.isclose(float(day), d, rel_tol=0, abs_tol=1e-9):
+        if math.isclose(float(day), d, rel_tol=0, abs_tol=1e-12):
             return d
     raise InputError(f"day {float(day):g} was not measured; measured days: "
                      f"{', '.join(f'{d:g}' for d in days)}")
@@ -362,7 +362,7 @@ def _semantic_errors(study: Study) -> list[tuple[tuple, str]]:
                                            f"({', '.join(study.output_names)})"))
         elif m == study.primary:
             errs.append((("mediators", i), f"{m!r} is the primary outcome, not a mediator"))
-    if study.day is not None and not any(math.isclose(study.day, d, abs_tol=1e-9)
+    if study.day is not None and not any(math.isclose(study.day, d, rel_tol=0, abs_tol=1e-12)
                                          for d in study.days):
         errs.append((("day",), f"day {study.day:g} is not a measurement day; measured days: "
                                f"{', '.join(f'{d:g}' for d in study.days)}"))

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurobone.study.stats import on_day
+
 #: colour-blind-safe palette (Okabe & Ito 2008), one colour per arm in study order
 PALETTE = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#F0E442"]
 #: path colours of the decomposition
@@ -77,7 +79,7 @@ def final(result, output: str, value: str | None = None, ax=None, comparisons: b
     value = value or result.value_of(output)
     day = result.day
     a = result.animals
-    a = a[(a["output"] == output) & np.isclose(a["day"], day)]
+    a = a[(a["output"] == output) & on_day(a["day"], day)]
     summ = result.final(value)
     summ = summ[summ["output"] == output].set_index("arm")
     arms = result.arms

@@ -140,7 +140,7 @@ class StudyResult:
     def final(self, value: str = "measured") -> pd.DataFrame:
         """:meth:`summary` on the day compared (:attr:`day`)."""
         s = self.summary(value)
-        return s[np.isclose(s["day"], self.day)].reset_index(drop=True)
+        return s[stats.on_day(s["day"], self.day)].reset_index(drop=True)
 
     @property
     def analysis_value(self) -> str:
@@ -243,7 +243,7 @@ class StudyResult:
             if m not in self.outputs:
                 raise InputError(f"no output {m!r}; outputs: {', '.join(self.outputs)}")
         day = self._day(day)
-        at = self.animals[np.isclose(self.animals["day"], day)
+        at = self.animals[stats.on_day(self.animals["day"], day)
                           & self.animals["arm"].isin([arm, reference])]
         y_col = self.value_of(self.primary)
         wide = {o: at[at["output"] == o].set_index(["arm", "animal"])[self.value_of(o)]

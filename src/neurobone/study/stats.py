@@ -47,6 +47,14 @@ from scipy import stats as sps
 
 #: confidence level of every interval
 LEVEL = 0.95
+#: two days closer than this are the same measurement day (measurement days are given in
+#: days; NumPy's default tolerance, 1e-8 absolute, would merge day 0 with a day 1e-9)
+DAY_TOL = 1e-12
+
+
+def on_day(days, day: float) -> np.ndarray:
+    """Mask of the rows of ``days`` that are measurement day ``day``."""
+    return np.isclose(np.asarray(days, float), float(day), rtol=0.0, atol=DAY_TOL)
 
 
 def _ordered(df: pd.DataFrame, arms: list[str] | None) -> list[str]:
@@ -180,7 +188,7 @@ def compare(animals: pd.DataFrame, pairs: list[tuple[str, str]], *, day: float |
     instead of Welch's test."""
     day = float(animals["day"].max()) if day is None else float(day)
     outputs = outputs or list(dict.fromkeys(animals["output"]))
-    at = animals[np.isclose(animals["day"], day)]
+    at = animals[on_day(animals["day"], day)]
     rows = []
     for out in outputs:
         col = _column(value, out)
@@ -232,7 +240,7 @@ def anova(animals: pd.DataFrame, *, day: float | None = None, outputs: list[str]
 
     day = float(animals["day"].max()) if day is None else float(day)
     outputs = outputs or list(dict.fromkeys(animals["output"]))
-    at = animals[np.isclose(animals["day"], day)]
+    at = animals[on_day(animals["day"], day)]
     rows = []
     for out in outputs:
         col = _column(value, out)
@@ -306,8 +314,8 @@ def ancova(animals: pd.DataFrame, pairs: list[tuple[str, str]], *, day: float | 
     rows = []
     for out in outputs:
         sub = animals[animals["output"] == out]
-        base = sub[np.isclose(sub["day"], first)].set_index(["arm", "animal"])["measured"]
-        end = sub[np.isclose(sub["day"], day)].set_index(["arm", "animal"])["measured"]
+        base = sub[on_day(sub["day"], first)].set_index(["arm", "animal"])["measured"]
+        end = sub[on_day(sub["day"], day)].set_index(["arm", "animal"])["measured"]
         d = pd.DataFrame({"y": end, "baseline": base}).dropna().reset_index()
         block = []
         for arm, ref in pairs:
@@ -410,7 +418,7 @@ def factorial(animals: pd.DataFrame, levels: dict[str, dict[str, str]], *,
     outputs = outputs or list(dict.fromkeys(animals["output"]))
     names = list(dict.fromkeys(f for lv in levels.values() for f in lv))
     var = {f: f"f{i}" for i, f in enumerate(names)}
-    at = animals[np.isclose(animals["day"], day) & animals["arm"].isin(list(levels))]
+    at = animals[on_day(animals["day"], day) & animals["arm"].isin(list(levels))]
     rows = []
     for out in outputs:
         col = _column(value, out)
