@@ -149,7 +149,8 @@ def write_report(result, out: str | Path, overwrite: bool = False) -> Path:
                      f"Each dot is one {noun(result)} (measured); black bars are the arm's mean "
                      "and 95 % "
                      "confidence interval; brackets show the study's comparisons with "
-                     "Holm-adjusted Welch p-values.")
+                     "Holm-adjusted "
+                     f"{'paired t-test' if result.study.paired else 'Welch'} p-values.")
     if not result.decomposition().empty:
         name = "path_decomposition.png"
         svgs += _save(result.plot_decomposition(), folder / name)
