@@ -101,6 +101,6 @@ def test_the_installed_entry_point_exits_2_with_one_line(cli_process, one_line_e
 
 def test_every_command_has_help(cli):
     for cmd in ("models", "simulate", "decompose", "steady-state", "export-sbml", "run",
-                "power", "cohort", "query", "check", "warm-up"):
+                "analyze", "power", "cohort", "query", "check", "warm-up"):
         code, out, _ = cli(cmd, "--help")
         assert code == 0 and "Usage" in out, cmd

@@ -114,19 +114,15 @@ def test_design_defaults_come_from_the_model():
     assert small(hypothesis="mechanical").model.parameter("g_T").value == 0.0
 
 
-def test_change_analysis_leaves_out_outputs_that_cross_zero():
+def test_outputs_that_cross_zero_are_analysed_as_absolute_change():
     change, endpoint = human(), human(analysis="endpoint")
-    assert "t_score" not in change.output_names and "t_score" in endpoint.output_names
-    assert "t_score_spine" not in change.output_names
-    assert set(change.output_names) == (set(brainbone.DEFAULT_OUTPUTS["human"])
-                                        - brainbone.MODEL.signed_outputs)
-    for bad in ({"outputs": ["abmd_ls", "t_score"]}, {"primary_outcome": "t_score"}):
-        with pytest.raises(InputError) as exc:
-            human(**bad)
-        msg = str(exc.value)
-        assert "t_score can cross zero" in msg and "analysis: endpoint" in msg and "\n" not in msg
-    chosen = human(analysis="endpoint", outputs=["abmd_ls", "t_score"])
-    assert chosen.output_names == ["abmd_ls", "t_score"]
+    assert "t_score" in change.output_names and "t_score" in endpoint.output_names
+    assert change.analysis_column("t_score") == "change"
+    assert change.analysis_column("t_score_spine") == "change"
+    assert change.analysis_column("abmd_ls") == "change_pct"
+    assert endpoint.analysis_column("t_score") == "measured"
+    chosen = human(primary_outcome="t_score", outputs=["abmd_ls", "t_score"])
+    assert chosen.output_names == ["t_score", "abmd_ls"]
 
 
 GOOD = """\
@@ -154,10 +150,12 @@ arms:
     ("seed: 1", "seed: 1\nmeasurement_days: [0, 99]", 7, "day 99 is outside the study"),
     ("species: mouse", "species: fish", 2, "species: Input should be 'mouse' or 'human'"),
     ("seed: 1", "seed: 1\ndecomposition_arm: sedentary", 7, "has no exercise to decompose"),
-    ("species: mouse\nsubject: {sex: female, age_weeks: 12}",
-     "species: human\nsubject: {sex: female, age_years: 60}\n"
-     "analysis: change\noutputs: [abmd_ls, t_score]",
-     5, "t_score can cross zero"),
+    ("seed: 1", "seed: 1\nday: 5", 7, "day: day 5 is not a measurement day; measured days: "
+     "0, 7, 14, 21, 28"),
+    ("name: exercise", "name: exercise\n    subject: {age_years: 60}", 10,
+     "arms.1.subject: subject.age_years is for humans"),
+    ("name: exercise", "name: exercise\n    subject: {colour: red}", 10,
+     "arms.1.subject.colour: unknown subject field"),
     # non-finite, boolean and out-of-range numbers (issue 13)
     ("seed: 1", "seed: 1\nmeasurement_days: []", 7, "measurement_days: give at least one day"),
     ("seed: 1", "seed: 1\nmeasurement_days: [0, .nan]", 7,
@@ -464,7 +462,7 @@ def test_study_comparisons_are_welch_tests_of_the_change(article_small):
 def test_result_tables_and_display(article_small):
     r, _ = article_small
     assert set(r.animals.columns) == {"arm", "animal", "day", "output", "true", "measured",
-                                      "change_pct"}
+                                      "change", "change_pct"}
     assert r.outputs == r.study.output_names and r.primary == "bv_tv"
     first = r.animals[r.animals.day == 0].set_index(["arm", "animal", "output"])["measured"]
     last = r.animals[r.animals.day == r.last_day].set_index(["arm", "animal", "output"])
@@ -573,5 +571,5 @@ def test_a_one_arm_human_study_reports_without_comparisons(tmp_path):
     assert r.comparisons().empty and "output" in r.comparisons().columns
     html = write_report(r, tmp_path / "rep").read_text()
     assert "no comparisons between arms" in html and "ANOVA across arms not available" not in html
-    assert "participants" in html and "mean animal" not in html
+    assert "women" in html and "mean animal" not in html
     assert "between animals" not in html

@@ -10,6 +10,7 @@ quick)::
     nb.run_scenario("examples/mouse_treadmill.yaml").table()
     nb.run_study()                    # the article's mouse study
     nb.power("my_study.yaml", range(4, 31, 2)).n_for(0.8)   # subjects per arm for 80 % power
+    nb.analyze_data("animals.csv", "my_study.yaml")          # a lab's data, the study's analysis
     nb.run_cohort("examples/cohort_running.yaml", n=1000, seed=1, out_dir="cohort")
     nb.fit_lsq("data.csv", "examples/mouse_treadmill.yaml", ["k_tb", "g_T"])  # with intervals
     nb.export_petab("data.csv", "examples/mouse_treadmill.yaml", ["k_grow", "g_T"], "petab/")
@@ -55,6 +56,7 @@ _EXPORTS = {
     "load_study": "neurobone.study.design",
     "run_study": "neurobone.study.run",
     "power": "neurobone.study.power",
+    "analyze_data": "neurobone.study.data",
     "PowerResult": "neurobone.study.power",
     "run_cohort": "neurobone.cohort.run",
     "open_cohort": "neurobone.cohort.store",

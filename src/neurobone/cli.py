@@ -628,6 +628,8 @@ def run_cmd(
     hypothesis: Optional[str] = typer.Option(
         None, "--hypothesis", help="mechanism hypothesis: article, interoceptive or mechanical"
     ),
+    day: Optional[float] = typer.Option(
+        None, "--day", help="the measurement day compared (default: the study's, else the last)"),
     overwrite: bool = typer.Option(
         False, "--overwrite",
         help="write into a non-empty folder that holds no neurobone report (its files are kept, "
@@ -641,7 +643,7 @@ def run_cmd(
     from neurobone.study import article_study, load_study, run_study
 
     spec = load_study(study) if study is not None else article_study()
-    spec = spec.with_options(n_per_arm=n, seed=seed, hypothesis=hypothesis)
+    spec = spec.with_options(n_per_arm=n, seed=seed, hypothesis=hypothesis, day=day)
     folder = prepare_folder(out, overwrite)  # before the study runs; creates nothing
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
@@ -651,6 +653,36 @@ def run_cmd(
             bar.update(task, completed=done, total=total, description=f"{spec.name}: {stage}")
 
         result = run_study(spec, progress=progress)
+    wide = console if console.is_terminal else Console(width=140)
+    print_results(result, wide)
+    index = write_report(result, folder, overwrite=overwrite)
+    wide.print(f"report: {index}", highlight=False)
+
+
+@app.command("analyze")
+def analyze_cmd(
+    data: Path = typer.Argument(..., help="measurements in the study data format (CSV: arm, "
+                                          "animal, day, output, measured), e.g. a report's "
+                                          "animals.csv"),
+    design: Path = typer.Option(..., "--design", help="the study YAML file of the design"),
+    out: Path = typer.Option(Path("neurobone-analysis"), "--out", "-o",
+                             help="report folder (default: ./neurobone-analysis)"),
+    day: Optional[float] = typer.Option(
+        None, "--day", help="the measured day compared (default: the design's, else the last)"),
+    overwrite: bool = typer.Option(
+        False, "--overwrite",
+        help="write into a non-empty folder that holds no neurobone report"),
+) -> None:
+    """Analyse a lab's own measurements with a study design: the same statistics and
+    report as `neurobone run`."""
+    from neurobone.report import prepare_folder, write_report
+    from neurobone.report.console import print_results
+    from neurobone.study import load_study
+    from neurobone.study.data import analyze_data
+
+    spec = load_study(design)
+    folder = prepare_folder(out, overwrite)
+    result = analyze_data(data, spec, day=day)
     wide = console if console.is_terminal else Console(width=140)
     print_results(result, wide)
     index = write_report(result, folder, overwrite=overwrite)

@@ -5,13 +5,17 @@
 ========================================  ==============================================
 ``index.html``                            the page: findings, results, comparisons,
                                           figures, design, methods
-``<output>_timecourse.png``               mean ± SD over time by arm, one per output
-``<primary>_final.png``                   every animal on the last day, means, 95 % CI,
-                                          comparisons
-``path_decomposition.png``                neural / mechanical / interaction shares
+``<output>_timecourse.png|svg``           mean ± SD over time by arm, one per output
+``<primary>_final.png|svg``               every subject on the day compared, means,
+                                          95 % CI, comparisons
+``path_decomposition.png|svg``            neural / mechanical / interaction shares
 ``results.csv``                           per arm, day and output: n, mean, SD, SEM, CI
 ``comparisons.csv``                       every comparison of every output, last day
-``anova.csv``                             one-way ANOVA per output, last day
+``anova.csv``                             one-way ANOVA (and Welch's) per output
+``ancova.csv``                            primary comparisons adjusted for baseline
+``mixed.csv``                             mixed model of every day, primary outcome
+``factorial.csv``                         factorial ANOVA with interactions (if any)
+``mediation.csv``                         indirect effects through the mediators (if any)
 ``animals.csv``                           every measurement: true and measured value
 ``decomposition.csv``                     the path decomposition table
 ``parameters.csv``                        each animal's varied parameters
@@ -93,14 +97,19 @@ def _write_marker(folder: Path, version: str, files: list[str]) -> None:
     write_output_text(folder / MARKER, text + "\n", "report file")
 
 
-def _save(fig, path: Path) -> None:
+def _save(fig, path: Path) -> list[str]:
+    """``path`` (PNG) and the same figure as SVG beside it; the names written."""
     import matplotlib.pyplot as plt
 
+    svg = path.with_suffix(".svg")
     try:
         write_output(path, lambda tmp: fig.savefig(tmp, dpi=150, bbox_inches="tight", format="png"),
                      "report file")
+        write_output(svg, lambda tmp: fig.savefig(tmp, bbox_inches="tight", format="svg"),
+                     "report file")
     finally:
         plt.close(fig)
+    return [path.name, svg.name]
 
 
 def _csv(df, path: Path) -> None:
@@ -126,23 +135,25 @@ def write_report(result, out: str | Path, overwrite: bool = False) -> Path:
 
     primary = result.primary
     figures: dict[str, tuple[str, str]] = {}
+    svgs: list[str] = []
     n = result.study.n_per_arm
 
     name = f"{primary}_timecourse.png"
-    _save(result.plot_timecourse(primary), folder / name)
+    svgs += _save(result.plot_timecourse(primary), folder / name)
     figures[name] = (f"{result.label(primary, unit=False)} over time",
                      f"Measured values, mean ± SD of the {n} {noun(result, True)} "
                      "of each arm on each measurement day.")
     name = f"{primary}_final.png"
-    _save(result.plot_final(primary), folder / name)
-    figures[name] = (f"{result.label(primary, unit=False)} on day {result.last_day:g}",
+    svgs += _save(result.plot_final(primary), folder / name)
+    figures[name] = (f"{result.label(primary, unit=False)} on day {result.day:g}",
                      f"Each dot is one {noun(result)} (measured); black bars are the arm's mean "
                      "and 95 % "
                      "confidence interval; brackets show the study's comparisons with "
-                     "Holm-adjusted Welch p-values.")
+                     "Holm-adjusted "
+                     f"{'paired t-test' if result.study.paired else 'Welch'} p-values.")
     if not result.decomposition().empty:
         name = "path_decomposition.png"
-        _save(result.plot_decomposition(), folder / name)
+        svgs += _save(result.plot_decomposition(), folder / name)
         figures[name] = ("Paths of the exercise effect",
                          "Share of the decomposition arm's exercise effect lost when the neural or "
                          f"the mechanical path is switched off (mean {noun(result)}, no noise); "
@@ -151,7 +162,7 @@ def write_report(result, out: str | Path, overwrite: bool = False) -> Path:
         if o == primary:
             continue
         name = f"{o}_timecourse.png"
-        _save(result.plot_timecourse(o), folder / name)
+        svgs += _save(result.plot_timecourse(o), folder / name)
         figures[name] = (f"{result.label(o, unit=False)} over time",
                          f"Measured values, mean ± SD of the {n} {noun(result, True)} of each "
                          "arm.")
@@ -160,20 +171,28 @@ def write_report(result, out: str | Path, overwrite: bool = False) -> Path:
         "results.csv": result.summary(),
         "comparisons.csv": result.comparisons(),
         "anova.csv": result.anova(),
+        "ancova.csv": result.ancova(outputs=[primary]),
+        "mixed.csv": result.mixed(),
         "animals.csv": result.animals,
-        "decomposition.csv": result.decomposition(),
-        "parameters.csv": result.parameters,
-        "instruments.csv": result.instrument_table(),
     }
+    if result.study.factor_names:
+        tables["factorial.csv"] = result.factorial()
+    mediation = result.mediation()
+    if len(mediation):
+        tables["mediation.csv"] = mediation
+    if result.source == "simulation":
+        tables.update({"decomposition.csv": result.decomposition(),
+                       "parameters.csv": result.parameters,
+                       "instruments.csv": result.instrument_table()})
     for fname, df in tables.items():
         _csv(df, folder / fname)
     design = result.study.model_dump(mode="json", exclude_none=True)
     write_output_text(folder / "study.yaml",
                       f"{_LEGACY_HEADER} {result.version}\n"
                       + yaml.safe_dump(design, sort_keys=False, allow_unicode=True), "report file")
-    files = list(figures) + list(tables) + ["study.yaml"]
+    files = svgs + list(tables) + ["study.yaml"]
     index = folder / "index.html"
-    write_output_text(index, page(result, figures, files), "report file")
+    write_output_text(index, page(result, figures, files, tables), "report file")
     written = files + ["index.html"]
     _write_marker(folder, result.version, written)
     for name in set(previous) - set(written):  # the previous report's, not this one's

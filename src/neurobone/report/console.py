@@ -18,22 +18,25 @@ def short_label(result, output: str) -> str:
 
 
 def results_table(result, value: str = "measured") -> Table:
-    """Mean ± SD per arm (rows) and output (columns) on the last measurement day."""
+    """Mean ± SD per arm (rows) and output (columns) on the day compared."""
     f = result.final(value)
-    t = Table(title=f"{result.study.name}: day {result.last_day:g}, {value}, mean ± SD "
+    t = Table(title=f"{result.study.name}: day {result.day:g}, {value}, mean ± SD "
                     f"(n = {result.study.n_per_arm} per arm)", title_justify="left")
     t.add_column("arm")
-    change = result.analysis_value == "change_pct"
+    change = result.analysis_value in ("change_pct", "change")
     if change:  # what the comparisons test: each animal's change in the primary outcome
-        fc = result.final("change_pct")
-        t.add_column(f"{result.primary} change (%)", justify="right")
+        fc = result.final(result.analysis_value)
+        pct = " (%)" if result.analysis_value == "change_pct" else ""
+        t.add_column(f"{result.primary} change{pct}", justify="right")
     for o in result.outputs:
         t.add_column(short_label(result, o), justify="right")
     for a in result.arms:
         cells = []
         if change:
             r = fc[(fc["arm"] == a) & (fc["output"] == result.primary)]
-            cells.append(f"{r['mean'].iloc[0]:+.1f} ± {fmt(r['sd'].iloc[0], 2)}" if len(r) else "")
+            m = r["mean"].iloc[0] if len(r) else np.nan
+            cells.append((f"{m:+.1f}" if pct else f"{m:+.3g}") + f" ± {fmt(r['sd'].iloc[0], 2)}"
+                         if len(r) else "")
         for o in result.outputs:
             r = f[(f["arm"] == a) & (f["output"] == o)]
             cells.append(f"{fmt(r['mean'].iloc[0])} ± {fmt(r['sd'].iloc[0], 2)}" if len(r) else "")
@@ -46,11 +49,14 @@ def comparisons_table(result, output: str | None = None) -> Table:
     output = output or result.primary
     c = result.comparisons(outputs=[output])
     unit = result.units.get(output, "")
-    what = ("change from baseline (%)" if result.analysis_value == "change_pct"
-            else f"day {result.last_day:g}")
+    value = result.value_of(output)
+    what = {"change_pct": "change from baseline (%)",
+            "change": f"change from baseline to day {result.day:g}"}.get(value,
+                                                                         f"day {result.day:g}")
+    test = "paired t-test" if result.study.paired else "Welch"
     t = Table(title=f"Comparisons of {short_label(result, output)}: {what} "
-                    "(Welch; Holm across comparisons)", title_justify="left")
-    relative = result.analysis_value != "change_pct"
+                    f"({test}; Holm across comparisons)", title_justify="left")
+    relative = value == "measured"
     cols = [("arm", "left"), ("vs", "left"), ("difference", "right"), ("95 % CI", "right")]
     cols += [("% diff", "right"), ("% 95 % CI", "right")] if relative else []
     for col, just in cols + [("p", "right"), ("p Holm", "right")]:
@@ -63,9 +69,9 @@ def comparisons_table(result, output: str | None = None) -> Table:
         t.add_row(r.arm, r.reference, f"{r.diff:+.3g}",
                   f"{r.ci_low:+.3g} to {r.ci_high:+.3g}" if np.isfinite(r.ci_low) else "n/a",
                   *pct, p_value(r.p), p_value(r.p_holm))
-    if result.analysis_value == "change_pct":
+    if value == "change_pct":
         t.caption = (f"differences in percentage points of each subject's change from day "
-                     f"{result.animals['day'].min():g} to day {result.last_day:g}")
+                     f"{result.animals['day'].min():g} to day {result.day:g}")
     elif unit and unit != "1":
         t.caption = f"differences in {'percentage points' if unit == '%' else unit}"
     return t

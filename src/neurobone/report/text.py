@@ -43,30 +43,39 @@ def comparison_sentence(result, row) -> str:
     """One comparison as a sentence: direction, percent size with CI, p, then absolute values."""
     label = result.label(row.output, unit=False)
     u, du = _units(result, row.output)
-    if result.analysis_value == "change_pct":
-        first = float(result.animals["day"].min())
+    value = getattr(row, "value", result.value_of(row.output))
+    first = float(result.animals["day"].min())
+    if value == "change_pct":
         label = f"the change in {label} from day {first:g} was"
         u, du = " %", " percentage points"
+    elif value == "change":
+        label = f"the change in {label} from day {first:g} was"
     head = f"{row.arm} vs {row.reference}: {label}"
     if not np.isfinite(row.diff):
         return f"{head} could not be compared (missing values)."
     values = f"{_num(row.mean_arm)} vs {_num(row.mean_reference)}{u} on day {row.day:g}"
-    if result.analysis_value == "change_pct":
+    if value == "change_pct":
         values = (f"mean change {_signed(row.mean_arm)} % vs {_signed(row.mean_reference)} % "
+                  f"by day {row.day:g}")
+    elif value == "change":
+        values = (f"mean change {_signed(row.mean_arm)}{u} vs {_signed(row.mean_reference)}{u} "
                   f"by day {row.day:g}")
     if row.diff == 0:
         return f"{head} the same in both arms ({values})."
     word = "higher" if row.diff > 0 else "lower"
     size = f" {_pct(abs(row.pct_diff))} %" if np.isfinite(row.pct_diff) else ""
-    if result.analysis_value == "change_pct":
+    if value == "change_pct":
         size = f" {_pct(abs(row.diff))} percentage points"
+    elif value == "change":
+        size = f" {_num(abs(row.diff))}{du}"
     if not np.isfinite(row.ci_low):
         return (f"{head}{size} {word} ({values}, a difference of {_signed(row.diff)}{du}; no "
                 "interval or p-value: no spread within the arms).")
     pct_ci = (f"95 % CI {row.pct_ci_low:+.1f} to {row.pct_ci_high:+.1f} %; "
               if np.isfinite(row.pct_ci_low) else "")
     contains = "contains" if row.ci_low <= 0 <= row.ci_high else "excludes"
-    return (f"{head}{size} {word} ({pct_ci}Welch {format_p(row.p)}, Holm-adjusted "
+    test = "paired t-test" if result.study.paired else "Welch"
+    return (f"{head}{size} {word} ({pct_ci}{test} {format_p(row.p)}, Holm-adjusted "
             f"{format_p(row.p_holm)}): {values}, a difference of {_signed(row.diff)}{du} "
             f"(95 % CI {_signed(row.ci_low)} to {_signed(row.ci_high)}; "
             f"the interval {contains} 0).")
@@ -102,9 +111,9 @@ def decomposition_sentences(result) -> list[str]:
 
 
 def noun(result, plural: bool = False) -> str:
-    """What a study's subjects are called: animals (mice) or participants (people)."""
-    word = "animal" if result.study.species == "mouse" else "participant"
-    return word + "s" if plural else word
+    """What a study's subjects are called (:meth:`Study.noun`): mice, women, men or
+    participants."""
+    return result.study.noun(plural)
 
 
 def _share(x: float) -> str:
@@ -113,6 +122,9 @@ def _share(x: float) -> str:
 
 
 def variability_sentence(result) -> str:
+    if result.source == "data":
+        return (f"Measured data: the spread within an arm is that of the {noun(result, True)} "
+                "measured (biology and measurement error together).")
     vs = result.variations
     if not vs:
         return (f"No model parameter varies between {noun(result, True)} (the model declares "
@@ -150,5 +162,22 @@ def findings(result) -> dict[str, list[str]]:
     out["anova"] = ([anova_sentence(result, r) for r in an.itertuples()]
                     if an["n_arms"].max() > 1 else [])
     out["paths"] = decomposition_sentences(result)
+    out["factorial"] = factorial_sentences(result)
     out["variability"] = [variability_sentence(result)]
+    return out
+
+
+def factorial_sentences(result) -> list[str]:
+    """The interaction of a factorial design, per output, from :meth:`StudyResult.factorial`."""
+    out = []
+    for r in result.factorial().itertuples():
+        if ":" not in r.term:
+            continue
+        label = result.label(r.output, unit=False)
+        text = (f"{label}: interaction {r.term.replace(':', ' × ')} on day {r.day:g}, "
+                f"F({r.df:g}, {r.df_resid:g}) = {r.F:.3g}, {format_p(r.p)}")
+        if np.isfinite(r.estimate):
+            text += (f"; difference of differences {_signed(r.estimate)} (95 % CI "
+                     f"{_signed(r.ci_low)} to {_signed(r.ci_high)})")
+        out.append(text + ".")
     return out

@@ -8,6 +8,7 @@ instrument error, summarised with the statistics a reviewer expects.
 See docs/studies.md.
 """
 
+from neurobone.study.data import analyze_data
 from neurobone.study.design import (
     Arm,
     Study,
@@ -20,6 +21,6 @@ from neurobone.study.design import (
 from neurobone.study.run import StudyResult, as_study, run_study
 
 __all__ = [
-    "Arm", "Study", "StudyResult", "article_study", "as_study", "default_comparisons",
-    "load_study", "packaged_study", "parse_study", "run_study",
+    "Arm", "Study", "StudyResult", "analyze_data", "article_study", "as_study",
+    "default_comparisons", "load_study", "packaged_study", "parse_study", "run_study",
 ]

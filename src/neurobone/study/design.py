@@ -60,15 +60,31 @@ class _Strict(BaseModel):
     model_config = STRICT
 
 
+#: the subject fields an arm may set (the covariates of its subjects)
+SUBJECT_FIELDS = tuple(Subject.model_fields)
+#: what subjects are called, by species and sex: (singular, plural)
+NOUNS = {("mouse", None): ("mouse", "mice"), ("human", "female"): ("woman", "women"),
+         ("human", "male"): ("man", "men"), ("human", None): ("participant", "participants")}
+#: the two ways of giving the menopause: an arm that sets one replaces the study's other
+_MENOPAUSE = ("years_since_menopause", "menopause_age_years")
+
+
 class Arm(_Strict):
-    """One group of the study: what its subjects do (exercise) and receive (interventions,
-    drug regimens: docs/drugs.md)."""
+    """One group of the study: who its subjects are (``subject``: covariates that replace
+    the study's), what they do (exercise) and receive (interventions, drug regimens:
+    docs/drugs.md); ``factors`` gives its level of each factor of a factorial design."""
 
     name: str = Field(min_length=1, description="unique name, used in tables and figures")
     description: str = ""
+    subject: dict[str, Any] = Field(
+        default_factory=dict,
+        description="subject fields of this arm (age, sex, T-score, menopause), replacing "
+                    "the study's")
     exercise: list[Exercise] = []
     interventions: list[Intervention] = []
     drugs: list[Drug] = []
+    factors: dict[str, str] = Field(
+        default_factory=dict, description="factorial design: this arm's level of each factor")
 
 
 class Study(_Strict):
@@ -93,9 +109,23 @@ class Study(_Strict):
     measurement: dict[str, Number] = Field(
         default_factory=dict,
         description="instrument CV overrides (fraction) by output, e.g. {bv_tv: 0.03}")
+    between_subject: dict[str, Number] = Field(
+        default_factory=dict,
+        description="between-subject biological CV overrides (fraction) by output: each "
+                    "subject's own set point, e.g. {p1np: 0.3}")
     arms: list[Arm] = Field(min_length=1)
     comparisons: Optional[list[tuple[str, str]]] = None
     decomposition_arm: Optional[str] = None
+    paired: bool = Field(
+        False, description="every arm has the same subjects (the same physiology, history "
+                           "and instrument draws): an in-silico crossover; comparisons are "
+                           "paired t-tests")
+    day: Optional[Number] = Field(
+        None, ge=0, description="the measurement day compared (default: the last)")
+    mediators: Optional[list[str]] = Field(
+        None, description="outputs tested as mediators of the decomposition arm's effect on "
+                          "the primary outcome (default: connectivity and sympathetic_tone "
+                          "when measured)")
 
     @model_validator(mode="after")
     def _species_fields(self):
@@ -124,17 +154,56 @@ class Study(_Strict):
 
     @property
     def output_names(self) -> list[str]:
-        """Outputs kept for every subject, the primary outcome first. By default the
-        model's outputs for the species; under the change analysis (percent change from
-        baseline) without the outputs that can cross zero (a T-score), whose change is
-        not a percentage."""
-        if self.outputs is not None:
-            outs = self.outputs
-        else:
-            outs = brainbone.MODEL.outputs_for(self.species)
-            if self.analysis == "change":
-                outs = [o for o in outs if o not in brainbone.MODEL.signed_outputs]
+        """Outputs kept for every subject, the primary outcome first (by default the
+        model's outputs for the species). An output that can cross zero (a T-score) is
+        analysed as an absolute change, never as a percent change
+        (:meth:`analysis_column`)."""
+        outs = self.outputs if self.outputs is not None else brainbone.MODEL.outputs_for(
+            self.species)
         return list(dict.fromkeys([self.primary, *outs]))
+
+    def analysis_column(self, output: str) -> str:
+        """The column of the animals table that ``output`` is compared on: ``measured``
+        (endpoint analysis), ``change_pct`` (change analysis: percent change from the
+        subject's first measurement) or ``change`` (change analysis of an output that can
+        cross zero, a T-score: its absolute change, in the output's unit)."""
+        if self.analysis == "endpoint":
+            return "measured"
+        return "change" if output in self.model.signed_outputs else "change_pct"
+
+    def subject_of(self, arm: str | Arm) -> Subject:
+        """The subject of ``arm``: the study's, with the arm's own fields in place (an arm
+        giving one way of stating the menopause replaces the study's other way)."""
+        a = arm if isinstance(arm, Arm) else self.arm(arm)
+        if not a.subject:
+            return self.subject
+        base = self.subject.model_dump(exclude_none=True)
+        if any(k in a.subject for k in _MENOPAUSE):
+            for k in _MENOPAUSE:
+                base.pop(k, None)
+        return Subject.model_validate({**base, **a.subject})
+
+    def noun(self, plural: bool = False) -> str:
+        """What the subjects are called: mice; women or men (a human study whose arms
+        are all of one sex); participants (both sexes)."""
+        sex = None
+        if self.species == "human":
+            sexes = {self.subject_of(a).sex for a in self.arms}
+            sex = sexes.pop() if len(sexes) == 1 else None
+        one, many = NOUNS[(self.species, sex)]
+        return many if plural else one
+
+    @property
+    def factor_names(self) -> list[str]:
+        """The factors of a factorial design (empty if the arms name none)."""
+        return list(dict.fromkeys(k for a in self.arms for k in a.factors))
+
+    @property
+    def mediator_names(self) -> list[str]:
+        """The mediators tested (see the ``mediators`` field)."""
+        if self.mediators is not None:
+            return list(self.mediators)
+        return [o for o in ("connectivity", "sympathetic_tone") if o in self.output_names]
 
     @property
     def days(self) -> list[float]:
@@ -180,16 +249,21 @@ class Study(_Strict):
         """The scenario of one arm (the mean subject of that arm)."""
         a = arm if isinstance(arm, Arm) else self.arm(arm)
         return Scenario(
-            species=self.species, hypothesis=self.hypothesis, subject=self.subject,
+            species=self.species, hypothesis=self.hypothesis, subject=self.subject_of(a),
             duration_days=self.duration_days, parameters=dict(self.parameters),
             exercise=list(a.exercise), interventions=list(a.interventions),
             drugs=list(a.drugs), outputs=self.output_names,
         )
 
     def with_options(self, *, n_per_arm: int | None = None, seed: int | None = None,
-                     hypothesis: str | None = None) -> "Study":
-        """A copy with the command-line options applied, validated like the file."""
+                     hypothesis: str | None = None, day: float | None = None) -> "Study":
+        """A copy with the command-line options applied, validated like the file
+        (``day`` must be one of the measurement days)."""
+        if day is not None:
+            check_day(day, self.days)
         data = self.model_dump()
+        if day is not None:
+            data["day"] = day
         if n_per_arm is not None:
             data["n_per_arm"] = n_per_arm
         if seed is not None:
@@ -206,6 +280,11 @@ class Study(_Strict):
         out._source = self._source
         return out
 
+    @property
+    def comparison_day(self) -> float:
+        """The day compared: ``day`` or the last measurement day."""
+        return float(self.day) if self.day is not None else self.days[-1]
+
     # where the study came from (for messages and the report)
     _source: str = "<study>"
 
@@ -215,6 +294,15 @@ class Study(_Strict):
                 f"hypothesis {self.hypothesis!r}>")
 
     __str__ = __repr__
+
+
+def check_day(day: float, days: list[float]) -> float:
+    """``day`` if it is one of the measured ``days``; else an InputError naming them."""
+    for d in days:
+        if math.isclose(float(day), d, rel_tol=0, abs_tol=1e-12):
+            return d
+    raise InputError(f"day {float(day):g} was not measured; measured days: "
+                     f"{', '.join(f'{d:g}' for d in days)}")
 
 
 def _same(a: list[BaseModel], b: list[BaseModel]) -> bool:
@@ -278,12 +366,17 @@ def _semantic_errors(study: Study) -> list[tuple[tuple, str]]:
     if study.primary_outcome is not None and study.primary_outcome not in valid_out:
         errs.append((("primary_outcome",),
                      f"unknown output {study.primary_outcome!r}; valid: {', '.join(valid_out)}"))
-    if study.analysis == "change":
-        for o in study.output_names:
-            if o in model.signed_outputs:
-                where_ = ("primary_outcome",) if o == study.primary_outcome else ("outputs",)
-                errs.append((where_, f"{o} can cross zero, so its change from baseline is not a "
-                                     "percentage; use analysis: endpoint to analyse it"))
+    for i, m in enumerate(study.mediators or []):
+        if m not in study.output_names:
+            errs.append((("mediators", i), f"{m!r} is not one of the study's outputs "
+                                           f"({', '.join(study.output_names)})"))
+        elif m == study.primary:
+            errs.append((("mediators", i), f"{m!r} is the primary outcome, not a mediator"))
+    if study.day is not None and not any(math.isclose(study.day, d, rel_tol=0, abs_tol=1e-12)
+                                         for d in study.days):
+        errs.append((("day",), f"day {study.day:g} is not a measurement day; measured days: "
+                               f"{', '.join(f'{d:g}' for d in study.days)}"))
+    errs += _factor_errors(study)
     for k, v in study.measurement.items():
         if k not in study.output_names:
             errs.append((("measurement", k), f"{k!r} is not one of the study's outputs "
@@ -291,13 +384,67 @@ def _semantic_errors(study: Study) -> list[tuple[tuple, str]]:
         elif not (0 <= v < 1):
             errs.append((("measurement", k),
                          f"instrument CV must be a fraction in [0, 1), got {v:g}"))
+    for k, v in study.between_subject.items():
+        if k not in study.output_names:
+            errs.append((("between_subject", k), f"{k!r} is not one of the study's outputs "
+                                                  f"({', '.join(study.output_names)})"))
+        elif not (0 <= v <= 2):
+            errs.append((("between_subject", k),
+                         f"between-subject CV must be a fraction in [0, 2], got {v:g}"))
+        elif k in model.signed_outputs and v > 0:
+            errs.append((("between_subject", k), f"{k} can cross zero: a multiplicative "
+                                                  "set point does not apply"))
     for k in study.parameters:
         if k not in model.parameter_names:
             errs.append((("parameters", k),
                          f"unknown parameter {k!r} for model {model.name!r}"))
     for i, arm in enumerate(study.arms):
-        errs += protocol_errors(model, study.species, study.subject.sex, study.duration_days,
+        bad = sorted(set(arm.subject) - set(SUBJECT_FIELDS))
+        if bad:
+            errs.append((("arms", i, "subject", bad[0]),
+                         f"unknown subject field; valid: {', '.join(SUBJECT_FIELDS)}"))
+            continue
+        try:
+            subject = study.subject_of(arm)
+            subject.check_species(study.species)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            errs.append((("arms", i, "subject", *err["loc"]), message(err)))
+            continue
+        except ValueError as exc:
+            errs.append((("arms", i, "subject"), str(exc)))
+            continue
+        errs += protocol_errors(model, study.species, subject.sex, study.duration_days,
                                 arm.exercise, arm.interventions, ("arms", i), drugs=arm.drugs)
+    return errs
+
+
+def _factor_errors(study: Study) -> list[tuple[tuple, str]]:
+    """A factorial design: every arm names every factor; each factor has two or more
+    levels; every combination of levels is one arm."""
+    names = study.factor_names
+    if not names:
+        return []
+    errs: list[tuple[tuple, str]] = []
+    for i, a in enumerate(study.arms):
+        missing = [f for f in names if f not in a.factors]
+        if missing:
+            errs.append((("arms", i, "factors"), f"arm {a.name!r} gives no level of factor "
+                                                 f"{missing[0]!r}; factors: {', '.join(names)}"))
+    if errs:
+        return errs
+    for f in names:
+        if len({a.factors[f] for a in study.arms}) < 2:
+            errs.append((("arms", 0, "factors", f), f"factor {f!r} has one level only"))
+    cells = [tuple(a.factors[f] for f in names) for a in study.arms]
+    for i, c in enumerate(cells):
+        if cells.index(c) != i:
+            errs.append((("arms", i, "factors"), f"arm {study.arms[i].name!r} has the same levels "
+                                                 f"as arm {study.arms[cells.index(c)].name!r}"))
+    n_cells = math.prod(len({a.factors[f] for a in study.arms}) for f in names)
+    if not errs and len(set(cells)) < n_cells:
+        errs.append((("arms",), f"a factorial design needs one arm per combination of levels "
+                                f"({n_cells}); the arms give {len(set(cells))}"))
     return errs
 
 

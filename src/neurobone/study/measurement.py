@@ -17,6 +17,15 @@ Each measurement (subject, output, day) is an independent draw: repeated scans h
 independent precision errors. A study file can change any instrument's CV, or give one
 to an output without a default instrument, with ``measurement: {output: cv}``; a CV of 0
 switches the error off. Outputs without an instrument are reported as the model's value.
+
+Some outputs also vary between subjects in ways the model does not carry: serum marker
+concentrations differ between healthy people several-fold while the model gives every
+subject at homeostasis the same value. :data:`BETWEEN_SUBJECT` gives such an output a
+between-subject biological CV: each subject's value is the model's times its own
+log-normal set-point factor (median 1), constant over the study. It cancels in a
+subject's percent change from baseline, but not between subjects on one day, so
+endpoint comparisons of markers are not over-powered by assay error alone. A study
+changes these CVs with ``between_subject: {output: cv}``.
 """
 
 from __future__ import annotations
@@ -111,6 +120,46 @@ INSTRUMENTS: dict[str, Instrument] = {i.output: i for i in (
 )}
 
 
+#: key of the set-point factors' random streams (the scenario layer uses 0 for a
+#: subject's physiology and 1 for the measurement error)
+BIOLOGY = 2
+
+_REFERENCE_INTERVALS = (
+    "derived from the reference intervals of 194 healthy premenopausal European women aged "
+    "35-39 (Bone 2012, PMID 22348982, doi:10.1016/j.bone.2012.02.003; automated Elecsys "
+    "assays: P1NP 17.3-83.4 ng/mL, CTX 0.111-0.791 ng/mL): taken as log-normal 2.5-97.5 % "
+    "intervals, the instrument's variance (analytical plus within-subject) removed")
+
+#: between-subject biological CV (fraction) by species and output: (cv, source). Mice
+#: have none by default: no measured between-animal CV of serum markers in C57BL/6J mice
+#: is sourced here (set one with ``between_subject:`` in the study file).
+BETWEEN_SUBJECT: dict[tuple[str, str], tuple[float, str]] = {
+    ("human", "p1np"): (0.40, _REFERENCE_INTERVALS),
+    ("human", "ctx"): (0.51, _REFERENCE_INTERVALS),
+}
+
+
+def between_subject_for(species: str, outputs: list[str],
+                        overrides: dict[str, float] | None = None
+                        ) -> dict[str, tuple[float, str]]:
+    """The between-subject biological CV of each output that has one: the default of
+    :data:`BETWEEN_SUBJECT` or the study's override (0 switches it off)."""
+    overrides = overrides or {}
+    out = {}
+    for o in outputs:
+        if o in overrides:
+            out[o] = (float(overrides[o]), "study file (between_subject:)")
+        elif (species, o) in BETWEEN_SUBJECT:
+            out[o] = BETWEEN_SUBJECT[(species, o)]
+    return {o: v for o, v in out.items() if v[0] > 0}
+
+
+def set_point_factors(cv: float, rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` log-normal set-point factors of median 1 and coefficient of variation ``cv``."""
+    sigma = math.sqrt(math.log1p(cv ** 2))
+    return np.exp(sigma * rng.standard_normal(n))
+
+
 def instruments_for(outputs: list[str], overrides: dict[str, float] | None = None
                     ) -> dict[str, Instrument | None]:
     """The instrument of each output (None: reported as the model's value).
@@ -137,14 +186,19 @@ def instruments_for(outputs: list[str], overrides: dict[str, float] | None = Non
     return out
 
 
-def instrument_table(instruments: dict[str, Instrument | None]) -> pd.DataFrame:
-    """One row per output: method, error model, value, unit, CV, source."""
+def instrument_table(instruments: dict[str, Instrument | None],
+                     between: dict[str, tuple[float, str]] | None = None) -> pd.DataFrame:
+    """One row per output: method, error model, value, unit, CV, source, and the
+    between-subject biological CV with its source (0 and empty if none)."""
+    between = between or {}
     rows = []
     for o, i in instruments.items():
         if i is None:
-            rows.append(dict(output=o, method="none: the model's value is reported", kind="",
-                             value=np.nan, unit="", cv=0.0, source=""))
+            row = dict(output=o, method="none: the model's value is reported", kind="",
+                       value=np.nan, unit="", cv=0.0, source="")
         else:
-            rows.append(dict(output=o, method=i.method, kind=i.kind, value=i.value, unit=i.unit,
-                             cv=i.cv, source=i.source))
+            row = dict(output=o, method=i.method, kind=i.kind, value=i.value, unit=i.unit,
+                       cv=i.cv, source=i.source)
+        cv, src = between.get(o, (0.0, ""))
+        rows.append({**row, "between_subject_cv": cv, "between_subject_source": src})
     return pd.DataFrame(rows)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurobone.study.stats import on_day
+
 #: colour-blind-safe palette (Okabe & Ito 2008), one colour per arm in study order
 PALETTE = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#F0E442"]
 #: path colours of the decomposition
@@ -74,10 +76,10 @@ def final(result, output: str, value: str | None = None, ax=None, comparisons: b
     ``value`` defaults to the study's analysis: each animal's percent change from its
     first measurement (``change_pct``) or the measured value, so that the brackets'
     p-values test what the dots show."""
-    value = value or result.analysis_value
-    day = result.last_day
+    value = value or result.value_of(output)
+    day = result.day
     a = result.animals
-    a = a[(a["output"] == output) & np.isclose(a["day"], day)]
+    a = a[(a["output"] == output) & on_day(a["day"], day)]
     summ = result.final(value)
     summ = summ[summ["output"] == output].set_index("arm")
     arms = result.arms
@@ -98,15 +100,18 @@ def final(result, output: str, value: str | None = None, ax=None, comparisons: b
     ax.set_xticks(range(len(arms)))
     ax.set_xticklabels([_wrap(x) for x in arms], fontsize=8.5)
     ax.set_xlim(-0.6, len(arms) - 0.4)
-    if value == "change_pct":
+    if value in ("change_pct", "change"):
         first = float(result.animals["day"].min())
-        ax.set_ylabel(f"change in {result.label(output, unit=False)} (%)")
+        unit = "%" if value == "change_pct" else result.units.get(output, "")
+        ax.set_ylabel(f"change in {result.label(output, unit=False)}"
+                      + (f" ({unit})" if unit and unit != "1" else ""))
         ax.axhline(0.0, color="0.6", linewidth=0.8, zorder=1)
         title = f"change in {result.label(output, unit=False)} from day {first:g} to day {day:g}"
     else:
         ax.set_ylabel(result.label(output))
         title = f"{result.label(output, unit=False)} on day {day:g}"
-    ax.set_title(f"{title} (dots: animals; bar: mean and 95 % CI)", fontsize=10.5, loc="left")
+    ax.set_title(f"{title} (dots: {result.study.noun(True)}; bar: mean and 95 % CI)", fontsize=10.5,
+                 loc="left")
     _style(ax)
     if comparisons:
         _brackets(ax, result, output, arms, a[value].to_numpy(float))
@@ -149,7 +154,8 @@ def _brackets(ax, result, output: str, arms: list[str], values: np.ndarray) -> N
                 fontsize=7.5, color="#333333")
         level += step
     ax.set_ylim(top=level + step * 0.2)
-    ax.text(1.0, -0.2, "p: Welch t-test, Holm-adjusted", transform=ax.transAxes, ha="right",
+    test = "paired t-test" if result.study.paired else "Welch t-test"
+    ax.text(1.0, -0.2, f"p: {test}, Holm-adjusted", transform=ax.transAxes, ha="right",
             va="top", fontsize=7.5, color="#555555")
 
 

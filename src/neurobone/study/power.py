@@ -376,8 +376,8 @@ def power(study: Study | dict | str | Path | None, n_values: Sequence[int], *,
     pools: dict[str, np.ndarray] = {}
     for a in arms:
         sub = at[at["arm"] == a]
-        first = sub[np.isclose(sub["day"], days[0])].sort_values("animal")["true"].to_numpy()
-        last = sub[np.isclose(sub["day"], days[-1])].sort_values("animal")["true"].to_numpy()
+        first = sub[stats.on_day(sub["day"], days[0])].sort_values("animal")["true"].to_numpy()
+        last = sub[stats.on_day(sub["day"], days[-1])].sort_values("animal")["true"].to_numpy()
         both = np.column_stack([first, last])
         ok = np.isfinite(both).all(axis=1)
         if not ok.all():

@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ from neurobone.engine.schedule import Schedule
 from neurobone.engine.simulate import Progress, simulate
 from neurobone.engine.solvers import BDF, Solver
 from neurobone.errors import InputError
+from neurobone.model.subjects import Covariates
 from neurobone.scenario.compile import base_parameters, model_for, protocol
 from neurobone.scenario.subjects import covariates_of_subject, initialise_subjects, reference
 from neurobone.scenario.variability import (
@@ -49,7 +51,14 @@ from neurobone.scenario.variability import (
 )
 from neurobone.study import stats
 from neurobone.study.design import Study, article_study, load_study, parse_study
-from neurobone.study.measurement import Instrument, instrument_table, instruments_for
+from neurobone.study.measurement import (
+    BIOLOGY,
+    Instrument,
+    between_subject_for,
+    instrument_table,
+    instruments_for,
+    set_point_factors,
+)
 
 #: units of progress the path decomposition counts for (four mean-subject runs)
 DECOMPOSITION_UNITS = 4
@@ -72,7 +81,11 @@ class StudyResult:
 
     ``animals`` is the tidy table of every measurement: ``arm, animal, day, output,
     true, measured`` (``true`` is the model's value, ``measured`` what the instrument
-    reads). ``parameters`` holds each animal's varied parameters.
+    reads), with each subject's change from its first measurement (``change``, and
+    ``change_pct`` in percent). ``parameters`` holds each animal's varied parameters.
+    ``source`` is ``simulation`` (:func:`run_study`) or ``data`` (a lab's measurements,
+    :func:`neurobone.study.data.analyze_data`: no true values, parameters or
+    instruments).
     """
 
     study: Study
@@ -86,6 +99,7 @@ class StudyResult:
     solver: str = ""
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    source: str = "simulation"
     version: str = __version__
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -113,38 +127,138 @@ class StudyResult:
             self._cache[key_] = stats.summarize(self.animals, value, self.arms)
         return self._cache[key_].copy()
 
+    @property
+    def day(self) -> float:
+        """The day compared: the study's ``day`` (``--day``) or the last measurement day."""
+        return float(self.study.day) if self.study.day is not None else self.last_day
+
+    @property
+    def days(self) -> list[float]:
+        """The measured days."""
+        return sorted(float(d) for d in self.animals["day"].unique())
+
     def final(self, value: str = "measured") -> pd.DataFrame:
-        """:meth:`summary` on the last measurement day."""
+        """:meth:`summary` on the day compared (:attr:`day`)."""
         s = self.summary(value)
-        return s[np.isclose(s["day"], self.last_day)].reset_index(drop=True)
+        return s[stats.on_day(s["day"], self.day)].reset_index(drop=True)
 
     @property
     def analysis_value(self) -> str:
-        """Column compared by default: ``change_pct`` (change analysis) or ``measured``."""
-        return "change_pct" if self.study.analysis == "change" else "measured"
+        """Column the primary outcome is compared on: ``change_pct`` (change analysis),
+        ``change`` (change analysis of an output that crosses zero) or ``measured``."""
+        return self.value_of(self.primary)
+
+    def value_of(self, output: str) -> str:
+        """Column ``output`` is compared on (:meth:`Study.analysis_column`)."""
+        return self.study.analysis_column(output)
+
+    def _values(self, outputs) -> dict[str, str]:
+        return {o: self.value_of(o) for o in outputs}
+
+    def _day(self, day: float | None) -> float:
+        from neurobone.study.design import check_day
+
+        return self.day if day is None else check_day(day, self.days)
 
     def comparisons(self, day: float | None = None, outputs: list[str] | None = None,
                     value: str | None = None) -> pd.DataFrame:
-        """The study's comparisons (Welch difference, 95 % CI, p, Holm p) on ``day``
-        (default: the last measurement day), every output unless ``outputs``. ``value``
-        defaults to the study's analysis: percent change from each subject's first
-        measurement (``change_pct``) or the measured value (``measured``)."""
-        value = value or self.analysis_value
-        key_ = ("compare", day, tuple(outputs or self.outputs), value)
+        """The study's comparisons on ``day`` (default: :attr:`day`), every output unless
+        ``outputs``: difference, 95 % CI, p, Holm p (Welch's test; the paired t-test in a
+        paired study), and ``role``: ``primary`` or ``secondary`` (exploratory: Holm
+        adjusts within an outcome, not across outcomes). ``value`` defaults to the
+        study's analysis per output (:meth:`value_of`): percent change from each
+        subject's first measurement, absolute change for an output that crosses zero,
+        or the measured value (endpoint analysis)."""
+        outs = list(outputs or self.outputs)
+        day = self._day(day)
+        # every output at once (one table per day and value), then the outputs asked for
+        every = list(dict.fromkeys([*self.outputs, *outs]))
+        key_ = ("compare", day, tuple(every), value)
         if key_ not in self._cache:
-            self._cache[key_] = stats.compare(self.animals, self.study.comparison_pairs, day=day,
-                                              outputs=list(key_[2]), value=value)
-        return self._cache[key_].copy()
+            df = stats.compare(self.animals, self.study.comparison_pairs, day=day,
+                               outputs=every, value=value or self._values(every),
+                               paired=self.study.paired)
+            df.insert(3, "role", ["primary" if o == self.primary else "secondary"
+                                  for o in df["output"]])
+            self._cache[key_] = df
+        df = self._cache[key_]
+        return pd.concat([df[df["output"] == o] for o in outs], ignore_index=True) \
+            if outs != every else df.copy()
 
     def anova(self, day: float | None = None, value: str | None = None) -> pd.DataFrame:
-        """One-way ANOVA across arms per output on ``day`` (default: the last), on the
-        study's analysis value (see :meth:`comparisons`)."""
-        value = value or self.analysis_value
+        """One-way ANOVA (classical and Welch's) across arms per output on ``day``
+        (default: :attr:`day`), on the study's analysis value (see :meth:`comparisons`)."""
+        day = self._day(day)
         key_ = ("anova", day, value)
         if key_ not in self._cache:
             self._cache[key_] = stats.anova(self.animals, day=day, outputs=self.outputs,
-                                            value=value)
+                                            value=value or self._values(self.outputs))
         return self._cache[key_].copy()
+
+    def ancova(self, day: float | None = None, outputs: list[str] | None = None) -> pd.DataFrame:
+        """The comparisons on ``day``'s measured values adjusted for each subject's
+        baseline (:func:`neurobone.study.stats.ancova`), the alternative to change scores."""
+        day = self._day(day)
+        outs = list(outputs or self.outputs)
+        return stats.ancova(self.animals, self.study.comparison_pairs, day=day, outputs=outs)
+
+    def mixed(self, outputs: list[str] | None = None, reference: str | None = None
+              ) -> pd.DataFrame:
+        """A linear mixed model of every measurement day (measured values; random
+        intercept per subject): each arm's difference in slope per day from ``reference``
+        (default: the first arm) (:func:`neurobone.study.stats.mixed`)."""
+        ref = reference or self.arms[0]
+        if ref not in self.arms:
+            raise InputError(f"no arm {ref!r}; arms: {', '.join(self.arms)}")
+        return stats.mixed(self.animals, ref, outputs=list(outputs or [self.primary]),
+                           arms=self.arms, paired=self.study.paired)
+
+    def factorial(self, day: float | None = None, outputs: list[str] | None = None
+                  ) -> pd.DataFrame:
+        """Factorial ANOVA with the interaction (empty unless the arms give ``factors``)."""
+        if not self.study.factor_names:
+            return pd.DataFrame(columns=stats.FACTORIAL_COLUMNS)
+        day = self._day(day)
+        outs = list(outputs or self.outputs)
+        levels = {a.name: dict(a.factors) for a in self.study.arms}
+        return stats.factorial(self.animals, levels, day=day, outputs=outs,
+                               value=self._values(outs))
+
+    def mediation(self, arm: str | None = None, reference: str | None = None,
+                  mediators: list[str] | None = None, day: float | None = None,
+                  n_boot: int = 1000) -> pd.DataFrame:
+        """The indirect effect of ``arm`` against ``reference`` on the primary outcome
+        through each mediator (default: the decomposition arm against the first arm, the
+        study's mediators), on the analysis values of ``day``; a seeded percentile
+        bootstrap (:func:`neurobone.study.stats.mediation`, the study's seed)."""
+        arm = arm or self.study.decomposition_arm_name
+        reference = reference or self.arms[0]
+        meds = list(mediators if mediators is not None else self.study.mediator_names)
+        if arm is None or arm == reference or not meds:
+            return pd.DataFrame(columns=stats.MEDIATION_COLUMNS)
+        for a in (arm, reference):
+            if a not in self.arms:
+                raise InputError(f"no arm {a!r}; arms: {', '.join(self.arms)}")
+        for m in meds:
+            if m not in self.outputs:
+                raise InputError(f"no output {m!r}; outputs: {', '.join(self.outputs)}")
+        day = self._day(day)
+        at = self.animals[stats.on_day(self.animals["day"], day)
+                          & self.animals["arm"].isin([arm, reference])]
+        y_col = self.value_of(self.primary)
+        wide = {o: at[at["output"] == o].set_index(["arm", "animal"])[self.value_of(o)]
+                for o in [self.primary, *meds]}
+        rows = []
+        for m in meds:
+            d = pd.DataFrame({"y": wide[self.primary], "m": wide[m]}).dropna().reset_index()
+            x = (d["arm"] == arm).to_numpy(float)
+            res = stats.mediation(x, d["m"].to_numpy(float), d["y"].to_numpy(float),
+                                  n_boot=n_boot, seed=self.study.seed)
+            rows.append(dict(output=self.primary, mediator=m, arm=arm, reference=reference,
+                             **res, n_boot=n_boot, seed=self.study.seed))
+        df = pd.DataFrame(rows, columns=stats.MEDIATION_COLUMNS)
+        df.attrs["value"] = y_col
+        return df
 
     def decomposition(self) -> pd.DataFrame:
         """Neural / mechanical / interaction shares of the decomposition arm's exercise
@@ -155,7 +269,10 @@ class StudyResult:
         return self.decomposition_table
 
     def instrument_table(self) -> pd.DataFrame:
-        return instrument_table(self.instruments)
+        """Each output's instrument and its between-subject biological CV, with sources."""
+        between = between_subject_for(self.study.species, self.outputs,
+                                      self.study.between_subject)
+        return instrument_table(self.instruments, between)
 
     def variation_table(self) -> pd.DataFrame:
         """The parameters that vary between animals: name, CV, unit, source."""
@@ -195,9 +312,9 @@ class StudyResult:
         f = self.final()
         f = f[f["output"] == self.primary]
         lines = [f"<StudyResult {s.name!r}: {len(self.arms)} arms x {s.n_per_arm} "
-                 f"{'mice' if s.species == 'mouse' else 'subjects'}, {s.duration_days:g} days, "
+                 f"{s.noun(True)}, {s.duration_days:g} days, "
                  f"hypothesis {s.hypothesis!r}, seed {s.seed}>",
-                 f"  {self.primary} on day {self.last_day:g} (measured, mean ± SD):"]
+                 f"  {self.primary} on day {self.day:g} (measured, mean ± SD):"]
         w = max(len(a) for a in self.arms)
         for r in f.itertuples():
             lines.append(f"    {r.arm:<{w}}  {r.mean:.4g} ± {r.sd:.2g}")
@@ -215,7 +332,7 @@ class StudyResult:
                                                         "ci_high"]]
         comp = self.comparisons(outputs=[self.primary])[["arm", "reference", "diff", "ci_low",
                                                          "ci_high", "p", "p_holm"]]
-        return (head + f"<p>{html.escape(self.label(self.primary))} on day {self.last_day:g} "
+        return (head + f"<p>{html.escape(self.label(self.primary))} on day {self.day:g} "
                 "(measured)</p>" + final.to_html(index=False, float_format="{:.4g}".format)
                 + "<p>Comparisons of the primary outcome</p>"
                 + comp.to_html(index=False, float_format="{:.4g}".format))
@@ -268,12 +385,15 @@ def run_study(study: Study | dict | str | Path | None = None, *,
         tick(1, f"compiled arm {a}")
     timings["compile"] = time.perf_counter() - t0
 
-    # 2. animals
+    # 2. animals: a paired study draws one set of subjects that every arm shares
     vs = variations(model)
-    factors = np.vstack([draw_factors(model, study.seed, a, n) for a in arms])
+    factors = np.vstack([draw_factors(model, study.seed, stream_name(study, a), n)
+                         for a in arms])
     t0 = time.perf_counter()
-    subj = initialise_subjects(cm, covariates_of_subject(study.subject, study.species, n_animals),
-                               ref=ref, P=apply_factors(ref.p, model, factors),
+    covs = [covariates_of_subject(study.subject_of(a), study.species, n) for a in arms]
+    covariates = Covariates(**{f.name: np.concatenate([getattr(c, f.name) for c in covs])
+                               for f in dataclasses.fields(Covariates)})
+    subj = initialise_subjects(cm, covariates, ref=ref, P=apply_factors(ref.p, model, factors),
                                days=study.duration_days)
     P, Y0 = subj.parameters, subj.initial
     notes += [f"subjects: {x}" for x in dict.fromkeys(subj.notes)]
@@ -315,7 +435,14 @@ def run_study(study: Study | dict | str | Path | None = None, *,
     solver_used = res.meta["solver"]
     timings["animals"] = time.perf_counter() - t0
 
-    # 4. measure
+    # 4. each subject's own set point of the outputs that vary beyond the model, then measure
+    between = between_subject_for(study.species, outputs, study.between_subject)
+    for j, out in enumerate(outputs):
+        if out in between:
+            for ai, a in enumerate(arms):
+                for k in range(n):
+                    rng = stream(study.seed, key(stream_name(study, a)), k, BIOLOGY, key(out))
+                    values[ai * n + k, :, j] *= set_point_factors(between[out][0], rng, 1)[0]
     instruments = instruments_for(outputs, study.measurement)
     arm_col = np.repeat(arms, n * len(days))
     animal_col = np.tile(np.repeat(np.arange(1, n + 1), len(days)), len(arms))
@@ -328,16 +455,14 @@ def run_study(study: Study | dict | str | Path | None = None, *,
         if inst is not None:
             for ai, a in enumerate(arms):
                 for k in range(n):
-                    rng = stream(study.seed, key(a), k, MEASUREMENT, key(out))
+                    rng = stream(study.seed, key(stream_name(study, a)), k, MEASUREMENT,
+                                 key(out))
                     i = ai * n + k
                     meas[i] = inst.measure(true[i], rng)
         frames.append(pd.DataFrame({"arm": arm_col, "animal": animal_col, "day": day_col,
                                     "output": out, "true": true.reshape(-1),
                                     "measured": meas.reshape(-1)}))
-    animals = pd.concat(frames, ignore_index=True)
-    # each subject's percent change from its own first measurement (longitudinal analysis)
-    first = animals.groupby(["arm", "animal", "output"], sort=False)["measured"].transform("first")
-    animals["change_pct"] = 100.0 * (animals["measured"] / first - 1.0)
+    animals = with_changes(pd.concat(frames, ignore_index=True))
     first_day = animals[(animals["output"] == study.primary) & (animals["day"] == days[0])]["true"]
     if len(first_day) > 1 and (np.nanstd(first_day)
                                <= 1e-9 * max(abs(np.nanmean(first_day)), 1e-300)):
@@ -362,6 +487,32 @@ def run_study(study: Study | dict | str | Path | None = None, *,
     units, labels = _units_labels(model, outputs)
     return StudyResult(study, animals, params, instruments, vs, units, labels, dec,
                        solver=repr(solver_used), notes=notes, timings=timings)
+
+
+def stream_name(study: Study, arm: str) -> str:
+    """The name that keys an arm's random streams: the arm's own name, or, in a paired
+    study, one name for every arm (every arm then has the same subjects and the same
+    instrument draws)."""
+    return PAIRED_STREAM if study.paired else arm
+
+
+#: the stream key of a paired study's shared subjects
+PAIRED_STREAM = "paired subjects"
+
+
+def with_changes(animals: pd.DataFrame) -> pd.DataFrame:
+    """``animals`` with each subject's change from its own first measurement (the earliest
+    day): ``change`` (absolute, the output's unit) and ``change_pct`` (percent; NaN for a
+    first value of 0)."""
+    animals = animals.copy()
+    order = animals.sort_values("day", kind="stable")
+    first = order.groupby(["arm", "animal", "output"], sort=False)["measured"].transform("first")
+    first = first.reindex(animals.index)
+    animals["change"] = animals["measured"] - first
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = 100.0 * (animals["measured"] / first - 1.0)
+    animals["change_pct"] = pct.where(first != 0)
+    return animals
 
 
 def _decomposition(study: Study, arm: str, outputs: list[str]) -> pd.DataFrame:
