@@ -191,3 +191,50 @@ def test_a_drug_at_its_labelled_dose_joins_the_plan_and_the_alternatives(woman):
     assert "zoledronate" in repr(rx)
     with pytest.raises(InputError, match="valid: denosumab"):
         prescribe(woman, drug="aspirin")
+
+
+def test_an_early_response_narrows_the_bands_around_the_truth():
+    """A copy of the person taken as the truth: its measured response to six months of a
+    LIFTMOR-like programme (spine DXA, P1NP and CTX: the changes its model run gives)
+    personalises the prescription. The 90 % band of the plan's predicted spine gain over
+    the posterior copies is narrower than over the prior copies taken through the same
+    trial, and holds the truth's own prediction."""
+    from neurobone.prescription.personal import Trial
+    from neurobone.prescription.search import OUTPUTS, _Evaluator
+
+    person = Person(62, "female", t_score_spine=-2.0)
+    lift = COMMON_PLANS["LIFTMOR-like: high-intensity resistance and impact 2x/week"]
+    days, seed, n_prior, horizon = 182.0, 3, 300, 0.5
+    H = float(round(horizon * 365.25))
+    measures = (("dxa_spine", "abmd_ls"), ("p1np", "p1np"), ("ctx", "ctx"))
+    probe = _Evaluator(person, H, H, n_prior, seed, trial=Trial.of(lift, days, p1np=0.0))
+    v = probe.run([Plan()], [-days, 0.0], duration=0.0, drug=False)[0]
+    j = OUTPUTS.index("p1np")
+    truth = int(np.argsort(v[:, 1, j] / v[:, 0, j])[int(0.85 * n_prior)])  # a strong responder
+    change = {m: 100 * (v[truth, 1, OUTPUTS.index(o)] / v[truth, 0, OUTPUTS.index(o)] - 1)
+              for m, o in measures}
+    trial = Trial.of(lift, days, **change)
+    post = prescribe(person, trial=trial, horizon_years=horizon, draws=4, final_draws=150,
+                     seed=seed, prior_draws=n_prior, max_minutes_week=60)
+    assert post.diagnostics["posterior"]["effective_sample_size"] < 0.8 * n_prior
+    # the prior copies through the same trial, then the posterior's plan
+    k = OUTPUTS.index("abmd_ls")
+    pv = probe.run([post.plan], [0.0, H], drug=False)[0]
+    prior_gain = 100 * (pv[:, 1, k] / pv[:, 0, k] - 1)
+    lo, hi = np.percentile(prior_gain, [5, 95])
+    row = post.table().iloc[0]
+    assert row["abmd_ls_pct_high"] - row["abmd_ls_pct_low"] < 0.85 * (hi - lo)
+    assert row["abmd_ls_pct_low"] <= prior_gain[truth] <= row["abmd_ls_pct_high"]
+    assert "personalised by a trial" in repr(post)
+    assert post.to_json()["trial"]["measured_percent_change"] == pytest.approx(change)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"days": 3}, "trial days"), ({"dxa_spine": 900}, "dxa-spine"),
+    ({"bmi": 2}, "unknown measurement 'bmi'"), ({}, "at least one measurement")])
+def test_bad_trials_are_input_errors(kwargs, match):
+    from neurobone.prescription.personal import Trial
+
+    days = kwargs.pop("days", 182)
+    with pytest.raises(InputError, match=match):
+        Trial.of(Plan(), days, **kwargs)

@@ -100,6 +100,9 @@ def cli_result():
     ({"age": "62", "exclude": ["yoga"]}, "unknown modality 'yoga'"),
     ({"age": "62", "goal": "best"}, "valid: abmd, fracture"),
     ({"age": "62", "bogus": "1"}, "unknown field 'bogus'"),
+    ({"age": "62", "p1np": "lots"}, "p1np: must be a number, got 'lots'"),
+    ({"age": "62", "p1np": "20", "trial_plan": "yoga"}, "trial-plan: 'yoga' is not valid"),
+    ({"age": "62", "drug": "aspirin"}, "drug: 'aspirin' is not valid"),
 ])
 def test_every_field_is_checked_on_the_server_with_the_cli_message(server, form, message):
     status, body = _post(f"{server}/api/prescribe", form)
@@ -117,6 +120,18 @@ def test_the_api_prescription_is_the_cli_json(server, cli_result):
     assert _flat(res["predicted"]) == pytest.approx(_flat(cli_result["predicted"]), rel=1e-12)
     with urllib.request.urlopen(f"{server}/api/jobs/{body['job']}/plot.png") as r:
         assert r.headers["content-type"] == "image/png" and r.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_early_response_from_the_form_personalises_the_prescription(server):
+    form = {**PERSON, **QUICK, "trial_plan": "liftmor", "p1np": "60", "dxa_spine": "2.5",
+            "prior_draws": "60"}
+    status, body = _post(f"{server}/api/prescribe", form)
+    assert status == 200, body
+    s = _wait(server, body["job"])
+    assert s["state"] == "done", s["error"]
+    res = s["result"]
+    assert res["trial"]["measured_percent_change"] == {"p1np": 60.0, "dxa_spine": 2.5}
+    assert res["diagnostics"]["posterior"]["prior_draws"] == 60
 
 
 def test_the_study_runs_and_its_report_is_served(server):

@@ -319,6 +319,21 @@ def prescribe_cmd(
     drug: Optional[str] = typer.Option(None, "--drug",
                                        help="a drug at its labelled dosing with the plan "
                                             "(docs/drugs.md), or any"),
+    trial_plan: str = typer.Option("guideline", "--trial-plan",
+                                   help="the plan of the trial period the measurements "
+                                        "below come from: none, guideline, liftmor"),
+    trial_days: float = typer.Option(182.0, "--trial-days",
+                                     help="length of the trial period (days)"),
+    dxa_spine: Optional[float] = typer.Option(None, "--dxa-spine",
+                                              help="spine aBMD change over the trial, %"),
+    dxa_fn: Optional[float] = typer.Option(None, "--dxa-fn",
+                                           help="femoral-neck aBMD change over the trial, %"),
+    ctx: Optional[float] = typer.Option(None, "--ctx", help="serum CTX change, %"),
+    p1np: Optional[float] = typer.Option(None, "--p1np", help="serum P1NP change, %"),
+    msna: Optional[float] = typer.Option(None, "--msna",
+                                         help="muscle sympathetic nerve activity change, %"),
+    prior_draws: int = typer.Option(400, "--prior-draws",
+                                    help="prior copies weighed by the measurements"),
     goal: str = typer.Option("abmd", "--goal", help="abmd (percent change at the sites) or "
                                                     "fracture (10-year MOF probability)"),
     sites: str = typer.Option("spine,femoral_neck", "--sites",
@@ -339,10 +354,13 @@ def prescribe_cmd(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from neurobone.prescription.person import Person
+    from neurobone.prescription.personal import Trial
     from neurobone.prescription.search import DISCLAIMER, prescribe
 
     person = Person(age, sex, t_score_spine=t_score_spine, t_score=t_score,
                     menopause_age=menopause_age)
+    trial = Trial.named(trial_plan, trial_days, dxa_spine=dxa_spine, dxa_femoral_neck=dxa_fn,
+                        ctx=ctx, p1np=p1np, msna=msna)
     fmt = None
     if plot is not None:
         check_output_file(plot, "figure file")
@@ -356,8 +374,8 @@ def prescribe_cmd(
 
         res = prescribe(person, goal=goal, sites=_names("--sites", sites),
                         horizon_years=horizon, max_minutes_week=max_minutes,
-                        exclude=tuple(exclude or ()), drug=drug, draws=draws,
-                        final_draws=final_draws,
+                        exclude=tuple(exclude or ()), drug=drug, trial=trial,
+                        prior_draws=prior_draws, draws=draws, final_draws=final_draws,
                         seed=seed, progress=progress)
     err = Console(stderr=True)
     for text in res.notes:

@@ -81,12 +81,16 @@ class Session:
     minutes: float
     intensity: float
 
-    def block(self, weekdays: list[int], start_day: float = 0.0) -> dict:
+    def block(self, weekdays: list[int], start_day: float = 0.0,
+              end_day: float | None = None) -> dict:
         """The scenario ``exercise:`` block of these sessions on ``weekdays``."""
         field = rules()[self.modality].field
-        return {"modality": self.modality, field: self.intensity, "minutes": self.minutes,
-                "days_per_week": self.days_per_week, "weekdays": weekdays,
-                "start_day": start_day}
+        out = {"modality": self.modality, field: self.intensity, "minutes": self.minutes,
+               "days_per_week": self.days_per_week, "weekdays": weekdays,
+               "start_day": start_day}
+        if end_day is not None:
+            out["end_day"] = end_day
+        return out
 
     def to_json(self) -> dict:
         return {"modality": self.modality, "minutes": self.minutes,
@@ -132,10 +136,10 @@ class Plan:
             free = [d for d in free if d not in picked]
         return out
 
-    def blocks(self, start_day: float = 0.0) -> list[dict]:
+    def blocks(self, start_day: float = 0.0, end_day: float | None = None) -> list[dict]:
         """The scenario ``exercise:`` blocks of the plan (one session a day)."""
         days = self.weekdays()
-        return [s.block(days[s], start_day) for s in self.sessions]
+        return [s.block(days[s], start_day, end_day) for s in self.sessions]
 
     def describe(self) -> str:
         return " + ".join(s.describe() for s in self.sessions) or "no exercise"
@@ -222,4 +226,11 @@ COMMON_PLANS = {
         Session("walking", 5, 30.0, 5.0), Session("resistance", 2, 45.0, 70.0)),
     "LIFTMOR-like: high-intensity resistance and impact 2x/week": Plan.of(
         Session("hiit_resistance_impact", 2, 30.0, 85.0)),
+}
+
+#: the plans a trial period may have followed, by short name (command line and web form)
+TRIAL_PLANS = {
+    "none": Plan(),
+    "guideline": COMMON_PLANS["guideline: 150 min/week walking + 2 strength sessions"],
+    "liftmor": COMMON_PLANS["LIFTMOR-like: high-intensity resistance and impact 2x/week"],
 }

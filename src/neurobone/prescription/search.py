@@ -29,6 +29,7 @@ Person`):
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import time
@@ -42,6 +43,7 @@ from neurobone.engine.simulate import Progress, simulate
 from neurobone.engine.solvers import Lanes
 from neurobone.errors import InputError, SolverError
 from neurobone.prescription.person import Person
+from neurobone.prescription.personal import Trial, log_likelihood, resample
 from neurobone.prescription.plans import (
     COMMON_PLANS,
     Plan,
@@ -61,7 +63,7 @@ DISCLAIMER = ("neurobone is a research model: its prescriptions are hypotheses t
 GOALS = ("abmd", "fracture")
 SITES = {"spine": "abmd_ls", "femoral_neck": "abmd_fn", "total_hip": "abmd_th"}
 OUTPUTS = ["abmd_ls", "abmd_fn", "abmd_th", "t_score_spine", "t_score", "mof_fracture_10y",
-           "hip_fracture_10y", "connectivity", "sympathetic_tone"]
+           "hip_fracture_10y", "connectivity", "sympathetic_tone", "ctx", "p1np"]
 #: the delays whose cost is reported (years)
 DELAYS = (1.0, 5.0)
 #: the engine's relative tolerance for plan evaluations (the cohort's)
@@ -92,6 +94,7 @@ class Prescription:
     diagnostics: dict
     notes: list[str] = field(default_factory=list)
     drug: str | None = None
+    trial: Trial | None = None
 
     def table(self) -> pd.DataFrame:
         """One row per plan (the prescription first): outcome means and 90 % bands."""
@@ -103,6 +106,11 @@ class Prescription:
                  f"{self.horizon_years:g} years, at most {self.max_minutes_week:g} min/week>",
                  f"  plan: {self.plan.describe()}"
                  + (f" + {self.drug} at its labelled dose" if self.drug else "")]
+        if self.trial is not None:
+            post = self.diagnostics.get("posterior") or {}
+            lines.insert(1, f"  personalised by a trial ({self.trial.describe()}; effective "
+                            f"sample size {post.get('effective_sample_size', float('nan')):g} "
+                            f"of {post.get('prior_draws', 0)}); the plan starts when it ends")
         for s in self.plan.sessions:
             if rules()[s.modality].supervised:
                 lines.append(f"  ({s.modality} is done supervised, as in its source trial)")
@@ -143,6 +151,7 @@ class Prescription:
             "max_minutes_week": self.max_minutes_week,
             "plan": self.plan.to_json(),
             "drug": self.drug and self._drug_json(),
+            "trial": self.trial.to_json() if self.trial is not None else None,
             "predicted": {"score": self.score, **outcome(best)},
             "alternatives": [{"name": r["name"], "plan": r["plan_json"], "drug": r["drug"],
                               "score": r["score"],
@@ -213,8 +222,11 @@ class _Evaluator:
     """Plans x draws of one person through one batched engine call per batch of plans."""
 
     def __init__(self, person: Person, days: float, longest: float, n: int, seed: int,
-                 drug: str | None = None):
-        self.person, self.days, self.drug = person, days, drug
+                 drug: str | None = None, trial: Trial | None = None):
+        self.person, self.days, self.drug, self.trial = person, days, drug, trial
+        #: the trial's length: the plan under search starts after it (day 0 of the search)
+        self.T = trial.days if trial is not None else 0.0
+        longest = longest + self.T
         scn = parse_scenario({"species": "human", "subject": person.subject(),
                               "duration_days": longest,
                               "drugs": [{"name": drug}] if drug else []})
@@ -237,25 +249,37 @@ class _Evaluator:
         self.subjects = 0
         self.calls = 0
 
+    def subset(self, idx: np.ndarray) -> "_Evaluator":
+        """The evaluator of copies ``idx`` (repeats allowed: a resampled posterior)."""
+        out = copy.copy(self)
+        out.P, out.Y0 = self.P[idx], self.Y0[idx]
+        out.own = [self.own[i] for i in idx]
+        out.n, out.subjects, out.calls = len(idx), 0, 0
+        return out
+
     def rows(self, plan: Plan, start_day: float, duration: float, drug: bool):
         key = (plan, start_day, duration, drug)
         if key not in self.rows_cache:
+            T = self.T
             regimen = []
             if drug and self.drug:
-                regimen = [{"name": self.drug, "start_day": start_day}]
+                regimen = [{"name": self.drug, "start_day": T + start_day}]
                 if self.drug in MAX_COURSE_DAYS:
-                    regimen[0]["end_day"] = min(duration,
-                                                start_day + MAX_COURSE_DAYS[self.drug])
+                    regimen[0]["end_day"] = min(T + duration,
+                                                T + start_day + MAX_COURSE_DAYS[self.drug])
+            trial = self.trial.plan.blocks(0.0, T) if self.trial is not None else []
             scn = parse_scenario({"species": "human", "subject": self.person.subject(),
-                                  "duration_days": duration,
-                                  "exercise": plan.blocks(start_day), "drugs": regimen})
+                                  "duration_days": T + duration,
+                                  "exercise": trial + plan.blocks(T + start_day),
+                                  "drugs": regimen})
             self.rows_cache[key] = protocol(self.cm, scn, self.ref)
         return self.rows_cache[key]
 
     def run(self, plans: list[Plan], save_days, *, start_day: float = 0.0,
             duration: float | None = None, drug: bool | list[bool] = True) -> np.ndarray:
         """Values ``(plans, draws, days, outputs)`` (NaN where a draw failed); ``drug``
-        (one flag, or one per plan): with the evaluator's drug at its labelled dosing."""
+        (one flag, or one per plan): with the evaluator's drug at its labelled dosing.
+        Days count from the end of the trial (if any), which runs first."""
         duration = self.days if duration is None else duration
         flags = drug if isinstance(drug, list) else [drug] * len(plans)
         sched, idx = [], []
@@ -264,8 +288,9 @@ class _Evaluator:
             for k in range(self.n):
                 sched.append(self.own[k] + rows)
                 idx.append(k)
-        res = simulate(self.cm, duration, parameters=self.P[idx], initial=self.Y0[idx],
-                       schedule=sched, save_days=list(save_days), outputs=OUTPUTS,
+        res = simulate(self.cm, self.T + duration, parameters=self.P[idx],
+                       initial=self.Y0[idx], schedule=sched,
+                       save_days=[self.T + d for d in save_days], outputs=OUTPUTS,
                        solver=Lanes(rtol=RTOL), on_failure="ignore")
         self.subjects += len(idx)
         self.calls += 1
@@ -361,9 +386,33 @@ def _outcomes(v: np.ndarray) -> dict:
     return row
 
 
+def _copies(person: Person, days: float, longest: float, draws: int, final_draws: int,
+            seed: int, drug: str | None, trial: Trial | None, prior_draws: int
+            ) -> tuple[_Evaluator, _Evaluator, dict]:
+    """The evaluators of the search (``draws`` copies) and of the report (``final_draws``):
+    the prior's copies, or with a trial, copies resampled from ``prior_draws`` prior
+    copies in proportion to the likelihood of what the trial measured."""
+    if trial is None:
+        return (_Evaluator(person, days, longest, draws, seed, drug=drug),
+                _Evaluator(person, days, longest, final_draws, seed, drug=drug), {})
+    prior = _Evaluator(person, days, longest, prior_draws, seed, drug=drug, trial=trial)
+    # the trial alone: days -T .. 0 of the search's clock
+    v = prior.run([Plan()], [-trial.days, 0.0], duration=0.0, drug=False)[0]
+    cols = [OUTPUTS.index(o) for o in trial.outputs]
+    ll = log_likelihood(trial, v[:, 0, cols], v[:, 1, cols])
+    rng = np.random.default_rng([seed, 7])
+    idx, ess = resample(ll, draws, rng)
+    idx_final, _ = resample(ll, final_draws, rng)
+    info = {"prior_draws": prior.n, "effective_sample_size": round(ess, 1),
+            "distinct_search_copies": int(len(set(idx.tolist()))),
+            "distinct_report_copies": int(len(set(idx_final.tolist())))}
+    return prior.subset(idx), prior.subset(idx_final), info
+
+
 def prescribe(person: Person, *, goal: str = "abmd", sites=("spine", "femoral_neck"),
               horizon_years: float = 2.0, max_minutes_week: float = 150.0,
-              exclude: tuple[str, ...] = (), drug: str | None = None, draws: int = 12,
+              exclude: tuple[str, ...] = (), drug: str | None = None,
+              trial: Trial | None = None, prior_draws: int = 400, draws: int = 12,
               final_draws: int = 48, seed: int = 0, tol: float = 0.01,
               progress: Progress | None = None) -> Prescription:
     """The best feasible weekly exercise plan for ``person``, optionally with a drug (see
@@ -381,6 +430,11 @@ def prescribe(person: Person, *, goal: str = "abmd", sites=("spine", "femoral_ne
     drug : None (exercise only), a drug of docs/drugs.md at its labelled dose and interval
         (the exercise plan is searched with it), or ``"any"`` (each drug in turn; the best
         combination wins).
+    trial : an early response (:class:`~neurobone.prescription.personal.Trial`): a plan
+        followed for some days and the changes measured over it. The copies of the person
+        are then resampled from ``prior_draws`` prior copies in proportion to the
+        likelihood of the measurements (the person's posterior), and the plan under search
+        starts when the trial ends.
     draws : copies of the person in the search; ``final_draws`` for the reported bands.
     seed : the draws follow from it (same seed, same prescription).
     tol : the least improvement of the goal (its units) a search step must make.
@@ -406,12 +460,22 @@ def prescribe(person: Person, *, goal: str = "abmd", sites=("spine", "femoral_ne
     days = float(round(horizon_years * DAYS_PER_YEAR))
     longest = days + max(DELAYS) * DAYS_PER_YEAR
     tick(0, 3, "setting up")
+    if trial is not None and not isinstance(trial, Trial):
+        raise InputError(f"trial: give a neurobone.prescription.personal.Trial, got "
+                         f"{type(trial).__name__}")
+    if isinstance(prior_draws, bool) or not isinstance(prior_draws, numbers.Integral) or \
+            prior_draws < max(draws, final_draws):
+        raise InputError(f"prior-draws: must be an integer of at least draws and final-draws "
+                         f"({max(draws, final_draws)}), got {prior_draws!r}")
     candidates = list(DRUGS) if drug == "any" else [drug]
+    finals: dict = {}
     searched, trace, calls, subjects, n_starts = [], [], 0, 0, 0
     notes: list[str] = []
     for i, d in enumerate(candidates):
         tick(0, 3, f"setting up{f' ({d})' if d else ''}")
-        ev = _Evaluator(person, days, longest, draws, seed, drug=d)
+        ev, fin_d, info = _copies(person, days, longest, draws, final_draws, seed, d, trial,
+                                  prior_draws)
+        finals[d] = (fin_d, info)
         plan, score, scores, tr, n = _search(ev, person, allowed, goal, sites,
                                              max_minutes_week, tol, days, tick, 4 * i,
                                              4 * len(candidates))
@@ -425,7 +489,7 @@ def prescribe(person: Person, *, goal: str = "abmd", sites=("spine", "femoral_ne
 
     # the prescription and the plans beside it, with more draws and trajectories
     t1 = time.perf_counter()
-    fin = _Evaluator(person, days, longest, final_draws, seed, drug=best_drug)
+    fin, posterior = finals[best_drug]
     named: dict[str, tuple[Plan, bool]] = {"prescription": (best_plan, True)}
     named.update({name: (plan, False) for name, plan in COMMON_PLANS.items()})
     if best_drug:
@@ -483,8 +547,13 @@ def prescribe(person: Person, *, goal: str = "abmd", sites=("spine", "femoral_ne
                     "report": round(time.perf_counter() - t1, 2),
                     "total": round(time.perf_counter() - t0, 2)},
         "allowed_modalities": sorted(allowed),
+        "posterior": posterior or None,
     }
+    if posterior and posterior["effective_sample_size"] < 20:
+        notes.append(f"the measurements are matched by few of the {prior_draws} prior copies "
+                     f"(effective sample size {posterior['effective_sample_size']:g}): the "
+                     "posterior is coarse; raise prior_draws or check the measurements")
     return Prescription(person, goal, sites, float(horizon_years), float(max_minutes_week),
                         best_plan, float(final_scores[0]), pd.DataFrame(rows),
                         pd.concat(traj, ignore_index=True), pd.DataFrame(waiting),
-                        pd.DataFrame(trace), diagnostics, notes, drug=best_drug)
+                        pd.DataFrame(trace), diagnostics, notes, drug=best_drug, trial=trial)

@@ -25,8 +25,10 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from neurobone._version import __version__
 from neurobone.errors import InputError
+from neurobone.model.brainbone.regimens import DRUGS
 from neurobone.prescription.person import Person
-from neurobone.prescription.plans import allowed_modalities, rules
+from neurobone.prescription.personal import MEASURES, Trial
+from neurobone.prescription.plans import TRIAL_PLANS, allowed_modalities, rules
 from neurobone.prescription.search import DISCLAIMER, GOALS, SITES, _check, prescribe
 from neurobone.web.jobs import Jobs
 
@@ -38,7 +40,11 @@ FIELDS = {
     "exclude": ("list", ()), "goal": ("text", "abmd"), "sites": ("list", ("spine",
                                                                           "femoral_neck")),
     "horizon_years": ("number", 2.0), "draws": ("integer", 12), "final_draws": ("integer", 48),
-    "seed": ("integer", 0),
+    "seed": ("integer", 0), "drug": ("text", ""),
+    "trial_plan": ("text", "guideline"), "trial_days": ("number", 182.0),
+    "dxa_spine": ("optional", None), "dxa_femoral_neck": ("optional", None),
+    "ctx": ("optional", None), "p1np": ("optional", None), "msna": ("optional", None),
+    "prior_draws": ("integer", 400),
 }
 
 
@@ -84,11 +90,19 @@ def prescription_arguments(form: dict) -> tuple[Person, dict]:
     person = Person(v["age"], v["sex"], t_score_spine=v["t_score_spine"], t_score=v["t_score"],
                     menopause_age=v["menopause_age"])
     options = {k: v[k] for k in ("goal", "sites", "horizon_years", "max_minutes_week",
-                                 "exclude", "draws", "final_draws", "seed")}
+                                 "exclude", "draws", "final_draws", "seed", "prior_draws")}
+    options["drug"] = v["drug"] or None
+    options["trial"] = Trial.named(v["trial_plan"], v["trial_days"],
+                                   **{m: v[m] for m in MEASURES})
     _check(options["goal"], options["sites"], options["horizon_years"],
            options["max_minutes_week"], options["draws"], options["final_draws"],
            options["seed"], 0.01)
     allowed_modalities(person, options["exclude"])
+    if options["drug"] is not None and options["drug"] not in (*DRUGS, "any"):
+        raise InputError(f"drug: {options['drug']!r} is not valid; valid: "
+                         f"{', '.join(DRUGS)}, any")
+    if options["prior_draws"] < max(options["draws"], options["final_draws"]):
+        raise InputError("prior-draws: must be at least draws and final-draws")
     return person, options
 
 
@@ -100,6 +114,8 @@ def _page(name: str) -> str:
     return (text.replace("{{VERSION}}", __version__).replace("{{DISCLAIMER}}", DISCLAIMER)
             .replace("{{MODALITIES}}", modalities)
             .replace("{{GOALS}}", "".join(f"<option>{g}</option>" for g in GOALS))
+            .replace("{{DRUGS}}", "".join(f"<option>{d}</option>" for d in ("", *DRUGS, "any")))
+            .replace("{{TRIALS}}", "".join(f"<option>{t}</option>" for t in TRIAL_PLANS))
             .replace("{{SITES}}", "".join(
                 f'<label><input type="checkbox" name="sites" value="{s}"'
                 f'{" checked" if s in FIELDS["sites"][1] else ""}> {s}</label> '
