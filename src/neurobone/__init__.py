@@ -12,6 +12,7 @@ quick)::
     nb.power("my_study.yaml", range(4, 31, 2)).n_for(0.8)   # subjects per arm for 80 % power
     nb.run_cohort("examples/cohort_running.yaml", n=1000, seed=1, out_dir="cohort")
     nb.fit_lsq("data.csv", "examples/mouse_treadmill.yaml", ["k_tb", "g_T"])  # with intervals
+    nb.fit_bayes("data.csv", "examples/mouse_treadmill.yaml", ["k_tb", "g_T"])  # posterior
     nb.sensitivity("examples/mouse_treadmill.yaml", ["k_tb", "g_T"], outputs=["bv_tv"])
 
 See README.md and docs/.
@@ -61,6 +62,8 @@ _EXPORTS = {
     # fitting
     "fit_lsq": ("neurobone.fit.lsq", "fit"),
     "FitResult": "neurobone.fit.lsq",
+    "fit_bayes": ("neurobone.fit.bayes", "fit"),
+    "PosteriorResult": "neurobone.fit.bayes",
     "sensitivity": "neurobone.fit.sensitivity",
     "SensitivityResult": "neurobone.fit.sensitivity",
     # output
