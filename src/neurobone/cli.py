@@ -301,6 +301,9 @@ def sensitivity_cmd(
             console.print(f"wrote {plot}", highlight=False)
 
 
+FIT_METHODS = ("lsq", "bayes")
+
+
 @app.command("fit")
 def fit_cmd(
     data: Path = typer.Argument(..., help="data: CSV or Parquet, columns day, output, value "
@@ -308,30 +311,60 @@ def fit_cmd(
     scenario: Path = typer.Option(..., "--scenario", help="scenario YAML file"),
     params: str = typer.Option(..., "--params", "-p",
                                help="comma-separated model parameters to fit"),
+    method: str = typer.Option("lsq", "--method",
+                               help="lsq (least squares, profile intervals) or bayes "
+                                    "(posterior samples, credible intervals)"),
     bounds: Optional[List[str]] = typer.Option(
         None, "--bounds", help="NAME=LOW:HIGH: that parameter's bounds (repeatable)"),
     spread: float = typer.Option(10.0, "--spread",
                                  help="default bounds: value/S to value*S"),
-    starts: int = typer.Option(4, "--starts", help="random starts besides the scenario's values"),
-    seed: int = typer.Option(0, "--seed", help="random seed of the starts"),
+    starts: Optional[int] = typer.Option(None, "--starts",
+                                         help="lsq: random starts besides the scenario's "
+                                              "values (default 4)"),
+    walkers: Optional[int] = typer.Option(None, "--walkers",
+                                          help="bayes: walkers of the ensemble (default "
+                                               "max(8, 4 x parameters))"),
+    steps: Optional[int] = typer.Option(None, "--steps",
+                                        help="bayes: steps kept per walker (default 300)"),
+    burn: Optional[int] = typer.Option(None, "--burn",
+                                       help="bayes: burn-in steps discarded first (default "
+                                            "steps/2)"),
+    seed: int = typer.Option(0, "--seed", help="random seed (starts; bayes: the samples)"),
     cv: float = typer.Option(0.05, "--cv", help="relative error where the data have no sd"),
     json_: bool = typer.Option(False, "--json", help="print one JSON object instead of a table"),
-    out: Optional[Path] = typer.Option(None, "-o", "--out", help="CSV file of the estimates"),
+    out: Optional[Path] = typer.Option(None, "-o", "--out",
+                                       help="lsq: CSV file of the estimates; bayes: report "
+                                            "folder (summary, samples, figures, JSON, README)"),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="bayes: write the report into a non-empty folder that "
+                                        "holds no neurobone report"),
     plot: Optional[Path] = typer.Option(None, "--plot",
                                         help="figure file (.png, .pdf, .svg, ...)"),
 ) -> None:
-    """Least-squares fit of a scenario's parameters to data, with profile-likelihood 95 %
-    intervals (docs/fitting.md)."""
+    """Fit a scenario's parameters to data: least squares with profile-likelihood 95 %
+    intervals (--method lsq), or posterior samples with 95 % credible intervals (--method
+    bayes) (docs/fitting.md)."""
     import json
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from neurobone.fit.lsq import fit
-
+    if method not in FIT_METHODS:
+        raise InputError(f"--method {method!r} is unknown; valid: {', '.join(FIT_METHODS)}")
+    other = "bayes" if method == "lsq" else "lsq"
+    given = {"--starts": starts} if method == "bayes" else {
+        "--walkers": walkers, "--steps": steps, "--burn": burn, "--overwrite": overwrite or None}
+    wrong = [k for k, v in given.items() if v is not None]
+    if wrong:
+        raise InputError(f"{wrong[0]} applies to --method {other} only, not {method}")
     names = _names("--params", params)
     ranges = _bounds(bounds)
     if out is not None:
-        check_writable(out)
+        if method == "bayes":
+            from neurobone.report import prepare_folder
+
+            prepare_folder(out, overwrite)
+        else:
+            check_writable(out)
     fmt = None
     if plot is not None:
         check_output_file(plot, "figure file")
@@ -343,17 +376,41 @@ def fit_cmd(
         def progress(done: int, total: int, stage: str) -> None:
             bar.update(task, completed=done, total=total, description=f"fit: {stage}")
 
-        res = fit(data, scenario, names, bounds=ranges or None, spread=spread,
-                  n_starts=starts, seed=seed, cv=cv, progress=progress)
+        if method == "bayes":
+            from neurobone.fit.bayes import fit
+
+            res = fit(data, scenario, names, bounds=ranges or None, spread=spread,
+                      walkers=walkers, steps=300 if steps is None else steps, burn=burn,
+                      seed=seed, cv=cv, progress=progress)
+        else:
+            from neurobone.fit.lsq import fit
+
+            res = fit(data, scenario, names, bounds=ranges or None, spread=spread,
+                      n_starts=4 if starts is None else starts, seed=seed, cv=cv,
+                      progress=progress)
     df = res.table()
     err = Console(stderr=True)
     for text in res.notes:
         err.print(f"note: {text}", highlight=False, markup=False)
+    wide = console if console.is_terminal else Console(width=140)
     if json_:
         typer.echo(json.dumps(res.to_json()))
+    elif method == "bayes":
+        d = res.diagnostics
+        wide.print(f"bayes: {d['n_data']} data, {len(df)} parameters, {d['walkers']} walkers x "
+                   f"{d['steps']} steps (+{d['burn']} burn-in), acceptance "
+                   f"{d['acceptance']:.2f}; {d['evaluations']} runs in {d['batched_calls']} "
+                   f"batched calls, {res.seconds['total']:.1f} s", highlight=False)
+        table = Table("parameter", "median", "low", "high", "identifiable", "R-hat", "ESS")
+        for r in df.itertuples(index=False):
+            table.add_row(r.parameter, f"{r.estimate:.4g}",
+                          "open" if math.isnan(r.low) else f"{r.low:.4g}",
+                          "open" if math.isnan(r.high) else f"{r.high:.4g}",
+                          "yes" if r.identifiable else "no", f"{r.rhat:.3f}",
+                          f"{r.ess_bulk:.0f}")
+        wide.print(table)
     else:
         d = res.diagnostics
-        wide = console if console.is_terminal else Console(width=140)
         wide.print(f"lsq: {d['n_data']} data, {len(df)} parameters, objective "
                    f"{res.objective:.4g} (reduced chi2 {d['reduced_chi2'] or float('nan'):.3g}), "
                    f"Jacobian rank {d['rank']}; {d['evaluations']} runs in "
@@ -369,9 +426,16 @@ def fit_cmd(
             combo = " ".join(f"{c:+.3g}*log({p})" for p, c in direction.items())
             wide.print(f"no information along {combo}", highlight=False)
     if out is not None:
-        write_output(out, lambda tmp: df.to_csv(tmp, index=False))
-        if not json_:
-            console.print(f"wrote {len(df)} rows to {out}", highlight=False)
+        if method == "bayes":
+            from neurobone.report.posterior import write_posterior
+
+            readme = write_posterior(res, out, overwrite=overwrite)
+            if not json_:
+                console.print(f"report: {readme}", highlight=False)
+        else:
+            write_output(out, lambda tmp: df.to_csv(tmp, index=False))
+            if not json_:
+                console.print(f"wrote {len(df)} rows to {out}", highlight=False)
     if plot is not None:
         import matplotlib
 
