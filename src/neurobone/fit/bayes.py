@@ -177,8 +177,9 @@ class PosteriorResult:
 
     def plot(self):
         """Top row: each output's data (with their SD) and the posterior band of the model;
-        bottom row: each parameter's marginal posterior (log axis) over its prior range,
-        with the median and the credible interval. Returns the matplotlib Figure."""
+        bottom row: each parameter's marginal posterior (log axis; the prior's bounds
+        dashed where the samples reach them), with the median and the credible interval.
+        Returns the matplotlib Figure."""
         import matplotlib.pyplot as plt
 
         outs = list(dict.fromkeys(self.data["output"]))
@@ -227,15 +228,14 @@ class PosteriorResult:
         return fig
 
     def pair_plot(self):
-        """The posterior's pairs (kept samples, log axes over the prior ranges): histograms
-        on the diagonal, samples below it. Returns the Figure."""
+        """The posterior's pairs (kept samples, log10 axes over the samples' range):
+        histograms on the diagonal, samples below it. Returns the Figure."""
         import matplotlib.pyplot as plt
 
         ps = self.parameters
         P = len(ps)
         fig, axes = plt.subplots(P, P, figsize=(2.4 * P + 0.6, 2.4 * P + 0.6), squeeze=False)
         logs = {p: np.log10(self.samples[p].to_numpy()) for p in ps}
-        span = {r.name: (math.log10(r.low), math.log10(r.high)) for r in self.ranges}
         for i, pi in enumerate(ps):
             for j, pj in enumerate(ps):
                 ax = axes[i, j]
@@ -243,12 +243,10 @@ class PosteriorResult:
                     ax.set_visible(False)
                     continue
                 if i == j:
-                    ax.hist(logs[pi], bins=30, range=span[pi], color="C0", alpha=0.8)
+                    ax.hist(logs[pi], bins=30, color="C0", alpha=0.8)
                     ax.set_yticks([])
                 else:
                     ax.plot(logs[pj], logs[pi], ".", ms=1.5, alpha=0.3, color="C0")
-                    ax.set_ylim(*span[pi])
-                ax.set_xlim(*span[pj])
                 if i == P - 1:
                     ax.set_xlabel(f"log10 {pj}")
                 if j == 0 and i > 0:
@@ -270,14 +268,17 @@ class PosteriorResult:
 
     def _marginal_axis(self, ax, p: str) -> None:
         r = next(r for r in self.ranges if r.name == p)
-        edges = np.geomspace(r.low, r.high, 31)
-        ax.hist(self.samples[p], bins=edges, color="C0", alpha=0.8)
+        x = self.samples[p].to_numpy()
+        ax.hist(x, bins=np.geomspace(x.min(), x.max() * (1 + 1e-9), 31), color="C0",
+                alpha=0.8)
         ax.axvline(self.estimates[p], color="0.2", lw=1)
         for v in (self.low[p], self.high[p]):
             if v is not None:
                 ax.axvline(v, color="C3", lw=0.8)
+        for b in (r.low, r.high):  # the prior's bounds, where the samples reach them
+            if x.min() <= b * 1.2 and x.max() >= b / 1.2:
+                ax.axvline(b, color="0.4", lw=0.8, ls="--")
         ax.set_xscale("log")
-        ax.set_xlim(r.low, r.high)
         ax.set_yticks([])
         ax.set_xlabel(p + ("" if self.identifiable(p) else " (not identifiable)"))
 
@@ -482,7 +483,7 @@ def fit(data: pd.DataFrame | str | Path, scenario: Scenario | Mapping | str | Pa
             sides = " and ".join(s for s, v in (("lower", low[p]), ("upper", high[p]))
                                  if v is None)
             notes.append(f"{p}: the posterior reaches the prior's {sides} bound (its 95 % "
-                         f"interval ends in the outer {EDGE:.0%} of the prior's range): not "
+                         f"interval ends in the outer {EDGE * 100:g} % of the prior's range): not "
                          "identifiable from these data")
 
     # the model at the median and over posterior draws, on a daily grid: one batched call
