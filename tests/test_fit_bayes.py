@@ -260,7 +260,7 @@ def test_cli_bayes_json_and_report(cli, data_file, scenario_file, tmp_path):
 
 @pytest.mark.slow
 def test_three_parameters_recovered_with_converged_diagnostics(data):
-    res = fit(data, SCENARIO, ["k_tb", "k_grow", DUMMY], walkers=12, steps=400, burn=200,
+    res = fit(data, SCENARIO, ["k_tb", "k_grow", DUMMY], walkers=12, steps=300, burn=150,
               seed=3)
     assert isinstance(res, PosteriorResult)
     for p, v in TRUTH.items():

@@ -180,8 +180,9 @@ class PosteriorResult:
 
     def plot(self):
         """Top row: each output's data (with their SD) and the posterior band of the model;
-        bottom row: each parameter's marginal posterior (log axis; the prior's bounds
-        dashed where the samples reach them), with the median and the credible interval.
+        bottom row: each parameter's marginal posterior (log10 of the samples; the prior's
+        bounds dashed where the samples reach them), with the median and the credible
+        interval.
         Returns the matplotlib Figure."""
         import matplotlib.pyplot as plt
 
@@ -234,6 +235,7 @@ class PosteriorResult:
         """The posterior's pairs (kept samples, log10 axes over the samples' range):
         histograms on the diagonal, samples below it. Returns the Figure."""
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
 
         ps = self.parameters
         P = len(ps)
@@ -250,6 +252,7 @@ class PosteriorResult:
                     ax.set_yticks([])
                 else:
                     ax.plot(logs[pj], logs[pi], ".", ms=1.5, alpha=0.3, color="C0")
+                ax.xaxis.set_major_locator(MaxNLocator(4))
                 if i == P - 1:
                     ax.set_xlabel(f"log10 {pj}")
                 if j == 0 and i > 0:
@@ -270,20 +273,22 @@ class PosteriorResult:
         ax.legend(frameon=False, fontsize=8)
 
     def _marginal_axis(self, ax, p: str) -> None:
+        from matplotlib.ticker import MaxNLocator
+
         r = next(r for r in self.ranges if r.name == p)
-        x = self.samples[p].to_numpy()
-        ax.hist(x, bins=np.geomspace(x.min(), x.max() * (1 + 1e-9), 31), color="C0",
-                alpha=0.8)
-        ax.axvline(self.estimates[p], color="0.2", lw=1)
+        x = np.log10(self.samples[p].to_numpy())
+        ax.hist(x, bins=30, color="C0", alpha=0.8)
+        ax.axvline(math.log10(self.estimates[p]), color="0.2", lw=1)
         for v in (self.low[p], self.high[p]):
             if v is not None:
-                ax.axvline(v, color="C3", lw=0.8)
-        for b in (r.low, r.high):  # the prior's bounds, where the samples reach them
-            if x.min() <= b * 1.2 and x.max() >= b / 1.2:
+                ax.axvline(math.log10(v), color="C3", lw=0.8)
+        span = x.max() - x.min()
+        for b in (math.log10(r.low), math.log10(r.high)):  # the prior's, where reached
+            if x.min() - 0.05 * span <= b <= x.max() + 0.05 * span:
                 ax.axvline(b, color="0.4", lw=0.8, ls="--")
-        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(MaxNLocator(4))
         ax.set_yticks([])
-        ax.set_xlabel(p + ("" if self.identifiable(p) else " (not identifiable)"))
+        ax.set_xlabel(f"log10 {p}" + ("" if self.identifiable(p) else " (not identifiable)"))
 
 
 def _clean(x):
