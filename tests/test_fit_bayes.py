@@ -254,7 +254,7 @@ def test_cli_bayes_json_and_report(cli, data_file, scenario_file, tmp_path):
     doc = json.loads(stdout)
     assert doc["method"] == "bayes" and list(doc["parameters"]) == ["k_grow"]
     assert doc["diagnostics"]["walkers"] == 4 and doc["diagnostics"]["seed"] == 1
-    assert "note: effective sample size" in err
+    assert "effective sample size" in err and "note: " in err
     assert (out / "README.md").is_file() and (out / "pair.svg").is_file()
 
 

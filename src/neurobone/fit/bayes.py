@@ -52,6 +52,7 @@ emcee's own measure (a chain shorter than 50 times it is noted).
 
 from __future__ import annotations
 
+import logging
 import math
 import numbers
 import time
@@ -136,15 +137,16 @@ class PosteriorResult:
             "low": [np.nan if self.low[p] is None else self.low[p] for p in ps],
             "high": [np.nan if self.high[p] is None else self.high[p] for p in ps],
             "identifiable": [self.identifiable(p) for p in ps],
-            "rhat": [d["rhat"][p] for p in ps],
-            "ess_bulk": [d["ess_bulk"][p] for p in ps]})
+            "rhat": [np.nan if d["rhat"][p] is None else d["rhat"][p] for p in ps],
+            "ess_bulk": [np.nan if d["ess_bulk"][p] is None else d["ess_bulk"][p]
+                         for p in ps]})
 
     def __repr__(self) -> str:
         d = self.diagnostics
         lines = [f"<PosteriorResult bayes: {len(self.ranges)} parameters, {d['n_data']} data, "
                  f"{d['walkers']} walkers x {d['steps']} steps (+{d['burn']} burn-in), "
-                 f"acceptance {d['acceptance']:.2f}, max R-hat {d['rhat_max']:.3g}, "
-                 f"min ESS {d['ess_min']:.0f}>"]
+                 f"acceptance {d['acceptance']:.2f}, max R-hat {_num(d['rhat_max'], '.3g')}, "
+                 f"min ESS {_num(d['ess_min'], '.0f')}>"]
 
         def side(v):
             return "open" if v is None else f"{v:.4g}"
@@ -291,6 +293,10 @@ class PosteriorResult:
         ax.set_xlabel(f"log10 {p}" + ("" if self.identifiable(p) else " (not identifiable)"))
 
 
+def _num(x, fmt: str) -> str:
+    return "n/a" if x is None else format(x, fmt)
+
+
 def _clean(x):
     """JSON-safe: NaN and infinities as None, NumPy scalars as Python's."""
     if isinstance(x, dict):
@@ -385,12 +391,18 @@ def _diagnostics(chain: np.ndarray, names: Sequence[str]) -> dict:
         warnings.simplefilter("ignore")  # ArviZ's notice of its coming version
         import arviz as az
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # too-short chains: NaN, reported as such
-        ds = az.convert_to_dataset({p: chain[:, :, j].T for j, p in enumerate(names)})
-        rhat = az.rhat(ds, method="rank")
-        bulk = az.ess(ds, method="bulk")
-        tail = az.ess(ds, method="tail")
+    log = logging.getLogger("arviz")
+    level = log.level
+    log.setLevel(logging.ERROR)  # its shape check logs a warning for short chains
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # too-short chains: NaN, reported as such
+            ds = az.convert_to_dataset({p: chain[:, :, j].T for j, p in enumerate(names)})
+            rhat = az.rhat(ds, method="rank")
+            bulk = az.ess(ds, method="bulk")
+            tail = az.ess(ds, method="tail")
+    finally:
+        log.setLevel(level)
 
     def num(x):
         x = float(x)
@@ -465,7 +477,8 @@ def fit(data: pd.DataFrame | str | Path, scenario: Scenario | Mapping | str | Pa
     sampler.random_state = np.random.RandomState(int(rng.integers(2**31))).get_state()
     total = burn + steps
     calls0 = logp.calls
-    for k, _ in enumerate(sampler.sample(p0, log_prob0=lp0, iterations=total)):
+    start = emcee.State(p0, log_prob=lp0)
+    for k, _ in enumerate(sampler.sample(start, iterations=total)):
         if progress is not None:
             progress(k + 1, total, "steps")
     seconds["sampling"] = time.perf_counter() - t0
@@ -532,13 +545,16 @@ def fit(data: pd.DataFrame | str | Path, scenario: Scenario | Mapping | str | Pa
                             "step": np.repeat(np.arange(burn, total), walkers),
                             **{p: np.exp(kept[:, :, j].ravel()) for j, p in enumerate(names)},
                             "objective": -2 * lp.ravel()})
-    rh = [v for v in diag["rhat"].values() if v is not None]
-    es = [min(diag["ess_bulk"][p] or 0.0, diag["ess_tail"][p] or 0.0) for p in names]
+    rh = list(diag["rhat"].values())
+    es = [v for p in names for v in (diag["ess_bulk"][p], diag["ess_tail"][p])]
+    # None: not computable (too few steps), which fails the thresholds
+    rhat_max = None if None in rh else max(rh)
+    ess_min = None if None in es else min(es)
     n = len(prob.data)
     seconds["total"] = time.perf_counter() - t_start
     diag.update({
-        "rhat_max": max(rh) if len(rh) == P else math.inf,
-        "ess_min": min(es),
+        "rhat_max": rhat_max,
+        "ess_min": ess_min,
         "acceptance": float(np.mean(acceptance)),
         "acceptance_min": float(np.min(acceptance)),
         "quantiles": quantiles,
@@ -552,17 +568,20 @@ def fit(data: pd.DataFrame | str | Path, scenario: Scenario | Mapping | str | Pa
         "batched_calls": logp.calls + 1,
         "batched_calls_per_step": sampling_calls / total,
         "seconds_per_step": seconds["sampling"] / total,
-        "seconds_per_effective_sample": (seconds["sampling"] / min(es) if min(es) > 0
-                                         else None),
+        "seconds_per_effective_sample": (seconds["sampling"] / ess_min if ess_min else None),
     })
-    if diag["rhat_max"] > RHAT_MAX:
-        worst = max(names, key=lambda p: diag["rhat"][p] if diag["rhat"][p] is not None
-                    else math.inf)
-        notes.append(f"R-hat {diag['rhat_max']:.3g} > {RHAT_MAX} ({worst}): the walkers "
+    if rhat_max is None:
+        notes.append("R-hat cannot be computed from so few steps: sample more steps")
+    elif rhat_max > RHAT_MAX:
+        worst = max(names, key=lambda p: diag["rhat"][p])
+        notes.append(f"R-hat {rhat_max:.3g} > {RHAT_MAX} ({worst}): the walkers "
                      "have not mixed; sample more steps (or a longer burn-in)")
-    if diag["ess_min"] < ESS_MIN:
-        worst = names[int(np.argmin(es))]
-        notes.append(f"effective sample size {diag['ess_min']:.0f} < {ESS_MIN} ({worst}): "
+    if ess_min is None:
+        notes.append("the effective sample size cannot be computed from so few steps: "
+                     "sample more steps")
+    elif ess_min < ESS_MIN:
+        worst = names[int(np.argmin(es)) // 2]
+        notes.append(f"effective sample size {ess_min:.0f} < {ESS_MIN} ({worst}): "
                      "the intervals are rough; sample more steps")
     taus = [t for t in diag["autocorr_time"].values() if t is not None]
     if len(taus) < P or steps < TAU_FACTOR * max(taus):

@@ -72,12 +72,13 @@ def summary_text(res: PosteriorResult) -> str:
     lines += ["", f"At the posterior medians the objective (sum of squared weighted "
               f"residuals) is {_g(res.objective)} for {d['n_data']} data; the lowest "
               f"sampled is {_g(d['min_objective'])}.", "", "## Convergence", ""]
-    rhat_ok = d["rhat_max"] <= RHAT_MAX
-    ess_ok = d["ess_min"] >= ESS_MIN
-    lines.append(f"Largest R-hat {_g(d['rhat_max'])} "
-                 + ("(at most " if rhat_ok else "(**above** ") + f"{RHAT_MAX}); smallest "
-                 f"effective sample size {d['ess_min']:.0f} "
-                 + ("(at least " if ess_ok else "(**below** ") + f"{ESS_MIN}); mean "
+    rhat_ok = d["rhat_max"] is not None and d["rhat_max"] <= RHAT_MAX
+    ess_ok = d["ess_min"] is not None and d["ess_min"] >= ESS_MIN
+    rhat = "not computable" if d["rhat_max"] is None else _g(d["rhat_max"])
+    ess = "not computable" if d["ess_min"] is None else f"{d['ess_min']:.0f}"
+    lines.append(f"Largest R-hat {rhat} " + ("(at most " if rhat_ok else "(**not** at most ")
+                 + f"{RHAT_MAX}); smallest effective sample size {ess} "
+                 + ("(at least " if ess_ok else "(**not** at least ") + f"{ESS_MIN}); mean "
                  f"acceptance fraction {d['acceptance']:.2f}.")
     taus = {p: t for p, t in d["autocorr_time"].items() if t is not None}
     if taus:
