@@ -1,5 +1,5 @@
 """Bayesian fit of a scenario's parameters to data: posterior samples by emcee's ensemble
-sampler, each step's proposals run as one batched engine call.
+sampler, the proposals of each part of a step run as one batched engine call.
 
 :func:`fit` samples the posterior of some of the model's parameters given measured
 values, and summarises each by its median and 95 % credible interval::
