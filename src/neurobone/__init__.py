@@ -14,6 +14,7 @@ quick)::
     nb.run_cohort("examples/cohort_running.yaml", n=1000, seed=1, out_dir="cohort")
     nb.fit_lsq("data.csv", "examples/mouse_treadmill.yaml", ["k_tb", "g_T"])  # with intervals
     nb.export_petab("data.csv", "examples/mouse_treadmill.yaml", ["k_grow", "g_T"], "petab/")
+    nb.fit_bayes("data.csv", "examples/mouse_treadmill.yaml", ["k_tb", "g_T"])  # posterior
     nb.sensitivity("examples/mouse_treadmill.yaml", ["k_tb", "g_T"], outputs=["bv_tv"])
 
 See README.md and docs/.
@@ -64,6 +65,8 @@ _EXPORTS = {
     # fitting
     "fit_lsq": ("neurobone.fit.lsq", "fit"),
     "FitResult": "neurobone.fit.lsq",
+    "fit_bayes": ("neurobone.fit.bayes", "fit"),
+    "PosteriorResult": "neurobone.fit.bayes",
     "sensitivity": "neurobone.fit.sensitivity",
     "SensitivityResult": "neurobone.fit.sensitivity",
     # prescriptions

@@ -414,6 +414,9 @@ def serve_cmd(
     serve(host=host, port=port)
 
 
+FIT_METHODS = ("lsq", "bayes")
+
+
 @app.command("fit")
 def fit_cmd(
     data: Path = typer.Argument(..., help="data: CSV or Parquet, columns day, output, value "
@@ -424,37 +427,66 @@ def fit_cmd(
     params: Optional[str] = typer.Option(None, "--params", "-p",
                                          help="comma-separated model parameters to fit (not "
                                               "with a PEtab problem)"),
+    method: str = typer.Option("lsq", "--method",
+                               help="lsq (least squares, profile intervals) or bayes "
+                                    "(posterior samples, credible intervals)"),
     bounds: Optional[List[str]] = typer.Option(
         None, "--bounds", help="NAME=LOW:HIGH: that parameter's bounds (repeatable)"),
     spread: Optional[float] = typer.Option(None, "--spread",
                                            help="default bounds: value/S to value*S (default 10)"),
-    starts: int = typer.Option(4, "--starts", help="random starts besides the scenario's values"),
-    seed: int = typer.Option(0, "--seed", help="random seed of the starts"),
+    starts: Optional[int] = typer.Option(None, "--starts",
+                                         help="lsq: random starts besides the scenario's "
+                                              "values (default 4)"),
+    walkers: Optional[int] = typer.Option(None, "--walkers",
+                                          help="bayes: walkers of the ensemble (default "
+                                               "max(8, 4 x parameters))"),
+    steps: Optional[int] = typer.Option(None, "--steps",
+                                        help="bayes: steps kept per walker (default 300)"),
+    burn: Optional[int] = typer.Option(None, "--burn",
+                                       help="bayes: burn-in steps discarded first (default "
+                                            "steps/2)"),
+    seed: int = typer.Option(0, "--seed", help="random seed (starts; bayes: the samples)"),
     cv: Optional[float] = typer.Option(None, "--cv",
                                        help="relative error where the data have no sd "
                                             "(default 0.05)"),
     json_: bool = typer.Option(False, "--json", help="print one JSON object instead of a table"),
-    out: Optional[Path] = typer.Option(None, "-o", "--out", help="CSV file of the estimates"),
+    out: Optional[Path] = typer.Option(None, "-o", "--out",
+                                       help="lsq: CSV file of the estimates; bayes: report "
+                                            "folder (summary, samples, figures, JSON, README)"),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="bayes: write the report into a non-empty folder that "
+                                        "holds no neurobone report"),
     plot: Optional[Path] = typer.Option(None, "--plot",
                                         help="figure file (.png, .pdf, .svg, ...)"),
 ) -> None:
-    """Least-squares fit of a scenario's parameters to data, with profile-likelihood 95 %
-    intervals (docs/fitting.md); DATA may be a PEtab problem (.yaml) neurobone exported."""
+    """Fit a scenario's parameters to data: least squares with profile-likelihood 95 %
+    intervals (--method lsq), or posterior samples with 95 % credible intervals (--method
+    bayes) (docs/fitting.md). DATA may be a PEtab problem (.yaml) neurobone exported
+    (least squares)."""
     import json
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from neurobone.fit.lsq import fit
-
+    if method not in FIT_METHODS:
+        raise InputError(f"--method {method!r} is unknown; valid: {', '.join(FIT_METHODS)}")
+    other = "bayes" if method == "lsq" else "lsq"
+    given = {"--starts": starts} if method == "bayes" else {
+        "--walkers": walkers, "--steps": steps, "--burn": burn, "--overwrite": overwrite or None}
+    wrong = [k for k, v in given.items() if v is not None]
+    if wrong:
+        raise InputError(f"{wrong[0]} applies to --method {other} only, not {method}")
     petab_problem = data.suffix.lower() in (".yaml", ".yml")
     if petab_problem:
-        given = [o for o, v in (("--scenario", scenario), ("--params", params),
-                                ("--bounds", bounds), ("--spread", spread), ("--cv", cv))
-                 if v is not None and v != []]
-        if given:
-            raise InputError(f"{given[0]}: a PEtab problem ({data}) names its scenario, "
+        given_ = [o for o, v in (("--scenario", scenario), ("--params", params),
+                                 ("--bounds", bounds), ("--spread", spread), ("--cv", cv))
+                  if v is not None and v != []]
+        if given_:
+            raise InputError(f"{given_[0]}: a PEtab problem ({data}) names its scenario, "
                              "parameters, bounds and SDs itself; leave out --scenario, "
                              "--params, --bounds, --spread and --cv")
+        if method != "lsq":
+            raise InputError("--method bayes: a PEtab problem is fitted by least squares "
+                             "(--method lsq)")
     else:
         if scenario is None or params is None:
             missing = "--scenario" if scenario is None else "--params"
@@ -462,8 +494,15 @@ def fit_cmd(
                              "problem .yaml that `neurobone export-petab` wrote)")
         names = _names("--params", params)
         ranges = _bounds(bounds)
+    spread = 10.0 if spread is None else spread
+    cv = 0.05 if cv is None else cv
     if out is not None:
-        check_writable(out)
+        if method == "bayes":
+            from neurobone.report import prepare_folder
+
+            prepare_folder(out, overwrite)
+        else:
+            check_writable(out)
     fmt = None
     if plot is not None:
         check_output_file(plot, "figure file")
@@ -478,20 +517,43 @@ def fit_cmd(
         if petab_problem:
             from neurobone.io.petab import fit_problem
 
-            res = fit_problem(data, n_starts=starts, seed=seed, progress=progress)
+            res = fit_problem(data, n_starts=4 if starts is None else starts, seed=seed,
+                              progress=progress)
+        elif method == "bayes":
+            from neurobone.fit.bayes import fit
+
+            res = fit(data, scenario, names, bounds=ranges or None, spread=spread,
+                      walkers=walkers, steps=300 if steps is None else steps, burn=burn,
+                      seed=seed, cv=cv, progress=progress)
         else:
-            res = fit(data, scenario, names, bounds=ranges or None,
-                      spread=10.0 if spread is None else spread, n_starts=starts, seed=seed,
-                      cv=0.05 if cv is None else cv, progress=progress)
+            from neurobone.fit.lsq import fit
+
+            res = fit(data, scenario, names, bounds=ranges or None, spread=spread,
+                      n_starts=4 if starts is None else starts, seed=seed, cv=cv,
+                      progress=progress)
     df = res.table()
     err = Console(stderr=True)
     for text in res.notes:
         err.print(f"note: {text}", highlight=False, markup=False)
+    wide = console if console.is_terminal else Console(width=140)
     if json_:
         typer.echo(json.dumps(res.to_json()))
+    elif method == "bayes":
+        d = res.diagnostics
+        wide.print(f"bayes: {d['n_data']} data, {len(df)} parameters, {d['walkers']} walkers x "
+                   f"{d['steps']} steps (+{d['burn']} burn-in), acceptance "
+                   f"{d['acceptance']:.2f}; {d['evaluations']} runs in {d['batched_calls']} "
+                   f"batched calls, {res.seconds['total']:.1f} s", highlight=False)
+        table = Table("parameter", "median", "low", "high", "identifiable", "R-hat", "ESS")
+        for r in df.itertuples(index=False):
+            table.add_row(r.parameter, f"{r.estimate:.4g}",
+                          "open" if math.isnan(r.low) else f"{r.low:.4g}",
+                          "open" if math.isnan(r.high) else f"{r.high:.4g}",
+                          "yes" if r.identifiable else "no", f"{r.rhat:.3f}",
+                          f"{r.ess_bulk:.0f}")
+        wide.print(table)
     else:
         d = res.diagnostics
-        wide = console if console.is_terminal else Console(width=140)
         wide.print(f"lsq: {d['n_data']} data, {len(df)} parameters, objective "
                    f"{res.objective:.4g} (reduced chi2 {d['reduced_chi2'] or float('nan'):.3g}), "
                    f"Jacobian rank {d['rank']}; {d['evaluations']} runs in "
@@ -507,9 +569,16 @@ def fit_cmd(
             combo = " ".join(f"{c:+.3g}*log({p})" for p, c in direction.items())
             wide.print(f"no information along {combo}", highlight=False)
     if out is not None:
-        write_output(out, lambda tmp: df.to_csv(tmp, index=False))
-        if not json_:
-            console.print(f"wrote {len(df)} rows to {out}", highlight=False)
+        if method == "bayes":
+            from neurobone.report.posterior import write_posterior
+
+            readme = write_posterior(res, out, overwrite=overwrite)
+            if not json_:
+                console.print(f"report: {readme}", highlight=False)
+        else:
+            write_output(out, lambda tmp: df.to_csv(tmp, index=False))
+            if not json_:
+                console.print(f"wrote {len(df)} rows to {out}", highlight=False)
     if plot is not None:
         import matplotlib
 

@@ -52,13 +52,16 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from neurobone.engine.kernels import compile_model
 from neurobone.engine.simulate import Progress
 from neurobone.errors import InputError, SolverError
-from neurobone.files import quoted
-from neurobone.fit.batch import Range, evaluate, parameter_ranges
-from neurobone.scenario.compile import base_parameters, model_for
-from neurobone.scenario.run import as_scenario
+from neurobone.fit.batch import Range, evaluate
+from neurobone.fit.data import (  # noqa: F401 - read_data, check_data: lsq's API before
+    Measurements,
+    check_data,
+    prepare,
+    read_data,
+)
+from neurobone.fit.data import check_options as check_fit_options
 from neurobone.scenario.schema import Scenario
 
 #: chi-squared quantile (1 degree of freedom, 95 %): the rise of the objective (twice
@@ -189,88 +192,12 @@ class FitResult:
         return fig
 
 
-def read_data(data: pd.DataFrame | str | Path) -> pd.DataFrame:
-    """The data as a DataFrame (a CSV or Parquet file, or a DataFrame as is)."""
-    if isinstance(data, pd.DataFrame):
-        return data.copy()
-    if not isinstance(data, (str, Path)):
-        raise InputError(f"data: give a DataFrame or a CSV or Parquet file, got "
-                         f"{type(data).__name__}")
-    path = Path(data).expanduser()
-    if not path.is_file():
-        raise InputError(f"data file {quoted(path)} does not exist")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            return pd.read_csv(path)
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-    except Exception as exc:  # pandas' parser errors have no common base
-        raise InputError(f"data file {quoted(path)} cannot be read: "
-                         f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-                         ) from None
-    raise InputError(f"data file {quoted(path)}: unknown format {suffix!r}; valid: .csv, "
-                     ".parquet")
-
-
-def check_data(df: pd.DataFrame, valid_outputs: Sequence[str], duration: float,
-               cv: float) -> pd.DataFrame:
-    """The data's ``day, output, value, sd`` (checked; ``sd`` from ``cv`` where absent)."""
-    if "value" not in df.columns and "measured" in df.columns:
-        df = df.rename(columns={"measured": "value"})
-    missing = [c for c in ("day", "output", "value") if c not in df.columns]
-    if missing:
-        raise InputError(f"data: missing column(s) {', '.join(missing)}; needed: day, output, "
-                         f"value (optional: sd, subject, arm); found: "
-                         f"{', '.join(map(str, df.columns))}")
-    if not len(df):
-        raise InputError("data: no rows")
-    out = pd.DataFrame({"output": df["output"].astype(str)})
-    for col in ("day", "value") + (("sd",) if "sd" in df.columns else ()):
-        x = pd.to_numeric(df[col], errors="coerce").to_numpy(float)
-        bad = np.nonzero(~np.isfinite(x))[0]
-        if len(bad):
-            raise InputError(f"data: column {col!r} has a non-finite or non-numeric value in "
-                             f"row {int(bad[0]) + 1} ({df[col].iloc[bad[0]]!r}); all must be "
-                             "finite numbers")
-        out[col] = x
-    unknown = sorted(set(out["output"]) - set(valid_outputs))
-    if unknown:
-        raise InputError(f"data: unknown output {unknown[0]!r}; valid: the model's states, "
-                         "outputs and expressions (docs/model-reference.md)")
-    far = out["day"][(out["day"] < 0) | (out["day"] > duration)]
-    if len(far):
-        raise InputError(f"data: day {far.iloc[0]:g} is outside the scenario (days 0 to "
-                         f"{duration:g}); drop it or lengthen duration_days")
-    if "sd" in out.columns:
-        if (out["sd"] <= 0).any():
-            raise InputError("data: column 'sd' must be positive (a measurement's standard "
-                             f"deviation), got {out['sd'][out['sd'] <= 0].iloc[0]:g}")
-    else:
-        # relative error; a value of 0 takes the output's mean size instead
-        scale = out.groupby("output")["value"].transform(lambda v: np.mean(np.abs(v)))
-        size = np.where(out["value"] != 0, np.abs(out["value"]), scale)
-        if (size == 0).any():
-            raise InputError("data: an output is 0 in every row, so a relative error cv*|value| "
-                             "is 0; give an 'sd' column")
-        out["sd"] = cv * size
-    return out.reset_index(drop=True)
-
-
 def check_options(spread, n_starts, seed, cv) -> None:
-    if (isinstance(spread, bool) or not isinstance(spread, numbers.Real)
-            or not math.isfinite(spread) or spread <= 1):
-        raise InputError(f"spread must be a number above 1 (the bounds are value/spread to "
-                         f"value*spread), got {spread!r}")
+    """Check the least-squares fit's options (one-line :class:`InputError`)."""
+    check_fit_options(spread, seed, cv)
     if isinstance(n_starts, bool) or not isinstance(n_starts, numbers.Integral) or n_starts < 0:
         raise InputError(f"n_starts must be a non-negative integer (random starts besides "
                          f"the scenario's values), got {n_starts!r}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
-    if (isinstance(cv, bool) or not isinstance(cv, numbers.Real) or not math.isfinite(cv)
-            or cv <= 0):
-        raise InputError(f"cv must be a positive number (the relative measurement error "
-                         f"where the data have no sd), got {cv!r}")
 
 
 class _Model:
@@ -278,12 +205,8 @@ class _Model:
 
     def __init__(self, scn, cm, names, data: pd.DataFrame):
         self.scn, self.cm, self.names = scn, cm, list(names)
-        self.outputs = list(dict.fromkeys(data["output"]))
-        self.days = sorted(set(data["day"]))
-        self.oi = np.array([self.outputs.index(o) for o in data["output"]])
-        self.di = np.searchsorted(self.days, data["day"].to_numpy())
-        self.value = data["value"].to_numpy(float)
-        self.sd = data["sd"].to_numpy(float)
+        self.meas = Measurements(data)
+        self.outputs, self.days = self.meas.outputs, self.meas.days
         self.cache: dict[tuple, tuple[np.ndarray, str]] = {}
         self.notes: list[str] = []
         self.runs = 0
@@ -301,14 +224,14 @@ class _Model:
             self.runs += len(todo)
             self.calls += 1
             self.notes += [n for n in notes if n not in self.notes]
-            for k, v, f in zip(todo, values, failure, strict=True):
-                self.cache[k] = (v[self.oi, self.di], f)
+            for k, v, f in zip(todo, self.meas.at_data(values), failure, strict=True):
+                self.cache[k] = (v, f)
         return [self.cache[k] for k in keys]
 
     def residuals(self, thetas: np.ndarray) -> np.ndarray:
         out = []
         for v, f in self.predict(thetas):
-            r = (v - self.value) / self.sd
+            r = self.meas.residuals(v)
             out.append(np.full_like(r, PENALTY) if f or not np.isfinite(r).all() else r)
         return np.array(out)
 
@@ -455,27 +378,13 @@ def fit(data: pd.DataFrame | str | Path, scenario: Scenario | Mapping | str | Pa
     """
     t_start = time.perf_counter()
     check_options(spread, n_starts, seed, cv)
-    df = read_data(data)
-    scn = as_scenario(scenario)
-    m = model_for(scn)
-    cm = compile_model(m)
-    base = base_parameters(cm, scn.parameters)
-    ranges = parameter_ranges(cm, base, parameters, spread, bounds)
-    data_ = check_data(df, m.all_outputs, float(scn.duration_days), cv)
-    names = [r.name for r in ranges]
+    prob = prepare(data, scenario, parameters, bounds, spread, cv)
+    scn, cm, ranges, data_ = prob.scenario, prob.cm, prob.ranges, prob.data
+    names = prob.names
     P = len(names)
-    if len(data_) < P:
-        raise InputError(f"data: {len(data_)} measurement(s) for {P} parameters; a fit needs "
-                         "at least as many data as parameters")
-    notes = []
-    ignored = [c for c in ("subject", "arm") if c in df.columns]
-    if ignored:
-        notes.append(f"column(s) {', '.join(ignored)} ignored: all rows are fitted as one "
-                     "subject (the scenario's), i.e. the group mean")
-    lo = np.log([r.low for r in ranges])
-    hi = np.log([r.high for r in ranges])
-    x_scn = np.clip(np.log([r.value if r.value > 0 else math.sqrt(r.low * r.high)
-                            for r in ranges]), lo, hi)
+    notes = list(prob.notes)
+    lo, hi = prob.log_bounds
+    x_scn = prob.start()
     rng = np.random.default_rng(int(seed))
     starts = [x_scn] + [lo + (hi - lo) * rng.random(P) for _ in range(int(n_starts))]
     model = _Model(scn, cm, names, data_)
@@ -570,20 +479,15 @@ def objective(data: pd.DataFrame | str | Path, scenario: Scenario | Mapping | st
     check_options(10.0, 0, 0, cv)
     if not isinstance(values, Mapping) or not values:
         raise InputError("values: give a mapping {parameter: value} of at least one parameter")
-    df = read_data(data)
-    scn = as_scenario(scenario)
-    m = model_for(scn)
-    cm = compile_model(m)
     for p, v in values.items():
         if (isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v)
                 or v <= 0):
             raise InputError(f"values: {p!r} must be a positive number, got {v!r}")
     # the names checked as fit() checks them (bounds around the values: not used)
-    ranges = parameter_ranges(cm, base_parameters(cm, scn.parameters), list(values), 10.0,
-                              {p: (v / 2, v * 2) for p, v in values.items()})
-    names = [r.name for r in ranges]
+    prob = prepare(data, scenario, list(values), {p: (v / 2, v * 2) for p, v in values.items()},
+                   10.0, cv)
+    scn, cm, names, data_ = prob.scenario, prob.cm, prob.names, prob.data
     x = [math.log(float(values[p])) for p in names]
-    data_ = check_data(df, m.all_outputs, float(scn.duration_days), cv)
     model = _Model(scn, cm, names, data_)
     (v, failed), = model.predict(np.array(x))
     if failed:
