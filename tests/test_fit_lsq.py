@@ -152,9 +152,10 @@ def test_the_jacobian_is_one_batched_call(monkeypatch, data):
         calls.append(len(X))
         return evaluate(scn, cm, names, X, outputs, days, **kw)
 
-    monkeypatch.setattr(lsq, "evaluate", counting)
-    model = lsq._Model(as_scenario(SCENARIO), compile_model(model_for(as_scenario(SCENARIO))),
-                       list(TRUTH), lsq.check_data(data, OUTPUTS, 14.0, 0.05))
+    import neurobone.fit.data as fit_data
+
+    monkeypatch.setattr(fit_data, "evaluate", counting)
+    model = lsq._Model(lsq.prepare(data, SCENARIO, list(TRUTH), None, 10.0, 0.05))
     theta = np.log(list(TRUTH.values()))
     J = model.jacobian(theta, theta + 1)
     assert calls == [3] and J.shape == (len(data), 2) and np.abs(J).min(axis=0).all() >= 0

@@ -15,6 +15,8 @@ quick)::
     nb.fit_lsq("data.csv", "examples/mouse_treadmill.yaml", ["k_tb", "g_T"])  # with intervals
     nb.export_petab("data.csv", "examples/mouse_treadmill.yaml", ["k_grow", "g_T"], "petab/")
     nb.fit_bayes("data.csv", "examples/mouse_treadmill.yaml", ["k_tb", "g_T"])  # posterior
+    nb.fit_lsq("animals.csv", nb.load_study("my_study.yaml"), ["k_tb"])  # arms of a design
+    nb.fit_mixed("mice.csv", "examples/mouse_treadmill.yaml", ["k_tb"])  # between subjects
     nb.sensitivity("examples/mouse_treadmill.yaml", ["k_tb", "g_T"], outputs=["bv_tv"])
 
 See README.md and docs/.
@@ -67,6 +69,8 @@ _EXPORTS = {
     "FitResult": "neurobone.fit.lsq",
     "fit_bayes": ("neurobone.fit.bayes", "fit"),
     "PosteriorResult": "neurobone.fit.bayes",
+    "fit_mixed": ("neurobone.fit.mixed", "fit"),
+    "MixedResult": "neurobone.fit.mixed",
     "sensitivity": "neurobone.fit.sensitivity",
     "SensitivityResult": "neurobone.fit.sensitivity",
     # prescriptions

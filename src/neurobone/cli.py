@@ -414,7 +414,19 @@ def serve_cmd(
     serve(host=host, port=port)
 
 
-FIT_METHODS = ("lsq", "bayes")
+FIT_METHODS = ("lsq", "bayes", "mixed")
+
+
+def _study_of(text: str):
+    """A study from a YAML file, else a built-in study's name."""
+    from neurobone.study.design import load_study, packaged_studies, packaged_study
+
+    if text.endswith((".yaml", ".yml")) or Path(text).exists():
+        return load_study(Path(text))
+    if text not in packaged_studies():
+        raise InputError(f"--design {text!r}: no such study file or built-in study; built-in: "
+                         f"{', '.join(packaged_studies())}")
+    return packaged_study(text)
 
 
 @app.command("fit")
@@ -424,12 +436,18 @@ def fit_cmd(
                                           ".yaml that neurobone exported"),
     scenario: Optional[Path] = typer.Option(None, "--scenario",
                                             help="scenario YAML file (not with a PEtab problem)"),
+    design: Optional[str] = typer.Option(
+        None, "--design", help="a study YAML file or a built-in study's name: the data's "
+                               "'arm' column names its arms, each fitted as its scenario "
+                               "(instead of --scenario)"),
     params: Optional[str] = typer.Option(None, "--params", "-p",
                                          help="comma-separated model parameters to fit (not "
                                               "with a PEtab problem)"),
     method: str = typer.Option("lsq", "--method",
-                               help="lsq (least squares, profile intervals) or bayes "
-                                    "(posterior samples, credible intervals)"),
+                               help="lsq (least squares, profile intervals), bayes "
+                                    "(posterior samples, credible intervals) or mixed "
+                                    "(hierarchical: typical values and between-subject "
+                                    "spread from a 'subject' column, SAEM)"),
     bounds: Optional[List[str]] = typer.Option(
         None, "--bounds", help="NAME=LOW:HIGH: that parameter's bounds (repeatable)"),
     spread: Optional[float] = typer.Option(None, "--spread",
@@ -445,14 +463,22 @@ def fit_cmd(
     burn: Optional[int] = typer.Option(None, "--burn",
                                        help="bayes: burn-in steps discarded first (default "
                                             "steps/2)"),
+    explore: Optional[int] = typer.Option(None, "--explore",
+                                          help="mixed: SAEM exploration iterations "
+                                               "(default 120)"),
+    converge: Optional[int] = typer.Option(None, "--converge",
+                                           help="mixed: SAEM convergence iterations "
+                                                "(default 80)"),
     seed: int = typer.Option(0, "--seed", help="random seed (starts; bayes: the samples)"),
     cv: Optional[float] = typer.Option(None, "--cv",
                                        help="relative error where the data have no sd "
                                             "(default 0.05)"),
     json_: bool = typer.Option(False, "--json", help="print one JSON object instead of a table"),
     out: Optional[Path] = typer.Option(None, "-o", "--out",
-                                       help="lsq: CSV file of the estimates; bayes: report "
-                                            "folder (summary, samples, figures, JSON, README)"),
+                                       help="lsq: CSV file of the estimates; mixed: that and "
+                                            "NAME-subjects.csv (each subject's); bayes: "
+                                            "report folder (summary, samples, figures, JSON, "
+                                            "README)"),
     overwrite: bool = typer.Option(False, "--overwrite",
                                    help="bayes: write the report into a non-empty folder that "
                                         "holds no neurobone report"),
@@ -469,15 +495,18 @@ def fit_cmd(
 
     if method not in FIT_METHODS:
         raise InputError(f"--method {method!r} is unknown; valid: {', '.join(FIT_METHODS)}")
-    other = "bayes" if method == "lsq" else "lsq"
-    given = {"--starts": starts} if method == "bayes" else {
-        "--walkers": walkers, "--steps": steps, "--burn": burn, "--overwrite": overwrite or None}
-    wrong = [k for k, v in given.items() if v is not None]
+    owner = {"--starts": "lsq", "--walkers": "bayes", "--steps": "bayes", "--burn": "bayes",
+             "--overwrite": "bayes", "--explore": "mixed", "--converge": "mixed"}
+    given = {"--starts": starts, "--walkers": walkers, "--steps": steps, "--burn": burn,
+             "--overwrite": overwrite or None, "--explore": explore, "--converge": converge}
+    wrong = [k for k, v in given.items() if v is not None and owner[k] != method]
     if wrong:
-        raise InputError(f"{wrong[0]} applies to --method {other} only, not {method}")
+        raise InputError(f"{wrong[0]} applies to --method {owner[wrong[0]]} only, not "
+                         f"{method}")
     petab_problem = data.suffix.lower() in (".yaml", ".yml")
     if petab_problem:
-        given_ = [o for o, v in (("--scenario", scenario), ("--params", params),
+        given_ = [o for o, v in (("--scenario", scenario), ("--design", design),
+                                 ("--params", params),
                                  ("--bounds", bounds), ("--spread", spread), ("--cv", cv))
                   if v is not None and v != []]
         if given_:
@@ -485,15 +514,20 @@ def fit_cmd(
                              "parameters, bounds and SDs itself; leave out --scenario, "
                              "--params, --bounds, --spread and --cv")
         if method != "lsq":
-            raise InputError("--method bayes: a PEtab problem is fitted by least squares "
-                             "(--method lsq)")
+            raise InputError(f"--method {method}: a PEtab problem is fitted by least "
+                             "squares (--method lsq)")
     else:
-        if scenario is None or params is None:
-            missing = "--scenario" if scenario is None else "--params"
+        if scenario is not None and design is not None:
+            raise InputError("--scenario and --design: give one (a scenario for one group, "
+                             "a study design for data with an 'arm' column)")
+        if (scenario is None and design is None) or params is None:
+            missing = "--params" if params is None else "--scenario (or --design)"
             raise InputError(f"{missing} is required with a data file (or give a PEtab "
                              "problem .yaml that `neurobone export-petab` wrote)")
         names = _names("--params", params)
         ranges = _bounds(bounds)
+        if design is not None:
+            scenario = _study_of(design)
     spread = 10.0 if spread is None else spread
     cv = 0.05 if cv is None else cv
     if out is not None:
@@ -525,6 +559,13 @@ def fit_cmd(
             res = fit(data, scenario, names, bounds=ranges or None, spread=spread,
                       walkers=walkers, steps=300 if steps is None else steps, burn=burn,
                       seed=seed, cv=cv, progress=progress)
+        elif method == "mixed":
+            from neurobone.fit.mixed import CONVERGE, EXPLORE, fit
+
+            res = fit(data, scenario, names, bounds=ranges or None, spread=spread,
+                      explore=EXPLORE if explore is None else explore,
+                      converge=CONVERGE if converge is None else converge, seed=seed, cv=cv,
+                      progress=progress)
         else:
             from neurobone.fit.lsq import fit
 
@@ -551,6 +592,20 @@ def fit_cmd(
                           "open" if math.isnan(r.high) else f"{r.high:.4g}",
                           "yes" if r.identifiable else "no", f"{r.rhat:.3f}",
                           f"{r.ess_bulk:.0f}")
+        wide.print(table)
+    elif method == "mixed":
+        d = res.diagnostics
+        wide.print(f"mixed (SAEM): {d['n_subjects']} subjects, {d['n_data']} data, "
+                   f"{len(df)} parameters, {d['iterations']} iterations; "
+                   f"{d['evaluations']} runs in {d['batched_calls']} batched calls, "
+                   f"{res.seconds['total']:.1f} s", highlight=False)
+        table = Table("parameter", "typical", "low", "high", "omega", "CV %", "identifiable")
+        for r in df.itertuples(index=False):
+            table.add_row(r.parameter, f"{r.estimate:.4g}",
+                          "open" if math.isnan(r.low) else f"{r.low:.4g}",
+                          "open" if math.isnan(r.high) else f"{r.high:.4g}",
+                          f"{r.omega:.3g}", f"{r.cv_pct:.0f}",
+                          "yes" if r.identifiable else "no")
         wide.print(table)
     else:
         d = res.diagnostics
@@ -579,6 +634,12 @@ def fit_cmd(
             write_output(out, lambda tmp: df.to_csv(tmp, index=False))
             if not json_:
                 console.print(f"wrote {len(df)} rows to {out}", highlight=False)
+            if method == "mixed":
+                each = out.with_name(f"{out.stem}-subjects{out.suffix or '.csv'}")
+                write_output(each, lambda tmp: res.individual.to_csv(tmp, index=False))
+                if not json_:
+                    console.print(f"wrote {len(res.individual)} subjects' estimates to "
+                                  f"{each}", highlight=False)
     if plot is not None:
         import matplotlib
 

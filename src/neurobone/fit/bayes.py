@@ -67,8 +67,15 @@ import pandas as pd
 
 from neurobone.engine.simulate import Progress
 from neurobone.errors import InputError, SolverError
-from neurobone.fit.batch import Range, evaluate
-from neurobone.fit.data import Measurements, Problem, check_options, prepare
+from neurobone.fit.batch import Range
+from neurobone.fit.data import (
+    Measurements,
+    Problem,
+    arm_parts,
+    check_options,
+    daily_grid,
+    prepare,
+)
 from neurobone.scenario.schema import Scenario
 
 #: the credible interval's probability
@@ -263,13 +270,16 @@ class PosteriorResult:
         return fig
 
     def _predictive_axis(self, ax, out: str) -> None:
-        d = self.data[self.data["output"] == out]
-        b = self.bands[self.bands["output"] == out]
-        ax.fill_between(b["day"], b["low"], b["high"], color="C0", alpha=0.25,
-                        label="95 % posterior band")
-        ax.plot(b["day"], b["median"], color="C0", lw=1, label="posterior median")
-        ax.errorbar(d["day"], d["value"], yerr=d["sd"], fmt="o", ms=3, capsize=2,
-                    color="0.3", label="data")
+        bands = dict(arm_parts(self.bands[self.bands["output"] == out]))
+        for k, (arm, d) in enumerate(arm_parts(self.data[self.data["output"] == out])):
+            b = bands[arm]
+            c = f"C{k}"
+            tag = "" if arm is None else f"{arm}: "
+            ax.fill_between(b["day"], b["low"], b["high"], color=c, alpha=0.25,
+                            label=f"{tag}95 % posterior band")
+            ax.plot(b["day"], b["median"], color=c, lw=1, label=f"{tag}posterior median")
+            ax.errorbar(d["day"], d["value"], yerr=d["sd"], fmt="o", ms=3, capsize=2,
+                        color="0.3" if arm is None else c, label=f"{tag}data")
         ax.set_title(out)
         ax.set_xlabel("day")
         ax.legend(frameon=False, fontsize=8)
@@ -424,9 +434,13 @@ def fit(data: pd.DataFrame | str | Path, scenario: Scenario | Mapping | str | Pa
     Parameters
     ----------
     data : a DataFrame or a CSV/Parquet file with columns ``day``, ``output``, ``value``
-        (or ``measured``) and optionally ``sd``; ``subject``/``arm`` are ignored (one
-        group, fitted as the scenario's one subject). As :func:`neurobone.fit.lsq.fit`.
-    scenario : a scenario file, mapping or :class:`Scenario` (docs/scenarios.md).
+        (or ``measured``) and optionally ``sd``; with a scenario, ``subject``/``arm`` are
+        ignored (one group, fitted as the scenario's one subject); with a design,
+        ``arm`` is required. As :func:`neurobone.fit.lsq.fit`.
+    scenario : a scenario file, mapping or :class:`Scenario` (docs/scenarios.md); or a
+        design, e.g. a :class:`~neurobone.study.Study`: each data row names its
+        ``arm``, fitted as that arm's scenario, and rows without ``sd`` take the
+        study's instrument and between-subject CV (docs/fitting.md).
     parameters : model parameter names to fit (docs/model-reference.md).
     bounds : ``{name: (low, high)}``, both positive: the prior's support (log-uniform);
         default ``value/spread`` to ``value*spread`` around the scenario's value.
@@ -518,21 +532,14 @@ def fit(data: pd.DataFrame | str | Path, scenario: Scenario | Mapping | str | Pa
     flat = kept.reshape(-1, P)
     take = rng.choice(len(flat), size=min(PREDICTIVE_DRAWS, len(flat)), replace=False)
     rows = np.vstack([q[1][None, :], flat[take]])
-    duration = float(prob.scenario.duration_days)
-    grid = sorted(set(np.linspace(0, duration, int(min(duration, 400)) + 1)) | set(meas.days))
-    values, failure, _ = evaluate(prob.scenario, prob.cm, names, np.exp(rows), meas.outputs,
-                                  grid)
-    if failure[0]:
-        raise SolverError(f"the model cannot be run at the posterior medians ({failure[0]})")
-    di = np.searchsorted(grid, prob.data["day"].to_numpy())
-    fitted_v = values[0][meas.oi, di]
-    draws = values[1:][[not f for f in failure[1:]]]
-    lo_b, med_b, hi_b = np.quantile(draws, [(1 - LEVEL) / 2, 0.5, (1 + LEVEL) / 2], axis=0)
-    trajectory = pd.concat([pd.DataFrame({"day": grid, "output": o, "value": values[0, i]})
-                            for i, o in enumerate(meas.outputs)], ignore_index=True)
-    bands = pd.concat([pd.DataFrame({"day": grid, "output": o, "low": lo_b[i],
-                                     "median": med_b[i], "high": hi_b[i]})
-                       for i, o in enumerate(meas.outputs)], ignore_index=True)
+    curves = meas.curves(prob, np.exp(rows), daily_grid(prob.duration))
+    if curves.failure[0]:
+        raise SolverError(f"the model cannot be run at the posterior medians "
+                          f"({curves.failure[0]})")
+    fitted_v = curves.at_data[0]
+    ok = 1 + np.nonzero([not f for f in curves.failure[1:]])[0]
+    trajectory = curves.frame(0)
+    bands = curves.bands(ok, LEVEL)
     if progress is not None:
         progress(1, 1, "predictive")
     seconds["predictive"] = time.perf_counter() - t0

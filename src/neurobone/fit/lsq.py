@@ -13,9 +13,11 @@ measured values, and says how well each parameter is determined::
 **The data** are a tidy table (a DataFrame, or a CSV or Parquet file): one row per
 measurement, columns ``day``, ``output`` (a model output), ``value`` (or ``measured``,
 as in a study report's ``animals.csv``) and optionally ``sd`` (the measurement's
-standard deviation; default ``cv * |value|``). ``subject`` and ``arm`` columns are
-ignored: every row is a measurement of the scenario's one subject (a group fit to the
-mean; no hierarchical, per-subject fit).
+standard deviation; default ``cv * |value|``). Given a scenario, ``subject`` and
+``arm`` columns are ignored: every row is a measurement of the scenario's one subject (a
+group fit to the mean). Given a design (a study), each row's ``arm`` says which arm's
+scenario it measures, all arms sharing the fitted parameters. Per-subject parameters
+with a population distribution: :mod:`neurobone.fit.mixed`.
 
 **The objective** is the sum of squared weighted residuals ``sum(((model - value) /
 sd)^2)``, i.e. twice the negative log-likelihood of independent normal errors of known
@@ -54,10 +56,13 @@ import pandas as pd
 
 from neurobone.engine.simulate import Progress
 from neurobone.errors import InputError, SolverError
-from neurobone.fit.batch import Range, evaluate
+from neurobone.fit.batch import Range
 from neurobone.fit.data import (  # noqa: F401 - read_data, check_data: lsq's API before
     Measurements,
+    Problem,
+    arm_parts,
     check_data,
+    daily_grid,
     prepare,
     read_data,
 )
@@ -167,11 +172,13 @@ class FitResult:
         ncol = max(len(outs), len(self.parameters))
         fig, axes = plt.subplots(2, ncol, figsize=(4.0 * ncol, 6.4), squeeze=False)
         for ax, out in zip(axes[0], outs, strict=False):
-            d = self.data[self.data["output"] == out]
-            t = self.trajectory[self.trajectory["output"] == out]
-            ax.errorbar(d["day"], d["value"], yerr=d["sd"], fmt="o", ms=3, capsize=2,
-                        color="0.3", label="data")
-            ax.plot(t["day"], t["value"], color="C0", label="fit")
+            fits = dict(arm_parts(self.trajectory[self.trajectory["output"] == out]))
+            for k, (arm, d) in enumerate(arm_parts(self.data[self.data["output"] == out])):
+                t = fits[arm]
+                tag = "" if arm is None else f"{arm}: "
+                ax.errorbar(d["day"], d["value"], yerr=d["sd"], fmt="o", ms=3, capsize=2,
+                            color="0.3" if arm is None else f"C{k}", label=f"{tag}data")
+                ax.plot(t["day"], t["value"], color=f"C{k}", label=f"{tag}fit")
             ax.set_title(out)
             ax.set_xlabel("day")
             ax.legend(frameon=False, fontsize=8)
@@ -203,10 +210,9 @@ def check_options(spread, n_starts, seed, cv) -> None:
 class _Model:
     """Weighted residuals of parameter vectors (log space), run in batches and cached."""
 
-    def __init__(self, scn, cm, names, data: pd.DataFrame):
-        self.scn, self.cm, self.names = scn, cm, list(names)
-        self.meas = Measurements(data)
-        self.outputs, self.days = self.meas.outputs, self.meas.days
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        self.meas = Measurements(problem.data)
         self.cache: dict[tuple, tuple[np.ndarray, str]] = {}
         self.notes: list[str] = []
         self.runs = 0
@@ -219,12 +225,11 @@ class _Model:
         todo = list(dict.fromkeys(k for k in keys if k not in self.cache))
         if todo:
             X = np.exp(np.array(todo, float))
-            values, failure, notes = evaluate(self.scn, self.cm, self.names, X, self.outputs,
-                                              self.days)
+            at, failure, notes = self.meas.run(self.problem, X)
             self.runs += len(todo)
             self.calls += 1
             self.notes += [n for n in notes if n not in self.notes]
-            for k, v, f in zip(todo, self.meas.at_data(values), failure, strict=True):
+            for k, v, f in zip(todo, at, failure, strict=True):
                 self.cache[k] = (v, f)
         return [self.cache[k] for k in keys]
 
@@ -360,9 +365,13 @@ def fit(data: pd.DataFrame | str | Path, scenario: Scenario | Mapping | str | Pa
     Parameters
     ----------
     data : a DataFrame or a CSV/Parquet file with columns ``day``, ``output``, ``value``
-        (or ``measured``) and optionally ``sd``; ``subject``/``arm`` are ignored (one
-        group, fitted as the scenario's one subject).
-    scenario : a scenario file, mapping or :class:`Scenario` (docs/scenarios.md).
+        (or ``measured``) and optionally ``sd``; with a scenario, ``subject``/``arm`` are
+        ignored (one group, fitted as the scenario's one subject); with a design,
+        ``arm`` is required.
+    scenario : a scenario file, mapping or :class:`Scenario` (docs/scenarios.md); or a
+        design, e.g. a :class:`~neurobone.study.Study`: each data row names its
+        ``arm``, fitted as that arm's scenario, and rows without ``sd`` take the
+        study's instrument and between-subject CV (docs/fitting.md).
     parameters : model parameter names to fit (docs/model-reference.md).
     bounds : ``{name: (low, high)}``, both positive; default ``value/spread`` to
         ``value*spread`` around the scenario's value.
@@ -379,7 +388,7 @@ def fit(data: pd.DataFrame | str | Path, scenario: Scenario | Mapping | str | Pa
     t_start = time.perf_counter()
     check_options(spread, n_starts, seed, cv)
     prob = prepare(data, scenario, parameters, bounds, spread, cv)
-    scn, cm, ranges, data_ = prob.scenario, prob.cm, prob.ranges, prob.data
+    ranges, data_ = prob.ranges, prob.data
     names = prob.names
     P = len(names)
     notes = list(prob.notes)
@@ -387,7 +396,7 @@ def fit(data: pd.DataFrame | str | Path, scenario: Scenario | Mapping | str | Pa
     x_scn = prob.start()
     rng = np.random.default_rng(int(seed))
     starts = [x_scn] + [lo + (hi - lo) * rng.random(P) for _ in range(int(n_starts))]
-    model = _Model(scn, cm, names, data_)
+    model = _Model(prob)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     free = np.ones(P, bool)
@@ -429,11 +438,8 @@ def fit(data: pd.DataFrame | str | Path, scenario: Scenario | Mapping | str | Pa
                          f"{cost:.6g}): the optimum is not the global one; try more starts")
     seconds["profiles"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    grid = sorted(set(np.linspace(0, float(scn.duration_days),
-                                  int(min(scn.duration_days, 400)) + 1)) | set(model.days))
-    values, failure, _ = evaluate(scn, cm, names, np.exp(best)[None, :], model.outputs, grid)
-    trajectory = pd.concat([pd.DataFrame({"day": grid, "output": o, "value": values[0, i]})
-                            for i, o in enumerate(model.outputs)], ignore_index=True)
+    trajectory = model.meas.curves(prob, np.exp(best)[None, :],
+                                   daily_grid(prob.duration)).frame(0)
     seconds["trajectory"] = time.perf_counter() - t0
     fitted = data_.copy()
     fitted["fitted"] = v_best
@@ -486,9 +492,9 @@ def objective(data: pd.DataFrame | str | Path, scenario: Scenario | Mapping | st
     # the names checked as fit() checks them (bounds around the values: not used)
     prob = prepare(data, scenario, list(values), {p: (v / 2, v * 2) for p, v in values.items()},
                    10.0, cv)
-    scn, cm, names, data_ = prob.scenario, prob.cm, prob.names, prob.data
+    names, data_ = prob.names, prob.data
     x = [math.log(float(values[p])) for p in names]
-    model = _Model(scn, cm, names, data_)
+    model = _Model(prob)
     (v, failed), = model.predict(np.array(x))
     if failed:
         raise SolverError(f"the scenario cannot be run at these values ({failed})")

@@ -48,6 +48,7 @@ from neurobone.scenario.schema import (
     located,
     protocol_errors,
 )
+from neurobone.study.measurement import between_subject_for, instruments_for
 from neurobone.yamlfile import message, read_yaml
 
 #: spacing of the default measurement days
@@ -254,6 +255,22 @@ class Study(_Strict):
             exercise=list(a.exercise), interventions=list(a.interventions),
             drugs=list(a.drugs), outputs=self.output_names,
         )
+
+    def observation_cvs(self) -> dict[str, float]:
+        """The CV of one subject's measurement around its arm's mean subject, per output
+        with an instrument or a between-subject CV: the two combined,
+        ``sqrt(cv_instrument^2 + cv_between^2)``. A fit to this study's data
+        (:func:`neurobone.fit_lsq` with the study as design) takes it as the rows' SD."""
+        outs = self.output_names
+        inst = instruments_for(outs, self.measurement)
+        between = between_subject_for(self.species, outs, self.between_subject)
+        cvs = {}
+        for o in outs:
+            a = inst[o].cv if inst.get(o) is not None else 0.0
+            b = between.get(o, (0.0, ""))[0]
+            if a > 0 or b > 0:
+                cvs[o] = math.hypot(a, b)
+        return cvs
 
     def with_options(self, *, n_per_arm: int | None = None, seed: int | None = None,
                      hypothesis: str | None = None, day: float | None = None) -> "Study":
