@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from neurobone.report.html import fmt
-from neurobone.report.text import _share, noun
+from neurobone.report.text import _share, conclusions, noun
 from neurobone.study.stats import format_p, p_value
 
 
@@ -100,5 +100,10 @@ def print_results(result, console: Console | None = None) -> None:
                       f"mechanical {_share(r['mechanical_share'])}, interaction "
                       f"{_share(r['interaction_share'])}",
                       highlight=False)
+    lines = conclusions(result)
+    if lines:
+        console.print("Conclusions (generated from the numbers):", highlight=False)
+        for line in lines:
+            console.print(f"- {line}", highlight=False)
     for n in result.notes:
         console.print(f"note: {n}", style="yellow", highlight=False)
