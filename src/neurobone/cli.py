@@ -702,18 +702,51 @@ def export_sbml_cmd(
     console.print(f"wrote {out} (SBML L3V2, model {m.name})", highlight=False)
 
 
+@app.command("studies")
+def studies_cmd() -> None:
+    """List the built-in studies: name, question, species, arms, approximate run time."""
+    from neurobone.study.design import packaged_studies, packaged_study
+
+    t = Table(title="Built-in studies (run one with: neurobone run NAME)", title_justify="left")
+    for col in ("name", "question", "species", "arms", "time"):
+        t.add_column(col)
+    for name in packaged_studies():
+        s = packaged_study(name)
+        secs = f"~{s.run_seconds:g} s" if s.run_seconds else ""
+        t.add_row(name, s.question, s.species, f"{len(s.arms)} x {s.n_per_arm}", secs)
+    (console if console.is_terminal else Console(width=160)).print(t)
+
+
+def parse_hypotheses(text: Optional[str]) -> list[Optional[str]]:
+    """``--hypothesis``: one name, a comma-separated list, or ``all``."""
+    from neurobone.model.brainbone import HYPOTHESES
+
+    if text is None:
+        return [None]
+    names = list(HYPOTHESES) if text.strip() == "all" else [
+        x.strip() for x in text.split(",") if x.strip()]
+    bad = [x for x in names if x not in HYPOTHESES]
+    if bad or not names:
+        raise InputError(f"--hypothesis: unknown hypothesis {bad[0] if bad else text!r}; valid: "
+                         f"{', '.join(HYPOTHESES)} or all")
+    return list(dict.fromkeys(names))
+
+
 @app.command("run")
 def run_cmd(
-    study: Optional[Path] = typer.Argument(
-        None, help="study YAML file (docs/studies.md); default: the article's mouse study"
+    study: Optional[str] = typer.Argument(
+        None, help="a built-in study's name (`neurobone studies`) or a study YAML file "
+                   "(docs/studies.md); default: the article's mouse study"
     ),
     out: Path = typer.Option(Path("neurobone-report"), "--out", "-o",
-                             help="report folder (default: ./neurobone-report)"),
+                             help="report folder (default: ./neurobone-report; with several "
+                                  "hypotheses one subfolder per hypothesis)"),
     n: Optional[int] = typer.Option(None, "--n",
                                     help="animals per arm (default: the study's n_per_arm)"),
     seed: Optional[int] = typer.Option(None, "--seed", help="random seed (default: the study's)"),
     hypothesis: Optional[str] = typer.Option(
-        None, "--hypothesis", help="mechanism hypothesis: article, interoceptive or mechanical"
+        None, "--hypothesis", help="mechanism hypothesis: article, interoceptive, mechanical, a "
+                                   "comma-separated list, or all (one result per hypothesis)"
     ),
     day: Optional[float] = typer.Option(
         None, "--day", help="the measurement day compared (default: the study's, else the last)"),
@@ -722,28 +755,39 @@ def run_cmd(
         help="write into a non-empty folder that holds no neurobone report (its files are kept, "
              "those with the report's names replaced)"),
 ) -> None:
-    """Run an in-silico study: print mean ± SD per arm and the comparisons, write a report."""
+    """Run an in-silico study: print mean ± SD per arm, the comparisons and the
+    conclusions, write a report."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from neurobone.report import prepare_folder, write_report
-    from neurobone.report.console import print_results
-    from neurobone.study import article_study, load_study, run_study
+    from neurobone.report.console import print_hypotheses, print_results
+    from neurobone.study import article_study, run_study
+    from neurobone.study.design import find_study
 
-    spec = load_study(study) if study is not None else article_study()
-    spec = spec.with_options(n_per_arm=n, seed=seed, hypothesis=hypothesis, day=day)
-    folder = prepare_folder(out, overwrite)  # before the study runs; creates nothing
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(spec.name, total=None)
-
-        def progress(done: int, total: int, stage: str) -> None:
-            bar.update(task, completed=done, total=total, description=f"{spec.name}: {stage}")
-
-        result = run_study(spec, progress=progress)
+    hyps = parse_hypotheses(hypothesis)
+    base = find_study(study) if study is not None else article_study()
+    specs = [base.with_options(n_per_arm=n, seed=seed, hypothesis=h, day=day) for h in hyps]
+    many = len(hyps) > 1
+    folders = [prepare_folder(out / h if many else out, overwrite) for h in hyps]
     wide = console if console.is_terminal else Console(width=140)
-    print_results(result, wide)
-    index = write_report(result, folder, overwrite=overwrite)
-    wide.print(f"report: {index}", highlight=False)
+    results = []
+    for spec, folder in zip(specs, folders):
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task(spec.name, total=None)
+
+            def progress(done: int, total: int, stage: str) -> None:
+                bar.update(task, completed=done, total=total, description=f"{spec.name}: {stage}")
+
+            result = run_study(spec, progress=progress)
+        if many:
+            wide.print(f"\n=== hypothesis {spec.hypothesis} ===", highlight=False)
+        print_results(result, wide)
+        index = write_report(result, folder, overwrite=overwrite)
+        wide.print(f"report: {index}", highlight=False)
+        results.append(result)
+    if many:
+        print_hypotheses(results, wide)
 
 
 @app.command("analyze")

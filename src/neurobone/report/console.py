@@ -107,3 +107,38 @@ def print_results(result, console: Console | None = None) -> None:
             console.print(f"- {line}", highlight=False)
     for n in result.notes:
         console.print(f"note: {n}", style="yellow", highlight=False)
+
+
+def hypotheses_table(results) -> Table:
+    """The primary comparisons of one study run under several hypotheses: one row per
+    comparison, one column per hypothesis (difference and 95 % CI)."""
+    first = results[0]
+    t = Table(title=f"{first.study.name}: {short_label(first, first.primary)}, difference "
+                    f"(95 % CI) on day {first.day:g}, one column per hypothesis",
+              title_justify="left")
+    t.add_column("comparison")
+    for r in results:
+        t.add_column(r.study.hypothesis, justify="right")
+    comps = [r.comparisons(outputs=[r.primary]) for r in results]
+    for k, row in enumerate(comps[0].itertuples()):
+        cells = []
+        for c in comps:
+            x = c.iloc[k]
+            ci = (f" ({x['ci_low']:+.3g} to {x['ci_high']:+.3g})" if np.isfinite(x["ci_low"])
+                  else "")
+            cells.append(f"{x['diff']:+.3g}{ci}")
+        t.add_row(f"{row.arm} vs {row.reference}", *cells)
+    return t
+
+
+def print_hypotheses(results, console: Console | None = None) -> None:
+    """The study's primary comparisons side by side, one column per hypothesis, then its
+    conclusions, one block of lines per hypothesis."""
+    console = console or Console()
+    console.print(hypotheses_table(results))
+    for r in results:
+        lines = conclusions(r)
+        if lines:
+            console.print(f"Conclusions under {r.study.hypothesis}:", highlight=False)
+            for line in lines:
+                console.print(f"  [{r.study.hypothesis}] {line}", highlight=False, markup=False)
