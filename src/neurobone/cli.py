@@ -705,31 +705,15 @@ def export_sbml_cmd(
 @app.command("studies")
 def studies_cmd() -> None:
     """List the built-in studies: name, question, species, arms, approximate run time."""
-    from neurobone.study.design import packaged_studies, packaged_study
+    from neurobone.study import list_studies
 
     t = Table(title="Built-in studies (run one with: neurobone run NAME)", title_justify="left")
-    for col in ("name", "question", "species", "arms", "time"):
+    for col in ("name", "question", "species", "arms", "warm run"):
         t.add_column(col)
-    for name in packaged_studies():
-        s = packaged_study(name)
-        secs = f"~{s.run_seconds:g} s" if s.run_seconds else ""
-        t.add_row(name, s.question, s.species, f"{len(s.arms)} x {s.n_per_arm}", secs)
+    for r in list_studies().itertuples():
+        secs = f"~{r.run_seconds:.0f} s" if r.run_seconds == r.run_seconds else ""
+        t.add_row(r.name, r.question, r.species, f"{r.arms} x {r.n_per_arm}", secs)
     (console if console.is_terminal else Console(width=160)).print(t)
-
-
-def parse_hypotheses(text: Optional[str]) -> list[Optional[str]]:
-    """``--hypothesis``: one name, a comma-separated list, or ``all``."""
-    from neurobone.model.brainbone import HYPOTHESES
-
-    if text is None:
-        return [None]
-    names = list(HYPOTHESES) if text.strip() == "all" else [
-        x.strip() for x in text.split(",") if x.strip()]
-    bad = [x for x in names if x not in HYPOTHESES]
-    if bad or not names:
-        raise InputError(f"--hypothesis: unknown hypothesis {bad[0] if bad else text!r}; valid: "
-                         f"{', '.join(HYPOTHESES)} or all")
-    return list(dict.fromkeys(names))
 
 
 @app.command("run")
@@ -761,31 +745,29 @@ def run_cmd(
 
     from neurobone.report import prepare_folder, write_report
     from neurobone.report.console import print_hypotheses, print_results
-    from neurobone.study import article_study, run_study
-    from neurobone.study.design import find_study
+    from neurobone.study import as_study, hypothesis_names, run_hypotheses, run_study
 
-    hyps = parse_hypotheses(hypothesis)
-    base = find_study(study) if study is not None else article_study()
-    specs = [base.with_options(n_per_arm=n, seed=seed, hypothesis=h, day=day) for h in hyps]
+    hyps = hypothesis_names(hypothesis)
+    spec = as_study(study).with_options(n_per_arm=n, seed=seed, day=day)
     many = len(hyps) > 1
+    # every folder checked before the study runs (creates nothing)
     folders = [prepare_folder(out / h if many else out, overwrite) for h in hyps]
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(spec.name, total=None)
+
+        def progress(done: int, total: int, stage: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"{spec.name}: {stage}")
+
+        results = list(run_hypotheses(spec, hyps, progress=progress).values()) if many else [
+            run_study(spec.with_options(hypothesis=hyps[0]), progress=progress)]
     wide = console if console.is_terminal else Console(width=140)
-    results = []
-    for spec, folder in zip(specs, folders):
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
-            task = bar.add_task(spec.name, total=None)
-
-            def progress(done: int, total: int, stage: str) -> None:
-                bar.update(task, completed=done, total=total, description=f"{spec.name}: {stage}")
-
-            result = run_study(spec, progress=progress)
+    for result, folder in zip(results, folders, strict=True):
         if many:
-            wide.print(f"\n=== hypothesis {spec.hypothesis} ===", highlight=False)
+            wide.print(f"\n=== hypothesis {result.study.hypothesis} ===", highlight=False)
         print_results(result, wide)
         index = write_report(result, folder, overwrite=overwrite)
         wide.print(f"report: {index}", highlight=False)
-        results.append(result)
     if many:
         print_hypotheses(results, wide)
 

@@ -66,7 +66,8 @@ def comparison_sentence(result, row) -> str:
     word = "higher" if row.diff > 0 else "lower"
     size = f" {_pct(abs(row.pct_diff))} %" if np.isfinite(row.pct_diff) else ""
     if value == "change_pct":
-        size = f" {_pct(abs(row.diff))} percentage points"
+        d = abs(row.diff)
+        size = f" {_pct(d) if d >= 1 else _num(d)} percentage points"
     elif value == "change":
         size = f" {_num(abs(row.diff))}{du}"
     if not np.isfinite(row.ci_low):
@@ -219,7 +220,7 @@ def time_course_sentences(result) -> list[str]:
     tables = [half_times(result)]
     if result.companion is not None:
         tables.append(half_times(result.companion))
-    for res, t in zip([result, result.companion], tables):
+    for res, t in zip([result, result.companion][:len(tables)], tables, strict=True):
         for r in t.itertuples():
             label = res.label(r.output, unit=False)
             u = _units(res, r.output)[1]
@@ -230,10 +231,13 @@ def time_course_sentences(result) -> list[str]:
             spread = (f" (each {res.study.noun()}'s own half-time: middle half "
                       f"{_days(r.t_half_q25)} to {_days(r.t_half_q75)})"
                       if np.isfinite(r.t_half_q25) else "")
+            rising = (f" It was still growing on the last day, so this is the half-time of the "
+                      f"effect reached by day {r.last_day:g}, a lower bound on the half-time of "
+                      "its plateau." if r.peak_day >= r.last_day else "")
             out.append(f"{res.study.noun(True).capitalize()}: the effect of {r.arm} on {label} "
                        f"reached half its largest value ({_signed(r.peak)}{u}, day "
                        f"{r.peak_day:g}) after {_days(r.t_half_days)}{spread}; on day "
-                       f"{r.last_day:g} it was {_signed(r.last)}{u}.")
+                       f"{r.last_day:g} it was {_signed(r.last)}{u}.{rising}")
     if result.companion is not None:
         a, b = (t.set_index("output")["t_half_days"] for t in tables)
         neural = [o for o in ("connectivity", "sympathetic_tone") if o in a and o in b]
@@ -243,13 +247,23 @@ def time_course_sentences(result) -> list[str]:
             th, tm = a.get(o_h, np.nan), b.get(o_m, np.nan)
             if np.isfinite(th) and np.isfinite(tm) and tm > 0:
                 word = "slower" if th > tm else "faster" if th < tm else "as fast"
+                growing = [n for n, t in ((result.study.noun(True), tables[0]),
+                                          (result.companion.study.noun(True), tables[1]))
+                           if _still_growing(t, o_h if t is tables[0] else o_m)]
+                bound = (f"; a lower bound: the effect was still growing at the end in "
+                         f"{' and '.join(growing)}" if growing else "")
                 out.append(f"{result.label(o_h, unit=False)} ({result.study.noun(True)}) vs "
                            f"{result.companion.label(o_m, unit=False)} "
                            f"({result.companion.study.noun(True)}): half-time "
                            f"{_days(th)} vs {_days(tm)}, {th / tm:.2g} times "
-                           f"({word} in {result.study.noun(True)}).")
+                           f"({word} in {result.study.noun(True)}{bound}).")
         out.append(_kinetics_caveat(result))
     return out
+
+
+def _still_growing(table, output: str) -> bool:
+    row = table[table["output"] == output]
+    return bool(len(row)) and float(row["peak_day"].iloc[0]) >= float(row["last_day"].iloc[0])
 
 
 #: the parameters that set the circuit's kinetics and the remodelling pace
@@ -265,7 +279,8 @@ def _kinetics_caveat(result) -> str:
             and np.isclose(table.loc[p, "value"], other.loc[p, "value"])]
     assumed = [p for p in CIRCUIT_KINETICS if p in table.index
                and "assumption" in str(table.loc[p, "source"])]
-    scaled = [f"{p} {table.loc[p, 'value']:.3g} vs {other.loc[p, 'value']:.3g} {table.loc[p, 'unit']}"
+    scaled = [f"{p} {table.loc[p, 'value']:.3g} vs {other.loc[p, 'value']:.3g} "
+              f"{table.loc[p, 'unit']}"
               for p in BONE_PACE if p in table.index and p in other.index
               and not np.isclose(table.loc[p, "value"], other.loc[p, "value"])]
     text = (f"Uncertainty of carrying kinetics across species: the circuit's kinetics "
@@ -291,7 +306,8 @@ def ranking_sentences(result, outputs: list[str] | None = None) -> list[str]:
     for o, g in t.groupby("output", sort=False):
         du = _diff_unit(result, o)
         parts = [f"{r.arm} {_signed(r.diff)} ({_ci(r)})" for r in g.itertuples()]
-        none = [r.arm for r in g.itertuples() if np.isfinite(r.ci_low) and r.ci_low <= 0 <= r.ci_high]
+        none = [r.arm for r in g.itertuples()
+                if np.isfinite(r.ci_low) and r.ci_low <= 0 <= r.ci_high]
         text = (f"{result.label(o, unit=False)}, ranked by the difference from "
                 f"{g['reference'].iloc[0]} on day {result.day:g} ({du.strip() or 'units'}): "
                 + "; ".join(parts) + ".")
@@ -362,18 +378,26 @@ def age_sentences(result) -> list[str]:
         if np.isfinite(f.slope_per_decade):
             trend = ("shrank" if f.slope_per_decade * np.sign(f.benefit_youngest) < 0
                      else "grew")
+            test = ""
+            if np.isfinite(f.slope_p):
+                contains = "contains" if f.slope_ci_low <= 0 <= f.slope_ci_high else "excludes"
+                test = (f", 95 % CI {_signed(f.slope_ci_low)} to {_signed(f.slope_ci_high)} "
+                        f"(each {noun(result)}'s own slope, paired; {format_p(f.slope_p)}; the "
+                        f"interval {contains} 0)")
+                if contains == "contains":
+                    trend = f"did not change clearly (point estimate: {trend})"
             ratio = (f"; at {f.oldest:g} it was {100 * f.ratio_oldest_to_youngest:.0f} % of "
                      f"its value at {f.youngest:g}" if np.isfinite(f.ratio_oldest_to_youngest)
                      else "")
             out.append(f"The benefit on {result.label(f.output, unit=False)} {trend} with age "
-                       f"at the start (slope {_signed(f.slope_per_decade)}{du} per decade, "
-                       f"(least-squares line through the {len(g)} ages){ratio}.")
-    fac = result.factorial()
+                       f"at the start: slope {_signed(f.slope_per_decade)}{du} per decade of "
+                       f"age (least-squares line through the {len(g)} ages){test}{ratio}.")
+    fac = result.factorial() if not result.study.paired else []
     for r in fac[fac["term"].str.contains(":")].itertuples() if len(fac) else []:
         if r.output in set(fits["output"]):
             out.append(f"{result.label(r.output, unit=False)}: age × exercise interaction "
                        f"F({r.df:g}, {r.df_resid:g}) = {r.F:.3g}, {format_p(r.p)} (factorial "
-                       "ANOVA; it ignores the pairing).")
+                       "ANOVA).")
     return out
 
 
@@ -426,7 +450,14 @@ def detraining_sentences(result) -> list[str]:
             continue
         text = (f"{label}: the effect of {r.arm} over {r.reference} was {_signed(r.at_stop)}{u} "
                 f"at the stop (day {r.stop_day:g}) and {_signed(r.last)}{u} on day "
-                f"{r.last_day:g}, {100 * r.kept:.0f} % of it kept")
+                f"{r.last_day:g}, ")
+        if r.kept < 0:
+            text += (f"reversed: it overshot to the other side of {r.reference} "
+                     f"({100 * -r.kept:.0f} % of the effect at the stop, opposite in sign)")
+        elif r.kept > 1.05:
+            text += f"{100 * r.kept:.0f} % of it: it went on growing after the stop"
+        else:
+            text += f"{100 * r.kept:.0f} % of it kept"
         if r.half_life_kind == "observed":
             text += f"; half of it was lost {_days(r.half_life_days)} after the stop"
         elif r.half_life_kind == "extrapolated":

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import TYPE_CHECKING, Any, Literal, Optional
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
@@ -49,6 +49,9 @@ from neurobone.scenario.schema import (
     protocol_errors,
 )
 from neurobone.yamlfile import message, read_yaml
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: spacing of the default measurement days
 DEFAULT_INTERVAL_DAYS = 7.0
@@ -511,6 +514,42 @@ def packaged_study(name: str = ARTICLE_STUDY) -> Study:
                          f"built-in studies: {', '.join(packaged_studies())}")
     with resources.as_file(res) as path:
         return load_study(path)
+
+
+def list_studies() -> pd.DataFrame:
+    """The built-in studies, one row each: ``name`` (for :func:`packaged_study`,
+    ``run_study(name)`` and ``neurobone run NAME``), ``question``, ``species``, ``arms``,
+    ``n_per_arm``, ``duration_days``, ``paired`` and ``run_seconds`` (the warm run time
+    measured on the development machine; NaN where none was measured)."""
+    import pandas as pd
+
+    rows = []
+    for name in packaged_studies():
+        s = packaged_study(name)
+        rows.append(dict(name=name, question=s.question, species=s.species,
+                         arms=len(s.arms), n_per_arm=s.n_per_arm,
+                         duration_days=float(s.duration_days), paired=s.paired,
+                         run_seconds=float(s.run_seconds) if s.run_seconds else math.nan))
+    return pd.DataFrame(rows, columns=["name", "question", "species", "arms", "n_per_arm",
+                                       "duration_days", "paired", "run_seconds"])
+
+
+def hypothesis_names(which: str | list[str] | tuple[str, ...] | None) -> list[str | None]:
+    """The mechanism hypotheses asked for: one name, a comma-separated list (or a list),
+    or ``all`` (:data:`~neurobone.model.brainbone.HYPOTHESES`); ``[None]`` for None (the
+    study's own). An unknown name raises :class:`InputError` naming the valid ones."""
+    if which is None:
+        return [None]
+    if isinstance(which, str):
+        names = (list(HYPOTHESES) if which.strip() == "all"
+                 else [x.strip() for x in which.split(",") if x.strip()])
+    else:
+        names = [str(x).strip() for x in which]
+    bad = [x for x in names if x not in HYPOTHESES]
+    if bad or not names:
+        raise InputError(f"--hypothesis: unknown hypothesis {bad[0] if bad else which!r}; "
+                         f"valid: {', '.join(HYPOTHESES)} or all")
+    return list(dict.fromkeys(names))
 
 
 def find_study(ref: str | Path) -> Study:

@@ -148,7 +148,8 @@ def benefit_by_age(result, outputs: list[str] | None = None) -> tuple[pd.DataFra
     s = result.study
     comp = result.comparisons(outputs=outputs)
     age = {a: s.subject_of(a).age_years for a in result.arms}
-    comp = comp[[age[a] == age[b] for a, b in zip(comp["arm"], comp["reference"])]].copy()
+    same = [age[a] == age[b] for a, b in zip(comp["arm"], comp["reference"], strict=True)]
+    comp = comp[same].copy()
     comp.insert(0, "age_years", [age[a] for a in comp["arm"]])
     comp = comp.sort_values(["output", "age_years"], kind="stable")
     fits = []
@@ -159,11 +160,41 @@ def benefit_by_age(result, outputs: list[str] | None = None) -> tuple[pd.DataFra
                  and np.ptp(x[ok]) > 0 else float("nan"))
         ratio = (float(y[-1] / y[0]) if len(y) >= 2 and np.isfinite(y[0]) and y[0] != 0
                  else float("nan"))
+        lo, hi, p = _own_slopes(result, g, o) if s.paired else (np.nan, np.nan, np.nan)
         fits.append(dict(output=o, youngest=float(x[0]), oldest=float(x[-1]),
                          benefit_youngest=float(y[0]), benefit_oldest=float(y[-1]),
-                         slope_per_decade=slope, ratio_oldest_to_youngest=ratio))
+                         slope_per_decade=slope, slope_ci_low=lo, slope_ci_high=hi,
+                         slope_p=p, ratio_oldest_to_youngest=ratio))
     return (comp[["age_years", "output", "arm", "reference", "diff", "ci_low", "ci_high",
                   "p_holm"]].reset_index(drop=True), pd.DataFrame(fits))
+
+
+def _own_slopes(result, pairs: pd.DataFrame, output: str) -> tuple[float, float, float]:
+    """In a paired study: each subject's own benefit at each age (its value in the
+    exercise arm minus its value in the same-age reference), the least-squares slope of
+    those benefits per decade of age for each subject, and the 95 % CI and two-sided
+    p-value (one-sample t-test) of the mean slope: the test of "the benefit depends on
+    age" that respects the pairing."""
+    from scipy import stats as sps
+
+    a = result.animals
+    a = a[(a["output"] == output) & np.isclose(a["day"], result.day)]
+    w = a.pivot_table(index="animal", columns="arm", values=result.value_of(output))
+    x = pairs["age_years"].to_numpy(float)
+    ben = np.column_stack([(w[r.arm] - w[r.reference]).to_numpy(float)
+                           for r in pairs.itertuples()])
+    ok = np.all(np.isfinite(ben), axis=1)
+    if ok.sum() < 3 or np.ptp(x) == 0:
+        return float("nan"), float("nan"), float("nan")
+    xc = x - x.mean()
+    slopes = 10 * (ben[ok] - ben[ok].mean(axis=1, keepdims=True)) @ xc / (xc @ xc)
+    n = len(slopes)
+    m, se = float(slopes.mean()), float(slopes.std(ddof=1) / np.sqrt(n))
+    if se == 0:
+        return m, m, 0.0 if m != 0 else 1.0
+    q = float(sps.t.ppf(0.975, n - 1))
+    p = float(2 * sps.t.sf(abs(m / se), n - 1))
+    return m - q * se, m + q * se, p
 
 
 def start_day(result, arm: str) -> float:

@@ -55,6 +55,7 @@ from neurobone.study.design import (
     article_study,
     companion_of,
     find_study,
+    hypothesis_names,
     parse_study,
 )
 from neurobone.study.measurement import (
@@ -511,6 +512,28 @@ def run_study(study: Study | dict | str | Path | None = None, *,
     return StudyResult(study, animals, params, instruments, vs, units, labels, dec,
                        solver=repr(solver_used), notes=notes, timings=timings,
                        companion=companion)
+
+
+def run_hypotheses(study: Study | dict | str | Path | None = None,
+                   hypotheses: str | list[str] | None = "all", *,
+                   n_per_arm: int | None = None, seed: int | None = None,
+                   day: float | None = None, progress: Progress | None = None,
+                   solver: Solver | None = None) -> dict[str, StudyResult]:
+    """Run ``study`` once under each mechanism hypothesis (``"all"``, a name, a
+    comma-separated list or a list; :func:`~neurobone.study.design.hypothesis_names`),
+    with the same subjects (seed) each time; ``{hypothesis: StudyResult}`` in the order
+    asked. ``n_per_arm``, ``seed`` and ``day`` override the study's, as on the command
+    line. ``progress(done, total, stage)`` gets the stage prefixed with the hypothesis."""
+    base = as_study(study)
+    out: dict[str, StudyResult] = {}
+    for h in hypothesis_names(hypotheses):
+        spec = base.with_options(n_per_arm=n_per_arm, seed=seed, hypothesis=h, day=day)
+        tell = None
+        if progress is not None:
+            def tell(done: int, total: int, stage: str, _h: str = spec.hypothesis) -> None:
+                progress(done, total, f"{_h}: {stage}")
+        out[spec.hypothesis] = run_study(spec, progress=tell, solver=solver)
+    return out
 
 
 def stream_name(study: Study, arm: str) -> str:
