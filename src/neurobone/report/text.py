@@ -463,7 +463,7 @@ def detraining_sentences(result) -> list[str]:
         elif r.half_life_kind == "extrapolated":
             text += (f"; it had not halved by the end: a log-linear fit after the stop gives a "
                      f"half-life of {_days(r.half_life_days)} (extrapolated)")
-        else:
+        elif r.kept <= 1.05:
             text += "; it did not decline after the stop"
         out.append(text + ".")
     comp = result.comparisons(outputs=[result.primary])

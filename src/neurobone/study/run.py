@@ -521,7 +521,8 @@ def run_hypotheses(study: Study | dict | str | Path | None = None,
                    solver: Solver | None = None) -> dict[str, StudyResult]:
     """Run ``study`` once under each mechanism hypothesis (``"all"``, a name, a
     comma-separated list or a list; :func:`~neurobone.study.design.hypothesis_names`),
-    with the same subjects (seed) each time; ``{hypothesis: StudyResult}`` in the order
+    with the same parameter draws (seed) each time (their life histories, and so their
+    states at the start, follow the mechanism); ``{hypothesis: StudyResult}`` in the order
     asked. ``n_per_arm``, ``seed`` and ``day`` override the study's, as on the command
     line. ``progress(done, total, stage)`` gets the stage prefixed with the hypothesis."""
     base = as_study(study)
