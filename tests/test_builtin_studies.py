@@ -128,6 +128,12 @@ def test_ranking_orders_the_arms_by_their_difference():
         # every schedule's effect was split into paths
         assert g["neural_share"].notna().all()
     assert questions.sessions(r, "3 x 50 min") == (3, 150.0)
+    # the spread between schedules set against one DXA scan pair's chance difference
+    g = t[t["output"] == "abmd_ls"]
+    spread = g["diff"].max() - g["diff"].min()
+    lsc = 1.96 * np.sqrt(2) * 100 * r.instruments["abmd_ls"].cv
+    line = [x for x in conclusions(r) if "can differ by chance" in x][0]
+    assert line.startswith("lumbar spine aBMD") and f"{100 * spread / lsc:.3g} % of" in line
 
 
 def test_time_course_runs_its_mouse_companion():

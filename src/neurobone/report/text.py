@@ -359,6 +359,25 @@ def regularity_sentences(result) -> list[str]:
     for a, b in pairs:
         for r in comp[(comp["arm"] == a) & (comp["reference"] == b)].itertuples():
             out.append(comparison_sentence(result, r))
+    out += _detectable_sentences(result, t)
+    return out
+
+
+def _detectable_sentences(result, ranked) -> list[str]:
+    """The spread between the exercise arms set against the change one subject's two
+    measurements can show by chance (1.96 × √2 × the instrument's CV, in percent):
+    what a paired simulation resolves in a group mean may be invisible in one person."""
+    out = []
+    for o, g in ranked.groupby("output", sort=False):
+        inst = result.instruments.get(o)
+        if inst is None or result.value_of(o) != "change_pct" or inst.cv <= 0 or len(g) < 2:
+            continue
+        spread = float(g["diff"].max() - g["diff"].min())
+        lsc = 1.96 * np.sqrt(2) * 100 * inst.cv
+        out.append(f"{result.label(o, unit=False)}: the schedules differ by at most "
+                   f"{_num(spread)} percentage points, {_num(100 * spread / lsc)} % of the change "
+                   f"two {inst.method} measurements of one {noun(result)} can differ by chance "
+                   f"(1.96 × √2 × its {100 * inst.cv:.3g} % CV = {lsc:.2g} %).")
     return out
 
 

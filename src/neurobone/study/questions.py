@@ -151,7 +151,9 @@ def benefit_by_age(result, outputs: list[str] | None = None) -> tuple[pd.DataFra
     same = [age[a] == age[b] for a, b in zip(comp["arm"], comp["reference"], strict=True)]
     comp = comp[same].copy()
     comp.insert(0, "age_years", [age[a] for a in comp["arm"]])
-    comp = comp.sort_values(["output", "age_years"], kind="stable")
+    order = {o: i for i, o in enumerate(result.outputs)}
+    comp = comp.sort_values(["output", "age_years"], key=lambda c: c.map(order)
+                            if c.name == "output" else c, kind="stable")
     fits = []
     for o, g in comp.groupby("output", sort=False):
         x, y = g["age_years"].to_numpy(float), g["diff"].to_numpy(float)
