@@ -119,6 +119,15 @@ def hypotheses_table(results) -> Table:
     t.add_column("comparison")
     for r in results:
         t.add_column(r.study.hypothesis, justify="right")
+    value, unit = first.value_of(first.primary), first.units.get(first.primary, "")
+    if value == "change_pct":
+        t.caption = (f"differences in percentage points of each subject's change from day "
+                     f"{first.animals['day'].min():g} to day {first.day:g}")
+    elif value == "change":
+        t.caption = (f"differences of each subject's change from day "
+                     f"{first.animals['day'].min():g}" + (f", in {unit}" if unit else ""))
+    elif unit and unit != "1":
+        t.caption = f"differences in {'percentage points' if unit == '%' else unit}"
     comps = [r.comparisons(outputs=[r.primary]) for r in results]
     for k, row in enumerate(comps[0].itertuples()):
         cells = []

@@ -283,15 +283,27 @@ def _kinetics_caveat(result) -> str:
               f"{table.loc[p, 'unit']}"
               for p in BONE_PACE if p in table.index and p in other.index
               and not np.isclose(table.loc[p, "value"], other.loc[p, "value"])]
-    text = (f"Uncertainty of carrying kinetics across species: the circuit's kinetics "
-            f"({', '.join(same) or 'none'}) have the same values in both species")
-    if assumed:
-        text += (f", and their {result.study.species} sources say they were carried over from "
-                 "the mouse as an assumption (human plasticity is an open question of the "
-                 "article)")
-    text += (", so the model cannot say how fast the circuit changes in people: its neural "
-             "half-times in people are the mouse's kinetics in a human setting. The bone "
-             "pace differs by species through the remodelling parameters "
+    both = [p for p in CIRCUIT_KINETICS if p in table.index and p in other.index]
+    differ = [f"{p} {table.loc[p, 'value']:.3g} vs {other.loc[p, 'value']:.3g} "
+              f"{table.loc[p, 'unit']}" for p in both if p not in same]
+    text = "Uncertainty of carrying kinetics across species: "
+    if same:
+        text += (f"the circuit's kinetics ({', '.join(same)}) have the same values in both "
+                 "species")
+        if assumed:
+            text += (f", and their {result.study.species} sources say they were carried over "
+                     "from the mouse as an assumption (human plasticity is an open question "
+                     "of the article)")
+        if not differ:
+            text += (", so the model cannot say how fast the circuit changes in people: its "
+                     "neural half-times in people are the mouse's kinetics in a human setting, "
+                     "and a difference between the species' neural half-times comes from the "
+                     "programmes and the rest of the model, not from the circuit's kinetics")
+        text += "."
+    if differ:
+        text += (f" The circuit's kinetics differ by species ({'; '.join(differ)}), each "
+                 "as sourced in the parameter table.")
+    text += (" The bone pace differs by species through the remodelling parameters "
              f"({'; '.join(scaled) or 'none differ'}).")
     return text
 
