@@ -136,7 +136,7 @@ def test_ranking_orders_the_arms_by_their_difference():
     assert line.startswith("lumbar spine aBMD") and f"{100 * spread / lsc:.3g} % of" in line
 
 
-def test_time_course_runs_its_mouse_companion():
+def test_time_course_runs_its_mouse_companion(tmp_path):
     r = nb.run_study(small("time-course"))
     assert r.companion is not None and r.companion.study.species == "mouse"
     assert r.companion.study.n_per_arm == 3 and r.companion.study.seed == r.study.seed
@@ -147,6 +147,11 @@ def test_time_course_runs_its_mouse_companion():
     th = h.set_index("output").loc["connectivity", "t_half_days"]
     tm = m.set_index("output").loc["connectivity", "t_half_days"]
     assert any(f"{th / tm:.2g} times" in s for s in text)
+    # the report's copy of the study runs again, companion and all
+    nb.write_report(r, tmp_path / "rep")
+    again = nb.run_study(tmp_path / "rep" / "study.yaml")
+    assert again.companion is not None
+    assert conclusions(again) == text
 
 
 def test_cli_runs_a_builtin_study_under_two_hypotheses(cli, tmp_path):

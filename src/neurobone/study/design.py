@@ -563,13 +563,24 @@ def find_study(ref: str | Path) -> Study:
 
 def companion_of(study: Study) -> Study | None:
     """The study's companion (``companion:``), run with the study's subjects per arm, seed
-    and hypothesis; None without one. A path is relative to the study's own file."""
+    and hypothesis; None without one. A path is relative to the study's own file, else
+    (a report's copy of a built-in study) to the built-in studies' folder."""
     if study.companion is None:
         return None
     ref = study.companion
     if ref.endswith((".yaml", ".yml")) or "/" in ref:
         base = Path(study._source).parent if Path(study._source).is_file() else Path.cwd()
-        comp = load_study(base / ref)
+        path = base / ref
+        if not path.is_file():
+            # a report's copy of a built-in study (study.yaml) names its companion
+            # relative to the built-in studies' folder
+            builtin = resources.files("neurobone.data").joinpath("studies", *Path(ref).parts)
+            if builtin.is_file():
+                with resources.as_file(builtin) as p:
+                    return load_study(p).with_options(n_per_arm=study.n_per_arm,
+                                                      seed=study.seed,
+                                                      hypothesis=study.hypothesis)
+        comp = load_study(path)
     else:
         comp = packaged_study(ref)
     return comp.with_options(n_per_arm=study.n_per_arm, seed=study.seed,
