@@ -9,6 +9,8 @@ quick)::
     res.plot()
     nb.run_scenario("examples/mouse_treadmill.yaml").table()
     nb.run_study()                    # the article's mouse study
+    nb.list_studies()                 # the built-in studies; nb.run_study("time-course")
+    nb.run_hypotheses("regularity", "all")   # {hypothesis: result}
     nb.power("my_study.yaml", range(4, 31, 2)).n_for(0.8)   # subjects per arm for 80 % power
     nb.analyze_data("animals.csv", "my_study.yaml")          # a lab's data, the study's analysis
     nb.run_cohort("examples/cohort_running.yaml", n=1000, seed=1, out_dir="cohort")
@@ -58,6 +60,9 @@ _EXPORTS = {
     "Study": "neurobone.study.design",
     "load_study": "neurobone.study.design",
     "run_study": "neurobone.study.run",
+    "run_hypotheses": "neurobone.study.run",
+    "list_studies": "neurobone.study.design",
+    "packaged_study": "neurobone.study.design",
     "power": "neurobone.study.power",
     "analyze_data": "neurobone.study.data",
     "PowerResult": "neurobone.study.power",

@@ -763,18 +763,35 @@ def export_sbml_cmd(
     console.print(f"wrote {out} (SBML L3V2, model {m.name})", highlight=False)
 
 
+@app.command("studies")
+def studies_cmd() -> None:
+    """List the built-in studies: name, question, species, arms, approximate run time."""
+    from neurobone.study import list_studies
+
+    t = Table(title="Built-in studies (run one with: neurobone run NAME)", title_justify="left")
+    for col in ("name", "question", "species", "arms", "warm run"):
+        t.add_column(col)
+    for r in list_studies().itertuples():
+        secs = f"~{r.run_seconds:.0f} s" if r.run_seconds == r.run_seconds else ""
+        t.add_row(r.name, r.question, r.species, f"{r.arms} x {r.n_per_arm}", secs)
+    (console if console.is_terminal else Console(width=160)).print(t)
+
+
 @app.command("run")
 def run_cmd(
-    study: Optional[Path] = typer.Argument(
-        None, help="study YAML file (docs/studies.md); default: the article's mouse study"
+    study: Optional[str] = typer.Argument(
+        None, help="a built-in study's name (`neurobone studies`) or a study YAML file "
+                   "(docs/studies.md); default: the article's mouse study"
     ),
     out: Path = typer.Option(Path("neurobone-report"), "--out", "-o",
-                             help="report folder (default: ./neurobone-report)"),
+                             help="report folder (default: ./neurobone-report; with several "
+                                  "hypotheses one subfolder per hypothesis)"),
     n: Optional[int] = typer.Option(None, "--n",
                                     help="animals per arm (default: the study's n_per_arm)"),
     seed: Optional[int] = typer.Option(None, "--seed", help="random seed (default: the study's)"),
     hypothesis: Optional[str] = typer.Option(
-        None, "--hypothesis", help="mechanism hypothesis: article, interoceptive or mechanical"
+        None, "--hypothesis", help="mechanism hypothesis: article, interoceptive, mechanical, a "
+                                   "comma-separated list, or all (one result per hypothesis)"
     ),
     day: Optional[float] = typer.Option(
         None, "--day", help="the measurement day compared (default: the study's, else the last)"),
@@ -783,16 +800,19 @@ def run_cmd(
         help="write into a non-empty folder that holds no neurobone report (its files are kept, "
              "those with the report's names replaced)"),
 ) -> None:
-    """Run an in-silico study: print mean ± SD per arm and the comparisons, write a report."""
+    """Run an in-silico study: print mean ± SD per arm, the comparisons and the
+    conclusions, write a report."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from neurobone.report import prepare_folder, write_report
-    from neurobone.report.console import print_results
-    from neurobone.study import article_study, load_study, run_study
+    from neurobone.report.console import print_hypotheses, print_results
+    from neurobone.study import as_study, hypothesis_names, run_hypotheses, run_study
 
-    spec = load_study(study) if study is not None else article_study()
-    spec = spec.with_options(n_per_arm=n, seed=seed, hypothesis=hypothesis, day=day)
-    folder = prepare_folder(out, overwrite)  # before the study runs; creates nothing
+    hyps = hypothesis_names(hypothesis)
+    spec = as_study(study).with_options(n_per_arm=n, seed=seed, day=day)
+    many = len(hyps) > 1
+    # every folder checked before the study runs (creates nothing)
+    folders = [prepare_folder(out / h if many else out, overwrite) for h in hyps]
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(spec.name, total=None)
@@ -800,11 +820,17 @@ def run_cmd(
         def progress(done: int, total: int, stage: str) -> None:
             bar.update(task, completed=done, total=total, description=f"{spec.name}: {stage}")
 
-        result = run_study(spec, progress=progress)
+        results = list(run_hypotheses(spec, hyps, progress=progress).values()) if many else [
+            run_study(spec.with_options(hypothesis=hyps[0]), progress=progress)]
     wide = console if console.is_terminal else Console(width=140)
-    print_results(result, wide)
-    index = write_report(result, folder, overwrite=overwrite)
-    wide.print(f"report: {index}", highlight=False)
+    for result, folder in zip(results, folders, strict=True):
+        if many:
+            wide.print(f"\n=== hypothesis {result.study.hypothesis} ===", highlight=False)
+        print_results(result, wide)
+        index = write_report(result, folder, overwrite=overwrite)
+        wide.print(f"report: {index}", highlight=False)
+    if many:
+        print_hypotheses(results, wide)
 
 
 @app.command("analyze")

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from neurobone.report.html import fmt
-from neurobone.report.text import _share, noun
+from neurobone.report.text import _share, conclusions, noun
 from neurobone.study.stats import format_p, p_value
 
 
@@ -100,5 +100,54 @@ def print_results(result, console: Console | None = None) -> None:
                       f"mechanical {_share(r['mechanical_share'])}, interaction "
                       f"{_share(r['interaction_share'])}",
                       highlight=False)
+    lines = conclusions(result)
+    if lines:
+        console.print("Conclusions (generated from the numbers):", highlight=False)
+        for line in lines:
+            console.print(f"- {line}", highlight=False)
     for n in result.notes:
         console.print(f"note: {n}", style="yellow", highlight=False)
+
+
+def hypotheses_table(results) -> Table:
+    """The primary comparisons of one study run under several hypotheses: one row per
+    comparison, one column per hypothesis (difference and 95 % CI)."""
+    first = results[0]
+    t = Table(title=f"{first.study.name}: {short_label(first, first.primary)}, difference "
+                    f"(95 % CI) on day {first.day:g}, one column per hypothesis",
+              title_justify="left")
+    t.add_column("comparison")
+    for r in results:
+        t.add_column(r.study.hypothesis, justify="right")
+    value, unit = first.value_of(first.primary), first.units.get(first.primary, "")
+    if value == "change_pct":
+        t.caption = (f"differences in percentage points of each subject's change from day "
+                     f"{first.animals['day'].min():g} to day {first.day:g}")
+    elif value == "change":
+        t.caption = (f"differences of each subject's change from day "
+                     f"{first.animals['day'].min():g}" + (f", in {unit}" if unit else ""))
+    elif unit and unit != "1":
+        t.caption = f"differences in {'percentage points' if unit == '%' else unit}"
+    comps = [r.comparisons(outputs=[r.primary]) for r in results]
+    for k, row in enumerate(comps[0].itertuples()):
+        cells = []
+        for c in comps:
+            x = c.iloc[k]
+            ci = (f" ({x['ci_low']:+.3g} to {x['ci_high']:+.3g})" if np.isfinite(x["ci_low"])
+                  else "")
+            cells.append(f"{x['diff']:+.3g}{ci}")
+        t.add_row(f"{row.arm} vs {row.reference}", *cells)
+    return t
+
+
+def print_hypotheses(results, console: Console | None = None) -> None:
+    """The study's primary comparisons side by side, one column per hypothesis, then its
+    conclusions, one block of lines per hypothesis."""
+    console = console or Console()
+    console.print(hypotheses_table(results))
+    for r in results:
+        lines = conclusions(r)
+        if lines:
+            console.print(f"Conclusions under {r.study.hypothesis}:", highlight=False)
+            for line in lines:
+                console.print(f"  [{r.study.hypothesis}] {line}", highlight=False, markup=False)

@@ -248,6 +248,8 @@ def page(result, figures: dict[str, tuple[str, str]], files: list[str],
              f"{esc(result.version)} · {what_run} · {len(result.arms)} arms × {s.n_per_arm} "
              f"{esc(noun(result, True))}{pair}"
              f" · generated {now}</p>"]
+    if s.question:
+        parts.append(f"<p><b>Question:</b> {esc(s.question)}</p>")
     if s.description:
         parts.append(f"<p>{esc(s.description)}</p>")
     for n in result.notes:
@@ -259,6 +261,9 @@ def page(result, figures: dict[str, tuple[str, str]], files: list[str],
             else f"measured values on day {result.day:g}")
     parts.append("<h2>Findings</h2><p class='meta'>Generated from the numbers below; "
                  f"differences are arm minus reference in {what}.</p>")
+    if f["question"]:
+        parts.append("<h3>Conclusions</h3><ul>"
+                     + "".join(f"<li>{esc(x)}</li>" for x in f["question"]) + "</ul>")
     parts.append("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in f["primary"]) + "</ul>")
     if f["secondary"]:
         parts.append("<p>Secondary outcomes, first comparison (exploratory: Holm adjusts "

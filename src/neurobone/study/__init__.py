@@ -14,13 +14,18 @@ from neurobone.study.design import (
     Study,
     article_study,
     default_comparisons,
+    find_study,
+    hypothesis_names,
+    list_studies,
     load_study,
+    packaged_studies,
     packaged_study,
     parse_study,
 )
-from neurobone.study.run import StudyResult, as_study, run_study
+from neurobone.study.run import StudyResult, as_study, run_hypotheses, run_study
 
 __all__ = [
     "Arm", "Study", "StudyResult", "analyze_data", "article_study", "as_study",
-    "default_comparisons", "load_study", "packaged_study", "parse_study", "run_study",
+    "default_comparisons", "find_study", "hypothesis_names", "list_studies", "load_study",
+    "packaged_studies", "packaged_study", "parse_study", "run_hypotheses", "run_study",
 ]

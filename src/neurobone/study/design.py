@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import TYPE_CHECKING, Any, Literal, Optional
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
@@ -51,10 +51,17 @@ from neurobone.scenario.schema import (
 from neurobone.study.measurement import between_subject_for, instruments_for
 from neurobone.yamlfile import message, read_yaml
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 #: spacing of the default measurement days
 DEFAULT_INTERVAL_DAYS = 7.0
 #: the study neurobone runs when no file is given
 ARTICLE_STUDY = "article_mouse"
+#: the study-specific conclusions a report can compute from a study's numbers
+#: (:mod:`neurobone.study.questions`; the built-in studies of docs/studies.md)
+QUESTIONS = ("time-course", "exercise-types", "age", "early-intervention", "detraining",
+             "regularity")
 
 
 class _Strict(BaseModel):
@@ -93,6 +100,21 @@ class Study(_Strict):
 
     name: str = Field(min_length=1)
     description: str = ""
+    question: str = Field("", description="the question the study asks, in one line "
+                                          "(`neurobone studies`)")
+    conclusions: Optional[Literal[QUESTIONS]] = Field(  # type: ignore[valid-type]
+        None, description="the study-specific conclusions computed from the numbers "
+                          "(docs/studies.md, built-in studies)")
+    companion: Optional[str] = Field(
+        None, description="another study (a built-in name, or a path relative to this file) "
+                          "run beside this one with the same hypothesis and seed, which the "
+                          "conclusions compare with (time-course: the mouse counterpart)")
+    decompose_every_arm: bool = Field(
+        False, description="split the exercise effect of every arm with exercise into paths, "
+                           "not only the decomposition arm's")
+    run_seconds: Optional[Number] = Field(
+        None, gt=0, description="the warm run time measured on the development machine "
+                                "(shown by `neurobone studies`; not used by the run)")
     species: Literal["mouse", "human"] = "mouse"
     hypothesis: Literal[tuple(HYPOTHESES)] = "article"  # type: ignore[valid-type]
     subject: Subject = Subject()
@@ -486,20 +508,100 @@ def load_study(path: str | Path) -> Study:
     return parse_study(data, source=str(path), root=root)
 
 
+def _file_of(name: str) -> str:
+    """The file stem of a built-in study name (``time-course`` -> ``time_course``)."""
+    return name.strip().replace("-", "_")
+
+
 def packaged_studies() -> list[str]:
-    """Names of the studies shipped with neurobone (``data/studies/*.yaml``)."""
+    """Names of the built-in studies (``data/studies/*.yaml``; ``time_course.yaml`` is
+    ``time-course``)."""
     folder = resources.files("neurobone.data").joinpath("studies")
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return sorted(p.name[:-5].replace("_", "-") for p in folder.iterdir()
+                  if p.name.endswith(".yaml"))
 
 
 def packaged_study(name: str = ARTICLE_STUDY) -> Study:
-    """A study shipped with neurobone, by name (default: the article's mouse study)."""
+    """A built-in study, by name (``time-course`` or ``time_course``; default: the
+    article's mouse study)."""
     folder = resources.files("neurobone.data").joinpath("studies")
-    res = folder.joinpath(f"{name}.yaml")
-    if not res.is_file():
-        raise InputError(f"no packaged study {name!r}; available: {', '.join(packaged_studies())}")
+    res = folder.joinpath(f"{_file_of(name)}.yaml")
+    if not name.strip() or "/" in name or not res.is_file():
+        raise InputError(f"unknown study {name!r}: not a file and not a built-in study; "
+                         f"built-in studies: {', '.join(packaged_studies())}")
     with resources.as_file(res) as path:
         return load_study(path)
+
+
+def list_studies() -> pd.DataFrame:
+    """The built-in studies, one row each: ``name`` (for :func:`packaged_study`,
+    ``run_study(name)`` and ``neurobone run NAME``), ``question``, ``species``, ``arms``,
+    ``n_per_arm``, ``duration_days``, ``paired`` and ``run_seconds`` (the warm run time
+    measured on the development machine; NaN where none was measured)."""
+    import pandas as pd
+
+    rows = []
+    for name in packaged_studies():
+        s = packaged_study(name)
+        rows.append(dict(name=name, question=s.question, species=s.species,
+                         arms=len(s.arms), n_per_arm=s.n_per_arm,
+                         duration_days=float(s.duration_days), paired=s.paired,
+                         run_seconds=float(s.run_seconds) if s.run_seconds else math.nan))
+    return pd.DataFrame(rows, columns=["name", "question", "species", "arms", "n_per_arm",
+                                       "duration_days", "paired", "run_seconds"])
+
+
+def hypothesis_names(which: str | list[str] | tuple[str, ...] | None) -> list[str | None]:
+    """The mechanism hypotheses asked for: one name, a comma-separated list (or a list),
+    or ``all`` (:data:`~neurobone.model.brainbone.HYPOTHESES`); ``[None]`` for None (the
+    study's own). An unknown name raises :class:`InputError` naming the valid ones."""
+    if which is None:
+        return [None]
+    if isinstance(which, str):
+        names = (list(HYPOTHESES) if which.strip() == "all"
+                 else [x.strip() for x in which.split(",") if x.strip()])
+    else:
+        names = [str(x).strip() for x in which]
+    bad = [x for x in names if x not in HYPOTHESES]
+    if bad or not names:
+        raise InputError(f"--hypothesis: unknown hypothesis {bad[0] if bad else which!r}; "
+                         f"valid: {', '.join(HYPOTHESES)} or all")
+    return list(dict.fromkeys(names))
+
+
+def find_study(ref: str | Path) -> Study:
+    """A study by reference: a YAML file (an existing path, or a name ending in ``.yaml``
+    or ``.yml``) or a built-in study's name (:func:`packaged_studies`)."""
+    text = str(ref)
+    if Path(text).is_file() or text.endswith((".yaml", ".yml")) or "/" in text:
+        return load_study(text)
+    return packaged_study(text)
+
+
+def companion_of(study: Study) -> Study | None:
+    """The study's companion (``companion:``), run with the study's subjects per arm, seed
+    and hypothesis; None without one. A path is relative to the study's own file, else
+    (a report's copy of a built-in study) to the built-in studies' folder."""
+    if study.companion is None:
+        return None
+    ref = study.companion
+    if ref.endswith((".yaml", ".yml")) or "/" in ref:
+        base = Path(study._source).parent if Path(study._source).is_file() else Path.cwd()
+        path = base / ref
+        if not path.is_file():
+            # a report's copy of a built-in study (study.yaml) names its companion
+            # relative to the built-in studies' folder
+            builtin = resources.files("neurobone.data").joinpath("studies", *Path(ref).parts)
+            if builtin.is_file():
+                with resources.as_file(builtin) as p:
+                    return load_study(p).with_options(n_per_arm=study.n_per_arm,
+                                                      seed=study.seed,
+                                                      hypothesis=study.hypothesis)
+        comp = load_study(path)
+    else:
+        comp = packaged_study(ref)
+    return comp.with_options(n_per_arm=study.n_per_arm, seed=study.seed,
+                             hypothesis=study.hypothesis)
 
 
 def article_study() -> Study:

@@ -50,7 +50,14 @@ from neurobone.scenario.variability import (
     variations,
 )
 from neurobone.study import stats
-from neurobone.study.design import Study, article_study, load_study, parse_study
+from neurobone.study.design import (
+    Study,
+    article_study,
+    companion_of,
+    find_study,
+    hypothesis_names,
+    parse_study,
+)
 from neurobone.study.measurement import (
     BIOLOGY,
     Instrument,
@@ -65,14 +72,15 @@ DECOMPOSITION_UNITS = 4
 
 
 def as_study(study: Study | dict | str | Path | None) -> Study:
-    """A :class:`Study` from an object, a mapping, a YAML path, or None (the article's)."""
+    """A :class:`Study` from an object, a mapping, a YAML path, a built-in study's name
+    (``"time-course"``), or None (the article's)."""
     if study is None:
         return article_study()
     if isinstance(study, Study):
         return study
     if isinstance(study, dict):
         return parse_study(study)
-    return load_study(study)
+    return find_study(study)
 
 
 @dataclass
@@ -101,6 +109,9 @@ class StudyResult:
     timings: dict[str, float] = field(default_factory=dict)
     source: str = "simulation"
     version: str = __version__
+    #: the companion study's result (``companion:``; e.g. the mouse counterpart of a human
+    #: time course), or None
+    companion: "StudyResult | None" = None
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ tables
@@ -357,7 +368,9 @@ def run_study(study: Study | dict | str | Path | None = None, *,
     arms, n = study.arm_names, study.n_per_arm
     n_animals = len(arms) * n
     dec_arm = study.decomposition_arm_name if decompose_paths else None
-    total = len(arms) + n_animals + (DECOMPOSITION_UNITS if dec_arm else 0)
+    dec_arms = ([a.name for a in study.arms if a.exercise] if study.decompose_every_arm
+                else [dec_arm]) if dec_arm else []
+    total = len(arms) + n_animals + DECOMPOSITION_UNITS * len(dec_arms)
     done = 0
     timings: dict[str, float] = {}
     notes: list[str] = []
@@ -474,19 +487,54 @@ def run_study(study: Study | dict | str | Path | None = None, *,
 
     # 5. decomposition of the mean subject
     dec = None
-    if dec_arm:
-        tick(0, "path decomposition")
+    if dec_arms:
         t0 = time.perf_counter()
-        dec = _decomposition(study, dec_arm, outputs)
+        parts = []
+        for a in dec_arms:
+            tick(0, f"path decomposition of {a}")
+            parts.append(_decomposition(study, a, outputs))
+            tick(DECOMPOSITION_UNITS, f"path decomposition of {a}")
+        dec = pd.concat(parts, ignore_index=True)
         timings["decomposition"] = time.perf_counter() - t0
-        tick(DECOMPOSITION_UNITS, "path decomposition")
+
+    # 6. the companion study (e.g. the mouse counterpart of a human time course)
+    companion = None
+    comp = companion_of(study)
+    if comp is not None:
+        t0 = time.perf_counter()
+        companion = run_study(comp, solver=solver, decompose_paths=False)
+        timings["companion"] = time.perf_counter() - t0
 
     params = pd.concat([parameter_table(P[i * n:(i + 1) * n], model, a)
                         for i, a in enumerate(arms)],
                        ignore_index=True)
     units, labels = _units_labels(model, outputs)
     return StudyResult(study, animals, params, instruments, vs, units, labels, dec,
-                       solver=repr(solver_used), notes=notes, timings=timings)
+                       solver=repr(solver_used), notes=notes, timings=timings,
+                       companion=companion)
+
+
+def run_hypotheses(study: Study | dict | str | Path | None = None,
+                   hypotheses: str | list[str] | None = "all", *,
+                   n_per_arm: int | None = None, seed: int | None = None,
+                   day: float | None = None, progress: Progress | None = None,
+                   solver: Solver | None = None) -> dict[str, StudyResult]:
+    """Run ``study`` once under each mechanism hypothesis (``"all"``, a name, a
+    comma-separated list or a list; :func:`~neurobone.study.design.hypothesis_names`),
+    with the same parameter draws (seed) each time (their life histories, and so their
+    states at the start, follow the mechanism); ``{hypothesis: StudyResult}`` in the order
+    asked. ``n_per_arm``, ``seed`` and ``day`` override the study's, as on the command
+    line. ``progress(done, total, stage)`` gets the stage prefixed with the hypothesis."""
+    base = as_study(study)
+    out: dict[str, StudyResult] = {}
+    for h in hypothesis_names(hypotheses):
+        spec = base.with_options(n_per_arm=n_per_arm, seed=seed, hypothesis=h, day=day)
+        tell = None
+        if progress is not None:
+            def tell(done: int, total: int, stage: str, _h: str = spec.hypothesis) -> None:
+                progress(done, total, f"{_h}: {stage}")
+        out[spec.hypothesis] = run_study(spec, progress=tell, solver=solver)
+    return out
 
 
 def stream_name(study: Study, arm: str) -> str:
