@@ -345,9 +345,15 @@ def _located(study: Study, arm: str, exc: InputError) -> InputError:
 
 def run_study(study: Study | dict | str | Path | None = None, *,
               progress: Progress | None = None, solver: Solver | None = None,
-              decompose_paths: bool = True) -> StudyResult:
+              decompose_paths: bool = True,
+              covariates: dict[str, Covariates] | None = None) -> StudyResult:
     """Run ``study`` (a :class:`Study`, a mapping, a YAML path, or None for the
     article's mouse study) and return its :class:`StudyResult`.
+
+    ``covariates`` optionally gives an arm's subjects their own covariates (arm name ->
+    :class:`~neurobone.model.subjects.Covariates` of ``n_per_arm`` subjects, e.g. drawn
+    from a virtual population, :mod:`neurobone.study.trial`); an arm not named has the
+    study's ``subject:`` block for every subject.
 
     ``progress(done, total, stage)`` is called as the work advances. ``solver`` chooses
     how the animals are integrated (default:
@@ -390,7 +396,13 @@ def run_study(study: Study | dict | str | Path | None = None, *,
     factors = np.vstack([draw_factors(model, study.seed, stream_name(study, a), n)
                          for a in arms])
     t0 = time.perf_counter()
-    covs = [covariates_of_subject(study.subject_of(a), study.species, n) for a in arms]
+    covariates = covariates or {}
+    for a, c in covariates.items():
+        if a not in arms or len(c.age_days) != n:
+            raise InputError(f"covariates: arm {a!r} needs {n} subjects' covariates; "
+                             f"arms: {', '.join(arms)}")
+    covs = [covariates[a] if a in covariates
+            else covariates_of_subject(study.subject_of(a), study.species, n) for a in arms]
     covariates = Covariates(**{f.name: np.concatenate([getattr(c, f.name) for c in covs])
                                for f in dataclasses.fields(Covariates)})
     subj = initialise_subjects(cm, covariates, ref=ref, P=apply_factors(ref.p, model, factors),
