@@ -56,6 +56,8 @@ _EXPORTS = {
     "Study": "neurobone.study.design",
     "load_study": "neurobone.study.design",
     "run_study": "neurobone.study.run",
+    "run_trial": "neurobone.study.trial",
+    "trial_names": "neurobone.study.trial",
     "power": "neurobone.study.power",
     "analyze_data": "neurobone.study.data",
     "PowerResult": "neurobone.study.power",

@@ -746,6 +746,30 @@ def run_cmd(
     wide.print(f"report: {index}", highlight=False)
 
 
+@app.command("trial")
+def trial_cmd(
+    name: str = typer.Argument(..., help="built-in trial: freedom, neer2001, frame, horizon_pft "
+                                         "or khosla2018 (docs/drugs.md, Virtual trials)"),
+    out: Path = typer.Option(Path("neurobone-trial"), "--out", "-o",
+                             help="report folder (default: ./neurobone-trial)"),
+    n: Optional[int] = typer.Option(None, "--n", help="women per arm (default: the trial's, 30)"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="random seed (default: the trial's)"),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="write into a non-empty folder that holds no report"),
+) -> None:
+    """Run a built-in placebo-controlled virtual trial: aBMD against placebo at each visit
+    with 95 % CIs, CTX and P1NP, and the published values beside; write a report."""
+    from neurobone.report import prepare_folder, write_trial_report
+    from neurobone.study.trial import load_trial, run_trial
+
+    load_trial(name)  # an unknown name fails before anything is created
+    folder = prepare_folder(out, overwrite)
+    result = run_trial(name, n_per_arm=n, seed=seed)
+    print(result)
+    index = write_trial_report(result, folder, overwrite=overwrite)
+    print(f"report: {index}")
+
+
 @app.command("analyze")
 def analyze_cmd(
     data: Path = typer.Argument(..., help="measurements in the study data format (CSV: arm, "

@@ -200,3 +200,20 @@ def write_report(result, out: str | Path, overwrite: bool = False) -> Path:
         if stale.is_file() and not stale.is_symlink():
             stale.unlink(missing_ok=True)
     return index
+
+
+def write_trial_report(result, out: str | Path, overwrite: bool = False) -> Path:
+    """Write a virtual trial's report (:class:`neurobone.study.trial.TrialResult`): the
+    study report of its arms (:func:`write_report`) plus ``trial.txt`` (the printout),
+    ``trial_differences.csv`` (every visit's difference from placebo with its 95 % CI),
+    ``trial_markers.csv`` (the markers' time courses) and ``trial_published.csv`` (the
+    published values beside the simulated ones). Returns the path of ``index.html``."""
+    from neurobone.files import write_output_text
+
+    index = write_report(result.study, out, overwrite=overwrite)
+    folder = index.parent
+    write_output_text(folder / "trial.txt", str(result) + "\n", "report file")
+    _csv(result.dxa, folder / "trial_differences.csv")
+    _csv(result.markers, folder / "trial_markers.csv")
+    _csv(result.published, folder / "trial_published.csv")
+    return index

@@ -166,7 +166,7 @@ def _marker_table(trial: TrialDefinition, res: StudyResult) -> pd.DataFrame:
     return df
 
 
-def _beside(trial: TrialDefinition, res: StudyResult, dxa: pd.DataFrame, markers: pd.DataFrame) -> pd.DataFrame:
+def _beside(trial: TrialDefinition, res: StudyResult, dxa: pd.DataFrame) -> pd.DataFrame:
     """The published values with the simulated value of the same quantity."""
     pub = published_values(trial.name).copy()
     sim, lo, hi = [], [], []
@@ -226,7 +226,7 @@ def run_trial(name: str, n_per_arm: int | None = None, seed: int | None = None,
     res.notes.append(CALCIUM_VITAMIN_D)
     dxa = _dxa_table(trial, res)
     markers = _marker_table(trial, res)
-    return TrialResult(trial, res, dxa, markers, _beside(trial, res, dxa, markers))
+    return TrialResult(trial, res, dxa, markers, _beside(trial, res, dxa))
 
 
 def format_trial(result: TrialResult) -> str:
@@ -265,3 +265,19 @@ def format_trial(result: TrialResult) -> str:
         lines.append(f"  {r['arm']} {r['output']} month {r['month']:g} ({r['kind']}, "
                      f"{r['unit']}): published {val}, simulated {sim}{ci} [{r['use']}]")
     return "\n".join(lines)
+
+
+def validation_table(n_per_arm: int | None = None, seed: int | None = None) -> pd.DataFrame:
+    """Run every built-in trial and return its published values beside the simulated ones,
+    the calibration/validation bookkeeping of the drugs: ``role`` is ``calibration`` for
+    the figure ``scripts/calibrate_drugs.py`` fitted ``fitted_parameter`` to (a single
+    simulated woman there, the trial's virtual population here) and ``validation`` for
+    every other figure, which the fit never saw; ``published_in_ci`` says whether the
+    published value lies in the simulated 95 % confidence interval; ``use`` says whether
+    the value was read in its source (``target``) or not (``unverified``: shown, not
+    judged)."""
+    frames = [run_trial(name, n_per_arm, seed).published for name in trial_names()]
+    df = pd.concat(frames, ignore_index=True)
+    cols = ["trial", "arm", "output", "month", "kind", "role", "fitted_parameter", "value",
+            "simulated", "sim_ci_low", "sim_ci_high", "published_in_ci", "use", "source"]
+    return df[cols]
