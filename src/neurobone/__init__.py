@@ -51,6 +51,7 @@ _EXPORTS = {
     "compile_scenario": "neurobone.scenario.compile",
     "run_scenario": "neurobone.scenario.run",
     "decompose": "neurobone.scenario.run",
+    "attribute": "neurobone.scenario.run",
     "initialise_subjects": "neurobone.scenario.subjects",
     # studies, cohorts
     "Study": "neurobone.study.design",

@@ -256,15 +256,31 @@ def format_trial(result: TrialResult) -> str:
             pct = "" if month == 0 else f" ({r['change_pct']:+4.0f} %)"
             cells.append(f"{r['mean']:.3g}{pct}")
         lines.append(f"{month:5g}  {arm:18s} " + " ".join(f"{c:>18s}" for c in cells))
-    lines += ["", "published beside simulated:"]
+    lines += ["", "published beside simulated (role: calibration = the figure "
+              "scripts/calibrate_drugs.py fitted the named parameter to; validation = "
+              "never fitted):"]
     for _, r in result.published.iterrows():
         val = "n/a" if pd.isna(r["value"]) else f"{r['value']:+g}"
         sim = "n/a" if pd.isna(r["simulated"]) else f"{r['simulated']:+.1f}"
         ci = ("" if pd.isna(r["sim_ci_low"])
               else f" (95 % CI {r['sim_ci_low']:+.1f}, {r['sim_ci_high']:+.1f})")
+        inside = {"yes": "; published inside the simulated CI",
+                  "no": "; published OUTSIDE the simulated CI"}.get(r["published_in_ci"], "")
+        role = r["role"] + (f" of {r['fitted_parameter']}"
+                            if isinstance(r["fitted_parameter"], str) else "")
+        use = "" if r["use"] == "target" else f", {r['use']}"
         lines.append(f"  {r['arm']} {r['output']} month {r['month']:g} ({r['kind']}, "
-                     f"{r['unit']}): published {val}, simulated {sim}{ci} [{r['use']}]")
+                     f"{r['unit']}): published {val}, simulated {sim}{ci}{inside} "
+                     f"[{role}{use}]")
+        lines.append(f"      source: {r['source']}")
     return "\n".join(lines)
+
+
+def format_trial_list() -> str:
+    """One line per built-in trial: its name, drug and title."""
+    rows = [load_trial(n) for n in trial_names()]
+    width = max(len(t.name) for t in rows)
+    return "\n".join(f"{t.name:{width}s}  {t.drug:13s} {t.title}" for t in rows)
 
 
 def validation_table(n_per_arm: int | None = None, seed: int | None = None) -> pd.DataFrame:
@@ -281,3 +297,38 @@ def validation_table(n_per_arm: int | None = None, seed: int | None = None) -> p
     cols = ["trial", "arm", "output", "month", "kind", "role", "fitted_parameter", "value",
             "simulated", "sim_ci_low", "sim_ci_high", "published_in_ci", "use", "source"]
     return df[cols]
+
+
+def validation_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per ``role`` (calibration, validation): how many rows have a published value that
+    can be judged (``use`` target, a value, a simulated CI), and how many of those hold
+    the published value inside the simulated 95 % confidence interval."""
+    judged = table[(table["use"] == "target") & table["published_in_ci"].isin(["yes", "no"])]
+    rows = []
+    for role in ("calibration", "validation"):
+        t = table[table["role"] == role]
+        j = judged[judged["role"] == role]
+        rows.append({"role": role, "rows": len(t), "judged": len(j),
+                     "inside_ci": int((j["published_in_ci"] == "yes").sum())})
+    return pd.DataFrame(rows)
+
+
+def validation_markdown(table: pd.DataFrame) -> str:
+    """The validation table and its summary as Markdown (docs/trials.md)."""
+    head = ("| trial | arm | output | month | role | published | simulated (95 % CI) | "
+            "inside | use |")
+    lines = [head, "|" + "---|" * 9]
+    for _, r in table.iterrows():
+        val = "n/a" if pd.isna(r["value"]) else f"{r['value']:+g}"
+        sim = ("n/a" if pd.isna(r["simulated"]) else
+               f"{r['simulated']:+.1f} ({r['sim_ci_low']:+.1f}, {r['sim_ci_high']:+.1f})")
+        role = r["role"] + (f" ({r['fitted_parameter']})"
+                            if isinstance(r["fitted_parameter"], str) else "")
+        lines.append(f"| {r['trial']} | {r['arm']} | {r['output']} | {r['month']:g} | {role} "
+                     f"| {val} | {sim} | {r['published_in_ci'] or '-'} | {r['use']} |")
+    lines.append("")
+    for _, s in validation_summary(table).iterrows():
+        lines.append(f"- {s['role']} rows: {s['rows']}; judged (a published value read in "
+                     f"its source): {s['judged']}; published value inside the simulated "
+                     f"95 % CI: {s['inside_ci']} of {s['judged']}")
+    return "\n".join(lines)
