@@ -156,8 +156,8 @@ def attribute(scenario: Scenario | dict | str | Path, outputs: list[str] | None 
     A model decomposition, not an assertion: six runs of the same subject, the scenario
     ``full`` as given; ``untreated`` without its drugs (the drug interventions,
     :data:`DRUG_INTERVENTIONS`, removed, and the ``drugs:`` regimens' dose inputs at 0 on
-    the same model variant) and without its exercise; ``drug`` with the drugs only;
-    ``exercise`` with the exercise only; ``neural_only`` and ``mechanical_only`` with the
+    the same model variant) and without its exercise; ``drug_only`` with the drugs only;
+    ``exercise_only`` with the exercise only; ``neural_only`` and ``mechanical_only`` with the
     exercise only and the other path switched off (``mech_path = 0``, ``neural_path = 0``).
     Other interventions (menopause, unloading, ...) stay in every run. For each output
     at ``day`` (default: the end), in the output's unit:
@@ -166,8 +166,8 @@ def attribute(scenario: Scenario | dict | str | Path, outputs: list[str] | None 
     * ``drug = drug_only - untreated``, ``neural = neural_only - untreated``,
       ``mechanical = mechanical_only - untreated``: each part on its own;
     * ``interaction = effect - drug - neural - mechanical``, the sum of
-      ``drug_x_exercise = full - drug_only - exercise_only + untreated`` (positive: the combination is
-      more than the drug alone plus the exercise alone) and
+      ``drug_x_exercise = full - drug_only - exercise_only + untreated`` (positive: the
+      combination is more than the drug alone plus the exercise alone) and
       ``neural_x_mechanical = exercise_only - neural_only - mechanical_only
       + untreated``;
     * ``*_share``: each part over ``effect`` (the four shares add up to 1);
@@ -207,8 +207,9 @@ def attribute(scenario: Scenario | dict | str | Path, outputs: list[str] | None 
     for j, out in enumerate(outputs):
         v = {name: float(r.values[0, k, j]) for name, r in runs.items()}
         effect = v["full"] - v["untreated"]
-        part = {"drug": v["drug_only"] - v["untreated"], "neural": v["neural_only"] - v["untreated"],
-                "mechanical": v["mechanical_only"] - v["untreated"]}
+        u = v["untreated"]
+        part = {"drug": v["drug_only"] - u, "neural": v["neural_only"] - u,
+                "mechanical": v["mechanical_only"] - u}
         dx = v["full"] - v["drug_only"] - v["exercise_only"] + v["untreated"]
         nm = v["exercise_only"] - v["neural_only"] - v["mechanical_only"] + v["untreated"]
         part["interaction"] = effect - sum(part.values())
