@@ -20,7 +20,8 @@ def test_every_trial_loads_and_its_published_rows_are_booked():
     from neurobone.study.trial import load_trial, published_values, trial_names
 
     names = trial_names()
-    assert {"freedom", "neer2001", "frame", "horizon_pft", "khosla2018"} <= set(names)
+    assert {"freedom", "neer2001", "frame", "horizon_pft", "khosla2018",
+            "grey_zoledronate"} <= set(names)
     pub = published_values()
     assert set(pub["trial"]) <= set(names)
     assert set(pub["role"]) <= {"calibration", "validation"}
@@ -49,12 +50,19 @@ def test_calibration_rows_are_what_calibrate_drugs_fits():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     pub = published_values()
-    drug_trial = {load_trial(n).drug: n for n in trial_names()}
-    for drug, parameter, _regimen, _day, target, _bracket in mod.TARGETS:
-        rows = pub[(pub["trial"] == drug_trial[drug]) & (pub["role"] == "calibration")]
-        assert list(rows["fitted_parameter"]) == [f"{PREFIX[drug]}_{parameter}"], drug
-        assert rows["value"].iloc[0] == pytest.approx(target)
-        assert rows["output"].iloc[0] == "abmd_ls"
+    drug_of = {n: load_trial(n).drug for n in trial_names()}
+    fitted = {f"{PREFIX[t[0]]}_{t[1]}": t for t in mod.TARGETS}
+    drug_rows = pub[pub["fitted_parameter"].isin(fitted)]
+    assert sorted(drug_rows["fitted_parameter"]) == sorted(fitted)  # each once
+    for r in drug_rows.itertuples():
+        drug, _parameter, _regimen, day, target, _bracket = fitted[r.fitted_parameter]
+        assert r.role == "calibration" and drug_of[r.trial] == drug
+        assert r.value == pytest.approx(target) and r.output == "abmd_ls"
+        assert round(r.month * 365.25 / 12) == pytest.approx(day, abs=2)
+    # every other row of a trial of those drugs was never fitted
+    others = pub[pub["trial"].map(drug_of).isin([t[0] for t in mod.TARGETS])
+                 & ~pub["fitted_parameter"].isin(fitted)]
+    assert (others["role"] == "validation").all()
 
 
 def test_unknown_trial_names_the_valid_ones():
@@ -85,16 +93,21 @@ def test_validation_summary_counts_only_judged_rows():
         "role": ["calibration", "validation", "validation", "validation", "validation"],
         "fitted_parameter": ["p", None, None, None, None],
         "value": [9.0, 3.0, 5.0, np.nan, 2.0],
+        "ci_low": [np.nan, 2.5, 4.0, np.nan, np.nan],
+        "ci_high": [np.nan, 3.5, 6.0, np.nan, np.nan],
         "simulated": [8.0, 2.0, 1.0, 1.0, 1.0], "sim_ci_low": [7.0, 1.0, 0.0, 0.0, 0.0],
         "sim_ci_high": [10.0, 4.0, 2.0, 2.0, 3.0],
         "published_in_ci": ["yes", "yes", "no", "", "yes"],
+        "simulated_in_published_ci": ["", "no", "no", "", ""],
         "use": ["target", "target", "target", "none", "unverified"], "source": ["s"] * 5})
     s = validation_summary(t).set_index("role")
-    assert s.loc["calibration"].tolist() == [1, 1, 1]
-    assert s.loc["validation"].tolist() == [4, 2, 1]  # the unverified and empty rows not judged
+    assert s.loc["calibration"].tolist() == [1, 1, 1, 0, 0]
+    # the unverified and the empty rows are not judged
+    assert s.loc["validation"].tolist() == [4, 2, 1, 2, 0]
     md = validation_markdown(t)
     assert "validation rows: 4; judged (a published value read in its source): 2" in md
-    assert "inside the simulated 95 % CI: 1 of 2" in md
+    assert "inside the simulated 95 % CI: 1 of 2; simulated mean inside the published" in md
+    assert "| +3 (+2.5, +3.5) | +2.0 (+1.0, +4.0) | yes | no |" in md
 
 
 def test_a_small_trial_runs_with_published_beside(tmp_path):
@@ -116,7 +129,8 @@ def test_a_small_trial_runs_with_published_beside(tmp_path):
     index = write_trial_report(res, tmp_path / "r")
     assert index.is_file()
     pub = pd.read_csv(tmp_path / "r" / "trial_published.csv")
-    assert {"role", "source", "simulated", "published_in_ci"} <= set(pub.columns)
+    assert {"role", "source", "simulated", "published_in_ci", "ci_low",
+            "simulated_in_published_ci"} <= set(pub.columns)
 
 
 def test_attribute_parts_are_the_runs_they_name():

@@ -59,6 +59,7 @@ _EXPORTS = {
     "run_study": "neurobone.study.run",
     "run_trial": "neurobone.study.trial",
     "trial_names": "neurobone.study.trial",
+    "validation_table": "neurobone.study.trial",
     "power": "neurobone.study.power",
     "analyze_data": "neurobone.study.data",
     "PowerResult": "neurobone.study.power",

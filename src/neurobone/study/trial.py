@@ -107,8 +107,12 @@ def load_trial(name: str) -> TrialDefinition:
 
 def published_values(name: str | None = None) -> pd.DataFrame:
     """The published values (``published.csv``), of one trial or all: ``trial, arm,
-    output, month, value, unit, kind, use, source, checked``. ``use`` is ``target`` for a
-    value read in its source, ``unverified`` (shown, never a target) or ``none``."""
+    output, month, value, ci_low, ci_high, unit, kind, use, source, checked, role,
+    fitted_parameter``. ``use`` is ``target`` for a value read in its source,
+    ``unverified`` (shown, never a target) or ``none``; ``ci_low, ci_high`` the published
+    95 % confidence interval where the source gives one; ``role`` calibration
+    (``fitted_parameter`` was fitted to it: by ``scripts/calibrate_drugs.py`` or the
+    model-wide fit) or validation (never fitted)."""
     df = pd.read_csv(_folder() / "published.csv")
     return df if name is None else df[df["trial"] == name].reset_index(drop=True)
 
@@ -195,6 +199,10 @@ def _beside(trial: TrialDefinition, res: StudyResult, dxa: pd.DataFrame) -> pd.D
     inside = (pub["value"] >= pub["sim_ci_low"]) & (pub["value"] <= pub["sim_ci_high"])
     pub["published_in_ci"] = np.where(pub["sim_ci_low"].notna() & pub["value"].notna(),
                                       np.where(inside, "yes", "no"), "")
+    # the simulated mean inside the published 95 % CI (where the source gives one)
+    within = (pub["simulated"] >= pub["ci_low"]) & (pub["simulated"] <= pub["ci_high"])
+    pub["simulated_in_published_ci"] = np.where(
+        pub["ci_low"].notna() & pub["simulated"].notna(), np.where(within, "yes", "no"), "")
     return pub
 
 
@@ -261,11 +269,16 @@ def format_trial(result: TrialResult) -> str:
               "never fitted):"]
     for _, r in result.published.iterrows():
         val = "n/a" if pd.isna(r["value"]) else f"{r['value']:+g}"
+        if pd.notna(r["ci_low"]):
+            val += f" (95 % CI {r['ci_low']:+g}, {r['ci_high']:+g})"
         sim = "n/a" if pd.isna(r["simulated"]) else f"{r['simulated']:+.1f}"
         ci = ("" if pd.isna(r["sim_ci_low"])
               else f" (95 % CI {r['sim_ci_low']:+.1f}, {r['sim_ci_high']:+.1f})")
         inside = {"yes": "; published inside the simulated CI",
                   "no": "; published OUTSIDE the simulated CI"}.get(r["published_in_ci"], "")
+        inside += {"yes": "; simulated inside the published CI",
+                   "no": "; simulated OUTSIDE the published CI"}.get(
+                       r["simulated_in_published_ci"], "")
         role = r["role"] + (f" of {r['fitted_parameter']}"
                             if isinstance(r["fitted_parameter"], str) else "")
         use = "" if r["use"] == "target" else f", {r['use']}"
@@ -295,40 +308,52 @@ def validation_table(n_per_arm: int | None = None, seed: int | None = None) -> p
     frames = [run_trial(name, n_per_arm, seed).published for name in trial_names()]
     df = pd.concat(frames, ignore_index=True)
     cols = ["trial", "arm", "output", "month", "kind", "role", "fitted_parameter", "value",
-            "simulated", "sim_ci_low", "sim_ci_high", "published_in_ci", "use", "source"]
+            "ci_low", "ci_high", "simulated", "sim_ci_low", "sim_ci_high", "published_in_ci",
+            "simulated_in_published_ci", "use", "source"]
     return df[cols]
 
 
 def validation_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per ``role`` (calibration, validation): how many rows have a published value that
-    can be judged (``use`` target, a value, a simulated CI), and how many of those hold
-    the published value inside the simulated 95 % confidence interval."""
+    """Per ``role`` (calibration, validation): ``rows``; ``judged``, the rows with a
+    published value read in its source (``use`` target) and a simulated CI;
+    ``published_in_sim_ci``, how many of those hold the published value inside the
+    simulated 95 % CI; ``with_published_ci``, the judged rows whose source gives a 95 %
+    CI, and ``sim_in_published_ci``, how many of those hold the simulated mean inside it."""
     judged = table[(table["use"] == "target") & table["published_in_ci"].isin(["yes", "no"])]
     rows = []
     for role in ("calibration", "validation"):
-        t = table[table["role"] == role]
         j = judged[judged["role"] == role]
-        rows.append({"role": role, "rows": len(t), "judged": len(j),
-                     "inside_ci": int((j["published_in_ci"] == "yes").sum())})
+        with_ci = j[j["simulated_in_published_ci"].isin(["yes", "no"])]
+        rows.append({"role": role, "rows": int((table["role"] == role).sum()),
+                     "judged": len(j),
+                     "published_in_sim_ci": int((j["published_in_ci"] == "yes").sum()),
+                     "with_published_ci": len(with_ci),
+                     "sim_in_published_ci":
+                         int((with_ci["simulated_in_published_ci"] == "yes").sum())})
     return pd.DataFrame(rows)
 
 
 def validation_markdown(table: pd.DataFrame) -> str:
     """The validation table and its summary as Markdown (docs/trials.md)."""
-    head = ("| trial | arm | output | month | role | published | simulated (95 % CI) | "
-            "inside | use |")
-    lines = [head, "|" + "---|" * 9]
+    head = ("| trial | arm | output | month | role | published (95 % CI) | simulated (95 % CI) "
+            "| published in simulated CI | simulated in published CI | use |")
+    lines = [head, "|" + "---|" * 10]
     for _, r in table.iterrows():
         val = "n/a" if pd.isna(r["value"]) else f"{r['value']:+g}"
+        if pd.notna(r["ci_low"]):
+            val += f" ({r['ci_low']:+g}, {r['ci_high']:+g})"
         sim = ("n/a" if pd.isna(r["simulated"]) else
                f"{r['simulated']:+.1f} ({r['sim_ci_low']:+.1f}, {r['sim_ci_high']:+.1f})")
         role = r["role"] + (f" ({r['fitted_parameter']})"
                             if isinstance(r["fitted_parameter"], str) else "")
         lines.append(f"| {r['trial']} | {r['arm']} | {r['output']} | {r['month']:g} | {role} "
-                     f"| {val} | {sim} | {r['published_in_ci'] or '-'} | {r['use']} |")
+                     f"| {val} | {sim} | {r['published_in_ci'] or '-'} "
+                     f"| {r['simulated_in_published_ci'] or '-'} | {r['use']} |")
     lines.append("")
     for _, s in validation_summary(table).iterrows():
         lines.append(f"- {s['role']} rows: {s['rows']}; judged (a published value read in "
                      f"its source): {s['judged']}; published value inside the simulated "
-                     f"95 % CI: {s['inside_ci']} of {s['judged']}")
+                     f"95 % CI: {s['published_in_sim_ci']} of {s['judged']}; simulated mean "
+                     f"inside the published 95 % CI: {s['sim_in_published_ci']} of "
+                     f"{s['with_published_ci']} (the rows whose source gives a CI)")
     return "\n".join(lines)
