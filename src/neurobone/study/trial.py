@@ -16,7 +16,7 @@ Calcium and vitamin D, given to both arms of every trial, are not represented in
 model: both arms are the same in that respect, so it cancels in the placebo-adjusted
 differences, but the placebo arm's own loss is the model's untreated loss.
 
-See docs/drugs.md ("Virtual trials").
+See docs/trials.md.
 """
 
 from __future__ import annotations
