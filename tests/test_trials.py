@@ -202,3 +202,32 @@ def test_every_trial_runs_and_the_docs_table_is_a_fresh_run():
     block = re.search(r"<!-- validation-table[^>]*-->\n(.*?)\n<!-- /validation-table -->",
                       text, flags=re.S).group(1)
     assert block == validation_markdown(table)
+
+
+def test_a_study_attributes_its_drug_and_exercise_arm(tmp_path):
+    """A study arm with a drug and exercise gets the attribution of its mean subject (the
+    same table as attribute() on that arm's scenario), in the API, the findings and the
+    report's attribution.csv; arms without both get none."""
+    from neurobone.report import write_report
+    from neurobone.report.text import findings
+    from neurobone.scenario.run import attribute
+    from neurobone.study.design import parse_study
+    from neurobone.study.run import run_study
+
+    study = parse_study({
+        "name": "dmab-lifting", "species": "human", "subject": WOMAN, "duration_days": 183,
+        "n_per_arm": 3, "seed": 4, "measurement_days": [0, 182], "outputs": ["abmd_ls"],
+        "arms": [{"name": "placebo"}, {"name": "denosumab", "drugs": [DENOSUMAB]},
+                 {"name": "both", "drugs": [DENOSUMAB], "exercise": [LIFTING]}]})
+    res = run_study(study)
+    att = res.attribution()
+    assert list(att["arm"]) == ["both"] and list(att["output"]) == ["abmd_ls"]
+    alone = attribute(study.scenario("both"), outputs=["abmd_ls"])
+    assert att["drug_share"][0] == pytest.approx(alone["drug_share"][0], rel=1e-9)
+    text = findings(res)["attribution"]
+    assert len(text) == 1 and text[0].startswith("In the mean woman of arm 'both'")
+    index = write_report(res, tmp_path / "r")
+    table = pd.read_csv(tmp_path / "r" / "attribution.csv")
+    assert table["mechanical_share"][0] == pytest.approx(att["mechanical_share"][0])
+    assert "Drug, neural and mechanical parts" in index.read_text()
+    assert run_study(study, decompose_paths=False).attribution().empty

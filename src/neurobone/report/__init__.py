@@ -177,6 +177,8 @@ def write_report(result, out: str | Path, overwrite: bool = False) -> Path:
     }
     if result.study.factor_names:
         tables["factorial.csv"] = result.factorial()
+    if result.source == "simulation" and len(result.attribution()):
+        tables["attribution.csv"] = result.attribution()
     mediation = result.mediation()
     if len(mediation):
         tables["mediation.csv"] = mediation

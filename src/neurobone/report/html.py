@@ -267,6 +267,11 @@ def page(result, figures: dict[str, tuple[str, str]], files: list[str],
     if f["paths"]:
         parts.append(f"<p>Paths of the exercise effect (mean {noun(result)}, no noise):</p><ul>"
                      + "".join(f"<li>{esc(x)}</li>" for x in f["paths"]) + "</ul>")
+    if f.get("attribution"):
+        parts.append(f"<p>Drug, neural and mechanical parts of each drug-and-exercise arm's "
+                     f"effect (mean {noun(result)}, no noise; each part switched on alone, "
+                     "the interaction the remainder):</p><ul>"
+                     + "".join(f"<li>{esc(x)}</li>" for x in f["attribution"]) + "</ul>")
     if f["factorial"]:
         parts.append("<p>Factorial design:</p><ul>"
                      + "".join(f"<li>{esc(x)}</li>" for x in f["factorial"]) + "</ul>")

@@ -101,6 +101,9 @@ class StudyResult:
     timings: dict[str, float] = field(default_factory=dict)
     source: str = "simulation"
     version: str = __version__
+    #: drug / neural / mechanical split of each arm with drugs and exercise
+    #: (:func:`neurobone.scenario.run.attribute`, mean subject)
+    attribution_table: pd.DataFrame | None = None
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ tables
@@ -267,6 +270,17 @@ class StudyResult:
             return pd.DataFrame(columns=["arm", "output", "effect", "neural_share",
                                          "mechanical_share", "interaction_share"])
         return self.decomposition_table
+
+    def attribution(self) -> pd.DataFrame:
+        """Each arm with drugs and exercise: its effect on each output split into drug,
+        neural and mechanical parts and their interaction, by switching each off in the
+        arm's mean subject (:func:`neurobone.scenario.run.attribute`; empty if no arm
+        combines a drug with exercise)."""
+        if self.attribution_table is None:
+            return pd.DataFrame(columns=["arm", "output", "effect", "drug_share",
+                                         "neural_share", "mechanical_share",
+                                         "interaction_share", "combination"])
+        return self.attribution_table
 
     def instrument_table(self) -> pd.DataFrame:
         """Each output's instrument and its between-subject biological CV, with sources."""
@@ -492,13 +506,20 @@ def run_study(study: Study | dict | str | Path | None = None, *,
         dec = _decomposition(study, dec_arm, outputs)
         timings["decomposition"] = time.perf_counter() - t0
         tick(DECOMPOSITION_UNITS, "path decomposition")
+    attr = None
+    combined = attributable_arms(study) if decompose_paths else []
+    if combined:
+        t0 = time.perf_counter()
+        attr = _attribution(study, combined, outputs)
+        timings["attribution"] = time.perf_counter() - t0
 
     params = pd.concat([parameter_table(P[i * n:(i + 1) * n], model, a)
                         for i, a in enumerate(arms)],
                        ignore_index=True)
     units, labels = _units_labels(model, outputs)
     return StudyResult(study, animals, params, instruments, vs, units, labels, dec,
-                       solver=repr(solver_used), notes=notes, timings=timings)
+                       solver=repr(solver_used), notes=notes, timings=timings,
+                       attribution_table=attr)
 
 
 def stream_name(study: Study, arm: str) -> str:
@@ -534,6 +555,26 @@ def _decomposition(study: Study, arm: str, outputs: list[str]) -> pd.DataFrame:
     df = decompose(study.scenario(arm), outputs=outs)
     df.insert(0, "arm", arm)
     return df
+
+
+def attributable_arms(study: Study) -> list[str]:
+    """The arms that combine a drug (``drugs:`` or a drug intervention) with exercise."""
+    from neurobone.scenario.run import DRUG_INTERVENTIONS
+
+    return [a.name for a in study.arms if a.exercise and (
+        a.drugs or any(i.kind in DRUG_INTERVENTIONS for i in a.interventions))]
+
+
+def _attribution(study: Study, arms: list[str], outputs: list[str]) -> pd.DataFrame:
+    from neurobone.scenario.run import attribute
+
+    outs = [o for o in outputs if o != "connectivity"] or outputs
+    frames = []
+    for arm in arms:
+        df = attribute(study.scenario(arm), outputs=outs)
+        df.insert(0, "arm", arm)
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
 
 
 def _units_labels(model, outputs: list[str]) -> tuple[dict[str, str], dict[str, str]]:

@@ -149,7 +149,7 @@ def _dxa_table(trial: TrialDefinition, res: StudyResult) -> pd.DataFrame:
     rows = []
     placebo = trial.arms[0]["name"]
     for month, day in zip(trial.visits_months[1:], trial.visit_days[1:], strict=True):
-        comp = res.comparisons(day=day, outputs=DXA + MARKERS)
+        comp = res.comparisons(day=day, outputs=DXA + MARKERS, value="change_pct")
         for _, c in comp.iterrows():
             rows.append({"month": month, "day": day, "arm": c["arm"], "reference": placebo,
                          "output": c["output"], "difference": c["diff"],
