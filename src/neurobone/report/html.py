@@ -231,10 +231,10 @@ def extra_sections(result, tables: dict) -> list[str]:
 
 
 def page(result, figures: dict[str, tuple[str, str]], files: list[str],
-         tables: dict | None = None) -> str:
+         tables: dict | None = None, preface: tuple[str, str] | None = None) -> str:
     """The full index.html. ``figures`` maps a file name to (title, caption); ``tables``
     the report's tables by file name (for the ANCOVA, mixed model, factorial and
-    mediation sections)."""
+    mediation sections); ``preface`` a (heading, preformatted text) section shown first."""
     s = result.study
     f = findings(result)
     now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -252,6 +252,8 @@ def page(result, figures: dict[str, tuple[str, str]], files: list[str],
         parts.append(f"<p>{esc(s.description)}</p>")
     for n in result.notes:
         parts.append(f"<p class='note'>{esc(n)}</p>")
+    if preface is not None:  # (heading, preformatted text), e.g. a virtual trial's printout
+        parts.append(f"<h2>{esc(preface[0])}</h2><pre>{esc(preface[1])}</pre>")
     what = (f"each {noun(result)}'s measured percent change from its first measurement to day "
             f"{result.day:g}" if result.analysis_value == "change_pct"
             else f"each {noun(result)}'s absolute change from its first measurement to day "
