@@ -126,8 +126,13 @@ def test_a_small_trial_runs_with_published_beside(tmp_path):
     text = str(res)
     assert "source: Khosla et al. 2018" in text and "[validation]" in text
     assert "[calibration of row E19" in text
+    assert repr(res).startswith("<TrialResult khosla2018: 5 arms x 3 women")
+    assert "nebivolol" in res._repr_html_()
+    fig = res.plot()
+    assert len(fig.axes) == 3
     index = write_trial_report(res, tmp_path / "r")
-    assert index.is_file()
+    assert index.is_file() and (tmp_path / "r" / "trial.png").is_file()
+    assert "trial_published.csv" in index.read_text()
     pub = pd.read_csv(tmp_path / "r" / "trial_published.csv")
     assert {"role", "source", "simulated", "published_in_ci", "ci_low",
             "simulated_in_published_ci"} <= set(pub.columns)

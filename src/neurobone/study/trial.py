@@ -144,6 +144,58 @@ class TrialResult:
     def __str__(self) -> str:
         return format_trial(self)
 
+    def __repr__(self) -> str:
+        roles = self.published["role"].value_counts()
+        return (f"<TrialResult {self.trial.name}: {len(self.trial.arms)} arms x "
+                f"{self.study.study.n_per_arm} women, visits at months "
+                f"{', '.join(f'{m:g}' for m in self.trial.visits_months)}; "
+                f"{len(self.published)} published values ({roles.get('calibration', 0)} "
+                f"calibration, {roles.get('validation', 0)} validation)>")
+
+    def _repr_html_(self) -> str:
+        cols = ["arm", "output", "month", "role", "value", "ci_low", "ci_high", "simulated",
+                "sim_ci_low", "sim_ci_high", "published_in_ci", "simulated_in_published_ci"]
+        head = repr(self).replace("<", "&lt;").replace(">", "&gt;")
+        return f"<p><code>{head}</code></p>" + self.published[cols].to_html(index=False)
+
+    def plot(self):
+        """Each DXA site's difference from placebo over the visits (mean and 95 % CI per
+        arm) with the published differences (black, with their CI where given); returns
+        the matplotlib Figure."""
+        import matplotlib.pyplot as plt
+
+        from neurobone.study.plots import arm_colours
+
+        arms = [a["name"] for a in self.trial.arms[1:]]
+        colours = arm_colours([self.trial.arms[0]["name"], *arms])
+        fig, axes = plt.subplots(1, len(DXA), figsize=(4.2 * len(DXA), 3.6), sharey=True)
+        names = {"abmd_ls": "lumbar spine", "abmd_th": "total hip", "abmd_fn": "femoral neck"}
+        pub = self.published[self.published["kind"] == "difference_vs_placebo"]
+        for ax, out in zip(axes, DXA, strict=True):
+            for arm in arms:
+                d = self.dxa[(self.dxa["arm"] == arm) & (self.dxa["output"] == out)]
+                x = np.concatenate([[0.0], d["month"].to_numpy(float)])
+                y = np.concatenate([[0.0], d["difference"].to_numpy(float)])
+                lo = np.concatenate([[0.0], d["ci_low"].to_numpy(float)])
+                hi = np.concatenate([[0.0], d["ci_high"].to_numpy(float)])
+                ax.plot(x, y, "-o", ms=3, color=colours[arm], label=f"{arm} (simulated)")
+                ax.fill_between(x, lo, hi, color=colours[arm], alpha=0.18, lw=0)
+                p = pub[(pub["arm"] == arm) & (pub["output"] == out)]
+                for r in p.itertuples():
+                    err = (None if pd.isna(r.ci_low) else
+                           [[r.value - r.ci_low], [r.ci_high - r.value]])
+                    ax.errorbar([r.month], [r.value], yerr=err, fmt="s", ms=5,
+                                mfc=colours[arm], mec="black", ecolor="black", capsize=3)
+            ax.axhline(0.0, color="0.6", lw=0.8)
+            ax.set_title(names[out])
+            ax.set_xlabel("month")
+        axes[0].set_ylabel("aBMD change, percentage points vs placebo")
+        axes[0].legend(fontsize=7, frameon=False, loc="upper left")
+        fig.suptitle(f"{self.trial.title}: simulated (line, 95 % CI band) and published "
+                     "(squares)", fontsize=9)
+        fig.tight_layout()
+        return fig
+
 
 def _dxa_table(trial: TrialDefinition, res: StudyResult) -> pd.DataFrame:
     rows = []
