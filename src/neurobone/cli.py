@@ -781,8 +781,9 @@ def run_cmd(
 @app.command("trial")
 def trial_cmd(
     name: Optional[str] = typer.Argument(None, help="built-in trial: freedom, neer2001, "
-                                                    "frame, horizon_pft, khosla2018 or "
-                                                    "grey_zoledronate (docs/trials.md); "
+                                                    "frame, horizon_pft, khosla2018, "
+                                                    "grey_zoledronate or fosit "
+                                                    "(docs/trials.md); "
                                                     "none: list them"),
     out: Path = typer.Option(Path("neurobone-trial"), "--out", "-o",
                              help="report folder (default: ./neurobone-trial)"),
