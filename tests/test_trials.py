@@ -177,6 +177,11 @@ def test_attribute_refuses_what_it_cannot_split():
         attribute({**base, "exercise": [LIFTING]})
     with pytest.raises(InputError, match="no exercise"):
         attribute({**base, "drugs": [DENOSUMAB]})
+    both = {**base, "drugs": [DENOSUMAB], "exercise": [LIFTING]}
+    with pytest.raises(InputError, match="day: 40 is outside the scenario"):
+        attribute(both, day=40)
+    with pytest.raises(InputError, match="unknown output 'foo'; valid: "):
+        attribute(both, outputs=["foo"])
 
 
 def test_attribute_cli(cli, tmp_path):

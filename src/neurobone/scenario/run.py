@@ -192,6 +192,12 @@ def attribute(scenario: Scenario | dict | str | Path, outputs: list[str] | None 
         raise InputError(f"model {plan.cm.model.name!r} has no neural and mechanical paths "
                          "to attribute")
     outputs = outputs or [o for o in plan.outputs if o != "connectivity"] or plan.outputs
+    for o in outputs:
+        if o not in plan.cm.model.all_outputs:
+            raise InputError(f"output: unknown output {o!r}; valid: "
+                             f"{', '.join(plan.cm.model.outputs)}")
+    if day is not None and not 0 < float(day) <= plan.duration:
+        raise InputError(f"day: {day:g} is outside the scenario (1 to {plan.duration:g})")
     t_end = plan.duration if day is None else float(day)
     no_drug = _without_drugs(scn)
     runs = {
