@@ -55,6 +55,7 @@ _EXPORTS = {
     "compile_scenario": "neurobone.scenario.compile",
     "run_scenario": "neurobone.scenario.run",
     "decompose": "neurobone.scenario.run",
+    "attribute": "neurobone.scenario.run",
     "initialise_subjects": "neurobone.scenario.subjects",
     # studies, cohorts
     "Study": "neurobone.study.design",
@@ -63,6 +64,9 @@ _EXPORTS = {
     "run_hypotheses": "neurobone.study.run",
     "list_studies": "neurobone.study.design",
     "packaged_study": "neurobone.study.design",
+    "run_trial": "neurobone.study.trial",
+    "trial_names": "neurobone.study.trial",
+    "validation_table": "neurobone.study.trial",
     "power": "neurobone.study.power",
     "analyze_data": "neurobone.study.data",
     "PowerResult": "neurobone.study.power",

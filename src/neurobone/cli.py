@@ -176,6 +176,38 @@ def decompose_cmd(
         write_output(out, lambda tmp: df.to_csv(tmp, index=False))
 
 
+@app.command("attribute")
+def attribute_cmd(
+    scenario: Path = typer.Argument(..., help="scenario YAML file with drugs and exercise"),
+    outputs: Optional[List[str]] = typer.Option(None, "--output",
+                                                help="outputs to attribute "
+                                                     "(default: the scenario's)"),
+    day: Optional[float] = typer.Option(None, "--day", help="day to attribute "
+                                                            "(default: the last)"),
+    out: Optional[Path] = typer.Option(None, "-o", "--out", help="CSV file to write"),
+) -> None:
+    """Split a drug-and-exercise scenario's effect into drug, neural and mechanical parts
+    and their interaction (six runs with pathways switched off; docs/drugs.md)."""
+    from neurobone.scenario.run import attribute, attribution_sentences
+
+    if out is not None:
+        check_writable(out)
+    df = attribute(scenario, outputs or None, day)
+    table = Table("output", "untreated", "combination", "effect", "drug", "neural",
+                  "mechanical", "interaction", "vs additive")
+    for r in df.itertuples():
+        table.add_row(r.output, f"{r.untreated:.4g}", f"{r.full:.4g}", f"{r.effect:+.3g}",
+                      f"{100 * r.drug_share:.0f} %", f"{100 * r.neural_share:.0f} %",
+                      f"{100 * r.mechanical_share:.0f} %",
+                      f"{100 * r.interaction_share:.0f} %", r.combination)
+    wide = console if console.is_terminal else Console(width=140)
+    wide.print(table)
+    for sentence in attribution_sentences(df):
+        print(sentence)
+    if out is not None:
+        write_output(out, lambda tmp: df.to_csv(tmp, index=False))
+
+
 def _names(option: str, text: str | None) -> list[str] | None:
     """Comma-separated names (None when the option is not given)."""
     if text is None:
@@ -831,6 +863,39 @@ def run_cmd(
         wide.print(f"report: {index}", highlight=False)
     if many:
         print_hypotheses(results, wide)
+
+
+@app.command("trial")
+def trial_cmd(
+    name: Optional[str] = typer.Argument(None, help="built-in trial: freedom, neer2001, "
+                                                    "frame, horizon_pft, khosla2018, "
+                                                    "grey_zoledronate or fosit "
+                                                    "(docs/trials.md); "
+                                                    "none: list them"),
+    out: Path = typer.Option(Path("neurobone-trial"), "--out", "-o",
+                             help="report folder (default: ./neurobone-trial)"),
+    n: Optional[int] = typer.Option(None, "--n", help="women per arm (default: the trial's, 30)"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="random seed (default: the trial's)"),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="write into a non-empty folder that holds no report"),
+) -> None:
+    """Run a built-in placebo-controlled virtual trial: aBMD against placebo at each visit
+    with 95 % CIs, CTX and P1NP, and the published values beside (with their sources and
+    calibration or validation role); write a report. Without NAME: list the trials."""
+    from neurobone.report import prepare_folder, write_trial_report
+    from neurobone.study.trial import format_trial_list, load_trial, run_trial
+
+    if name is None:
+        print(format_trial_list())
+        return
+    load_trial(name)  # an unknown name or a bad --n fails before anything is created
+    if n is not None and n < 2:
+        raise InputError(f"--n: at least 2 women per arm (got {n})")
+    folder = prepare_folder(out, overwrite)
+    result = run_trial(name, n_per_arm=n, seed=seed)
+    print(result)
+    index = write_trial_report(result, folder, overwrite=overwrite)
+    print(f"report: {index}")
 
 
 @app.command("analyze")

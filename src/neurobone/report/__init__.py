@@ -116,11 +116,14 @@ def _csv(df, path: Path) -> None:
     write_output(path, lambda tmp: df.to_csv(tmp, index=False), "report file")
 
 
-def write_report(result, out: str | Path, overwrite: bool = False) -> Path:
+def write_report(result, out: str | Path, overwrite: bool = False, *,
+                 extra: dict | None = None, preface: tuple[str, str] | None = None) -> Path:
     """Write ``result``'s report folder to ``out``; returns the path of ``index.html``.
 
     ``out`` must be new, empty or a previous report unless ``overwrite`` (see
-    :func:`prepare_folder`)."""
+    :func:`prepare_folder`). ``extra`` adds files (name -> DataFrame, written as CSV; a
+    matplotlib Figure, written as PNG and SVG; or text), listed with the others;
+    ``preface`` a (heading, preformatted text) section at the top of ``index.html``."""
     from neurobone.report.html import page
     from neurobone.report.text import noun
 
@@ -177,6 +180,8 @@ def write_report(result, out: str | Path, overwrite: bool = False) -> Path:
     }
     if result.study.factor_names:
         tables["factorial.csv"] = result.factorial()
+    if result.source == "simulation" and len(result.attribution()):
+        tables["attribution.csv"] = result.attribution()
     mediation = result.mediation()
     if len(mediation):
         tables["mediation.csv"] = mediation
@@ -186,13 +191,23 @@ def write_report(result, out: str | Path, overwrite: bool = False) -> Path:
                        "instruments.csv": result.instrument_table()})
     for fname, df in tables.items():
         _csv(df, folder / fname)
+    extra_files: list[str] = []
+    for fname, content in (extra or {}).items():
+        if isinstance(content, str):
+            write_output_text(folder / fname, content, "report file")
+            extra_files.append(fname)
+        elif hasattr(content, "savefig"):  # a matplotlib Figure: PNG and SVG
+            extra_files += _save(content, folder / fname)
+        else:
+            _csv(content, folder / fname)
+            extra_files.append(fname)
     design = result.study.model_dump(mode="json", exclude_none=True)
     write_output_text(folder / "study.yaml",
                       f"{_LEGACY_HEADER} {result.version}\n"
                       + yaml.safe_dump(design, sort_keys=False, allow_unicode=True), "report file")
-    files = svgs + list(tables) + ["study.yaml"]
+    files = svgs + list(tables) + extra_files + ["study.yaml"]
     index = folder / "index.html"
-    write_output_text(index, page(result, figures, files, tables), "report file")
+    write_output_text(index, page(result, figures, files, tables, preface), "report file")
     written = files + ["index.html"]
     _write_marker(folder, result.version, written)
     for name in set(previous) - set(written):  # the previous report's, not this one's
@@ -200,3 +215,21 @@ def write_report(result, out: str | Path, overwrite: bool = False) -> Path:
         if stale.is_file() and not stale.is_symlink():
             stale.unlink(missing_ok=True)
     return index
+
+
+def write_trial_report(result, out: str | Path, overwrite: bool = False) -> Path:
+    """Write a virtual trial's report (:class:`neurobone.study.trial.TrialResult`): the
+    study report of its arms (:func:`write_report`), its ``index.html`` opening with the
+    trial's printout, plus ``trial.txt`` (the printout), ``trial.png|svg``
+    (:meth:`~neurobone.study.trial.TrialResult.plot`), ``trial_differences.csv`` (every
+    visit's difference from placebo with its 95 % CI), ``trial_markers.csv`` (the
+    markers' time courses) and ``trial_published.csv`` (the published values beside the
+    simulated ones, with sources and calibration or validation role). Returns the path
+    of ``index.html``."""
+    text = str(result)
+    return write_report(result.study, out, overwrite=overwrite,
+                        extra={"trial.txt": text + "\n", "trial.png": result.plot(),
+                               "trial_differences.csv": result.dxa,
+                               "trial_markers.csv": result.markers,
+                               "trial_published.csv": result.published},
+                        preface=("Virtual trial: simulated beside published", text))

@@ -100,6 +100,18 @@ def print_results(result, console: Console | None = None) -> None:
                       f"mechanical {_share(r['mechanical_share'])}, interaction "
                       f"{_share(r['interaction_share'])}",
                       highlight=False)
+    att = result.attribution() if result.source == "simulation" else None
+    if att is not None and len(att):
+        for r in att[att["output"] == result.primary].itertuples():
+            if not np.isfinite(r.drug_share):
+                continue
+            verdict = ("about additive" if r.combination == "additive"
+                       else f"{r.combination} than additive")
+            console.print(f"Effect on {short_label(result, result.primary)} in arm {r.arm!r} "
+                          f"(mean {noun(result)}): drug {_share(r.drug_share)}, neural "
+                          f"{_share(r.neural_share)}, mechanical {_share(r.mechanical_share)}, "
+                          f"interaction {_share(r.interaction_share)} ({verdict})",
+                          highlight=False)
     lines = conclusions(result)
     if lines:
         console.print("Conclusions (generated from the numbers):", highlight=False)

@@ -231,10 +231,10 @@ def extra_sections(result, tables: dict) -> list[str]:
 
 
 def page(result, figures: dict[str, tuple[str, str]], files: list[str],
-         tables: dict | None = None) -> str:
+         tables: dict | None = None, preface: tuple[str, str] | None = None) -> str:
     """The full index.html. ``figures`` maps a file name to (title, caption); ``tables``
     the report's tables by file name (for the ANCOVA, mixed model, factorial and
-    mediation sections)."""
+    mediation sections); ``preface`` a (heading, preformatted text) section shown first."""
     s = result.study
     f = findings(result)
     now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -254,6 +254,8 @@ def page(result, figures: dict[str, tuple[str, str]], files: list[str],
         parts.append(f"<p>{esc(s.description)}</p>")
     for n in result.notes:
         parts.append(f"<p class='note'>{esc(n)}</p>")
+    if preface is not None:  # (heading, preformatted text), e.g. a virtual trial's printout
+        parts.append(f"<h2>{esc(preface[0])}</h2><pre>{esc(preface[1])}</pre>")
     what = (f"each {noun(result)}'s measured percent change from its first measurement to day "
             f"{result.day:g}" if result.analysis_value == "change_pct"
             else f"each {noun(result)}'s absolute change from its first measurement to day "
@@ -272,6 +274,11 @@ def page(result, figures: dict[str, tuple[str, str]], files: list[str],
     if f["paths"]:
         parts.append(f"<p>Paths of the exercise effect (mean {noun(result)}, no noise):</p><ul>"
                      + "".join(f"<li>{esc(x)}</li>" for x in f["paths"]) + "</ul>")
+    if f.get("attribution"):
+        parts.append(f"<p>Drug, neural and mechanical parts of each drug-and-exercise arm's "
+                     f"effect (mean {noun(result)}, no noise; each part switched on alone, "
+                     "the interaction the remainder):</p><ul>"
+                     + "".join(f"<li>{esc(x)}</li>" for x in f["attribution"]) + "</ul>")
     if f["factorial"]:
         parts.append("<p>Factorial design:</p><ul>"
                      + "".join(f"<li>{esc(x)}</li>" for x in f["factorial"]) + "</ul>")

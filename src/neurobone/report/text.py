@@ -112,6 +112,18 @@ def decomposition_sentences(result) -> list[str]:
     return out
 
 
+def attribution_sentences(result) -> list[str]:
+    """Each drug-and-exercise arm's effect split into drug, neural and mechanical parts
+    (:meth:`StudyResult.attribution`), worded from its numbers."""
+    from neurobone.scenario.run import attribution_sentences as sentences
+
+    if not hasattr(result, "attribution"):
+        return []
+    df = result.attribution()
+    return [f"In the mean {noun(result)} of arm {arm!r}: {text}"
+            for arm, g in df.groupby("arm", sort=False) for text in sentences(g)]
+
+
 def noun(result, plural: bool = False) -> str:
     """What a study's subjects are called (:meth:`Study.noun`): mice, women, men or
     participants."""
@@ -166,6 +178,7 @@ def findings(result) -> dict[str, list[str]]:
     out["anova"] = ([anova_sentence(result, r) for r in an.itertuples()]
                     if an["n_arms"].max() > 1 else [])
     out["paths"] = decomposition_sentences(result)
+    out["attribution"] = attribution_sentences(result)
     out["factorial"] = factorial_sentences(result)
     out["variability"] = [variability_sentence(result)]
     return out

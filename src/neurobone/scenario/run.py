@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -131,3 +131,119 @@ def decompose(scenario: Scenario | dict | str | Path, outputs: list[str] | None 
         row["interaction_share"] = share(effect - sum(lost.values()))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+#: interventions that are drugs (removed with the ``drugs:`` regimens when attributing)
+DRUG_INTERVENTIONS = ("beta_blocker", "estradiol")
+
+
+def _without_drugs(scn: Scenario) -> Plan:
+    """The scenario without its drugs, on the same model variant: the drug interventions
+    removed and the regimens' dose inputs (``*_in``) left at 0 (their PK/PD components
+    stay in the model, with nothing to absorb)."""
+    from neurobone.model.components.pharmacology import PREFIX
+
+    plan = compile_scenario(scn.model_copy(update={
+        "interventions": [i for i in scn.interventions if i.kind not in DRUG_INTERVENTIONS]}))
+    inputs = {f"{PREFIX[d.name]}_in" for d in scn.drugs}
+    return replace(plan, overrides=[o for o in plan.overrides if o.name not in inputs])
+
+
+def attribute(scenario: Scenario | dict | str | Path, outputs: list[str] | None = None,
+              day: float | None = None) -> pd.DataFrame:
+    """Split a drug-and-exercise scenario's effect into drug, neural and mechanical parts.
+
+    A model decomposition, not an assertion: six runs of the same subject, the scenario
+    ``full`` as given; ``untreated`` without its drugs (the drug interventions,
+    :data:`DRUG_INTERVENTIONS`, removed, and the ``drugs:`` regimens' dose inputs at 0 on
+    the same model variant) and without its exercise; ``drug_only`` with the drugs only;
+    ``exercise_only`` with the exercise only; ``neural_only`` and ``mechanical_only`` with the
+    exercise only and the other path switched off (``mech_path = 0``, ``neural_path = 0``).
+    Other interventions (menopause, unloading, ...) stay in every run. For each output
+    at ``day`` (default: the end), in the output's unit:
+
+    * ``effect = full - untreated``, the combination's effect;
+    * ``drug = drug_only - untreated``, ``neural = neural_only - untreated``,
+      ``mechanical = mechanical_only - untreated``: each part on its own;
+    * ``interaction = effect - drug - neural - mechanical``, the sum of
+      ``drug_x_exercise = full - drug_only - exercise_only + untreated`` (positive: the
+      combination is more than the drug alone plus the exercise alone) and
+      ``neural_x_mechanical = exercise_only - neural_only - mechanical_only
+      + untreated``;
+    * ``*_share``: each part over ``effect`` (the four shares add up to 1);
+    * ``effect_pct``: ``effect`` in percent of ``untreated``; ``combination``: ``more`` or
+      ``less`` than additive (or ``additive`` when ``drug_x_exercise`` is under 0.5 % of
+      ``effect``).
+
+    A scenario without drugs or without exercise, or a model without paths, raises
+    :class:`~neurobone.errors.InputError`.
+    """
+    scn = as_scenario(scenario)
+    if not scn.drugs and not any(i.kind in DRUG_INTERVENTIONS for i in scn.interventions):
+        raise InputError("attribute: the scenario has no drug (drugs: or an intervention "
+                         f"of kind {' or '.join(DRUG_INTERVENTIONS)}); for exercise alone "
+                         "use decompose")
+    if not scn.exercise:
+        raise InputError("attribute: the scenario has no exercise to attribute (add "
+                         "exercise blocks)")
+    plan = compile_scenario(scn)
+    paths = plan.cm.model.rules.paths
+    if set(paths) != {"neural", "mechanical"}:
+        raise InputError(f"model {plan.cm.model.name!r} has no neural and mechanical paths "
+                         "to attribute")
+    outputs = outputs or [o for o in plan.outputs if o != "connectivity"] or plan.outputs
+    for o in outputs:
+        if o not in plan.cm.model.all_outputs:
+            raise InputError(f"output: unknown output {o!r}; valid: "
+                             f"{', '.join(plan.cm.model.outputs)}")
+    if day is not None and not 0 < float(day) <= plan.duration:
+        raise InputError(f"day: {day:g} is outside the scenario (1 to {plan.duration:g})")
+    t_end = plan.duration if day is None else float(day)
+    no_drug = _without_drugs(scn)
+    runs = {
+        "full": plan.run(outputs=outputs),
+        "untreated": _without_drugs(scn.model_copy(update={"exercise": []})).run(outputs=outputs),
+        "drug_only": compile_scenario(scn.model_copy(update={"exercise": []})).run(outputs=outputs),
+        "exercise_only": no_drug.run(outputs=outputs),
+        "neural_only": no_drug.with_parameters({paths["mechanical"]: 0.0}).run(outputs=outputs),
+        "mechanical_only": no_drug.with_parameters({paths["neural"]: 0.0}).run(outputs=outputs),
+    }
+    k = int(np.argmin(np.abs(runs["full"].t - t_end)))
+    rows = []
+    for j, out in enumerate(outputs):
+        v = {name: float(r.values[0, k, j]) for name, r in runs.items()}
+        effect = v["full"] - v["untreated"]
+        u = v["untreated"]
+        part = {"drug": v["drug_only"] - u, "neural": v["neural_only"] - u,
+                "mechanical": v["mechanical_only"] - u}
+        dx = v["full"] - v["drug_only"] - v["exercise_only"] + v["untreated"]
+        nm = v["exercise_only"] - v["neural_only"] - v["mechanical_only"] + v["untreated"]
+        part["interaction"] = effect - sum(part.values())
+        ok = abs(effect) > 1e-12
+        row = dict(output=out, day=float(runs["full"].t[k]), **v, effect=effect,
+                   effect_pct=100.0 * effect / v["untreated"] if v["untreated"] else float("nan"),
+                   **part, drug_x_exercise=dx, neural_x_mechanical=nm)
+        row.update({f"{p}_share": x / effect if ok else float("nan") for p, x in part.items()})
+        row["combination"] = ("additive" if not ok or abs(dx) < 0.005 * abs(effect)
+                              else "more" if dx * np.sign(effect) > 0 else "less")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def attribution_sentences(df: pd.DataFrame) -> list[str]:
+    """One sentence per output of :func:`attribute`'s table, worded from its numbers."""
+    out = []
+    for r in df.itertuples():
+        if not np.isfinite(r.drug_share):
+            out.append(f"{r.output}: no effect on day {r.day:g} to attribute.")
+            continue
+        verdict = {"additive": "about the drug alone plus the exercise alone",
+                   "more": "more than the drug alone plus the exercise alone",
+                   "less": "less than the drug alone plus the exercise alone"}[r.combination]
+        out.append(
+            f"{r.output} on day {r.day:g}: the combination changes it by {r.effect:+.4g} "
+            f"({r.effect_pct:+.2f} % of untreated); drug {100 * r.drug_share:.0f} %, neural "
+            f"{100 * r.neural_share:.0f} %, mechanical {100 * r.mechanical_share:.0f} %, "
+            f"interaction {100 * r.interaction_share:.0f} % of it. The combination is "
+            f"{verdict} (drug x exercise {r.drug_x_exercise:+.3g}).")
+    return out

@@ -112,6 +112,9 @@ class StudyResult:
     #: the companion study's result (``companion:``; e.g. the mouse counterpart of a human
     #: time course), or None
     companion: "StudyResult | None" = None
+    #: drug / neural / mechanical split of each arm with drugs and exercise
+    #: (:func:`neurobone.scenario.run.attribute`, mean subject)
+    attribution_table: pd.DataFrame | None = None
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ tables
@@ -279,6 +282,17 @@ class StudyResult:
                                          "mechanical_share", "interaction_share"])
         return self.decomposition_table
 
+    def attribution(self) -> pd.DataFrame:
+        """Each arm with drugs and exercise: its effect on each output split into drug,
+        neural and mechanical parts and their interaction, by switching each off in the
+        arm's mean subject (:func:`neurobone.scenario.run.attribute`; empty if no arm
+        combines a drug with exercise)."""
+        if self.attribution_table is None:
+            return pd.DataFrame(columns=["arm", "output", "effect", "drug_share",
+                                         "neural_share", "mechanical_share",
+                                         "interaction_share", "combination"])
+        return self.attribution_table
+
     def instrument_table(self) -> pd.DataFrame:
         """Each output's instrument and its between-subject biological CV, with sources."""
         between = between_subject_for(self.study.species, self.outputs,
@@ -356,9 +370,15 @@ def _located(study: Study, arm: str, exc: InputError) -> InputError:
 
 def run_study(study: Study | dict | str | Path | None = None, *,
               progress: Progress | None = None, solver: Solver | None = None,
-              decompose_paths: bool = True) -> StudyResult:
+              decompose_paths: bool = True,
+              covariates: dict[str, Covariates] | None = None) -> StudyResult:
     """Run ``study`` (a :class:`Study`, a mapping, a YAML path, or None for the
     article's mouse study) and return its :class:`StudyResult`.
+
+    ``covariates`` optionally gives an arm's subjects their own covariates (arm name ->
+    :class:`~neurobone.model.subjects.Covariates` of ``n_per_arm`` subjects, e.g. drawn
+    from a virtual population, :mod:`neurobone.study.trial`); an arm not named has the
+    study's ``subject:`` block for every subject.
 
     ``progress(done, total, stage)`` is called as the work advances. ``solver`` chooses
     how the animals are integrated (default:
@@ -403,7 +423,13 @@ def run_study(study: Study | dict | str | Path | None = None, *,
     factors = np.vstack([draw_factors(model, study.seed, stream_name(study, a), n)
                          for a in arms])
     t0 = time.perf_counter()
-    covs = [covariates_of_subject(study.subject_of(a), study.species, n) for a in arms]
+    covariates = covariates or {}
+    for a, c in covariates.items():
+        if a not in arms or len(c.age_days) != n:
+            raise InputError(f"covariates: arm {a!r} needs {n} subjects' covariates; "
+                             f"arms: {', '.join(arms)}")
+    covs = [covariates[a] if a in covariates
+            else covariates_of_subject(study.subject_of(a), study.species, n) for a in arms]
     covariates = Covariates(**{f.name: np.concatenate([getattr(c, f.name) for c in covs])
                                for f in dataclasses.fields(Covariates)})
     subj = initialise_subjects(cm, covariates, ref=ref, P=apply_factors(ref.p, model, factors),
@@ -496,6 +522,12 @@ def run_study(study: Study | dict | str | Path | None = None, *,
             tick(DECOMPOSITION_UNITS, f"path decomposition of {a}")
         dec = pd.concat(parts, ignore_index=True)
         timings["decomposition"] = time.perf_counter() - t0
+    attr = None
+    combined = attributable_arms(study) if decompose_paths else []
+    if combined:
+        t0 = time.perf_counter()
+        attr = _attribution(study, combined, outputs)
+        timings["attribution"] = time.perf_counter() - t0
 
     # 6. the companion study (e.g. the mouse counterpart of a human time course)
     companion = None
@@ -511,7 +543,7 @@ def run_study(study: Study | dict | str | Path | None = None, *,
     units, labels = _units_labels(model, outputs)
     return StudyResult(study, animals, params, instruments, vs, units, labels, dec,
                        solver=repr(solver_used), notes=notes, timings=timings,
-                       companion=companion)
+                       companion=companion, attribution_table=attr)
 
 
 def run_hypotheses(study: Study | dict | str | Path | None = None,
@@ -570,6 +602,26 @@ def _decomposition(study: Study, arm: str, outputs: list[str]) -> pd.DataFrame:
     df = decompose(study.scenario(arm), outputs=outs)
     df.insert(0, "arm", arm)
     return df
+
+
+def attributable_arms(study: Study) -> list[str]:
+    """The arms that combine a drug (``drugs:`` or a drug intervention) with exercise."""
+    from neurobone.scenario.run import DRUG_INTERVENTIONS
+
+    return [a.name for a in study.arms if a.exercise and (
+        a.drugs or any(i.kind in DRUG_INTERVENTIONS for i in a.interventions))]
+
+
+def _attribution(study: Study, arms: list[str], outputs: list[str]) -> pd.DataFrame:
+    from neurobone.scenario.run import attribute
+
+    outs = [o for o in outputs if o != "connectivity"] or outputs
+    frames = []
+    for arm in arms:
+        df = attribute(study.scenario(arm), outputs=outs)
+        df.insert(0, "arm", arm)
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
 
 
 def _units_labels(model, outputs: list[str]) -> tuple[dict[str, str], dict[str, str]]:
