@@ -102,6 +102,20 @@ def test_rows_without_sd_take_the_studys_instrument_cv(data, study):
     assert np.allclose(conn["sd"], expect * conn["value"].abs())
 
 
+def test_replicates_give_the_sd_of_a_group_fit(data, study):
+    """Rows of several subjects on one day take their spread (here 10 %, far above the
+    instrument's), so a group fit weighs between-subject variation as it should."""
+    rng = np.random.default_rng(0)
+    reps = pd.concat([data.drop(columns="sd").assign(
+        subject=k, value=data["value"] * (1 + 0.1 * rng.standard_normal(len(data))))
+        for k in range(4)], ignore_index=True)
+    prob = prepare(reps, study, ["k_tb"], None, 10.0, 0.05)
+    one = prob.data[(prob.data["arm"] == "exercise") & (prob.data["output"] == "bv_tv")
+                    & (prob.data["day"] == 14.0)]
+    assert len(one) == 4 and np.allclose(one["sd"], one["value"].std())
+    assert (prob.data["sd"] > 0.04 * prob.data["value"].abs()).mean() > 0.7
+
+
 @pytest.mark.parametrize("change,needle", [
     (lambda d: d.drop(columns="arm"), "need an 'arm' column"),
     (lambda d: d.assign(arm=d["arm"].where(d.index != 5, "swimming")),
@@ -192,7 +206,7 @@ def test_mixed_plot(small_mixed):
 
 
 @pytest.mark.parametrize("change,kwargs,needle", [
-    (lambda d: d.drop(columns="subject"), {}, "needs a 'subject' column"),
+    (lambda d: d.drop(columns="subject"), {}, "needs a 'subject' \\(or 'animal'\\) column"),
     (lambda d: d.assign(subject=None), {}, "column 'subject' is empty in row 1"),
     (lambda d: d.assign(subject="m0"), {}, "1 subject; a between-subject spread needs"),
     (lambda d: d, {"explore": 0}, "explore must be an integer of at least 1"),

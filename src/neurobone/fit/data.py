@@ -35,6 +35,9 @@ from neurobone.scenario.compile import base_parameters, model_for
 from neurobone.scenario.run import as_scenario
 from neurobone.scenario.schema import Scenario
 
+#: replicates (subjects measured on one day, in one arm) from which a spread is taken
+MIN_REPLICATES = 3
+
 
 def read_data(data: pd.DataFrame | str | Path) -> pd.DataFrame:
     """The data as a DataFrame (a CSV or Parquet file, or a DataFrame as is)."""
@@ -62,10 +65,14 @@ def read_data(data: pd.DataFrame | str | Path) -> pd.DataFrame:
 
 def check_data(df: pd.DataFrame, valid_outputs: Sequence[str], duration: float,
                cv: float, *, arms: Sequence[str] | None = None,
-               cvs: Mapping[str, float] | None = None) -> pd.DataFrame:
+               cvs: Mapping[str, float] | None = None, replicate_sd: bool = False
+               ) -> pd.DataFrame:
     """The data's ``day, output, value, sd`` (checked; ``sd`` from ``cv`` where absent,
     or from the output's CV in ``cvs``); with ``arms`` (a design's arm names) also
-    ``arm``, which every row must name."""
+    ``arm``, which every row must name. With ``replicate_sd`` and no ``sd`` column, rows
+    of several subjects (a ``subject`` or ``animal`` column) measured on the same day take
+    the spread of those replicates (:data:`MIN_REPLICATES` or more), at least the
+    instrument's."""
     if "value" not in df.columns and "measured" in df.columns:
         df = df.rename(columns={"measured": "value"})
     missing = [c for c in ("day", "output", "value") if c not in df.columns]
@@ -117,6 +124,13 @@ def check_data(df: pd.DataFrame, valid_outputs: Sequence[str], duration: float,
                              "is 0; give an 'sd' column")
         rel = out["output"].map(lambda o: float((cvs or {}).get(o) or cv)).to_numpy(float)
         out["sd"] = rel * size
+        who = next((c for c in ("subject", "animal") if c in df.columns), None)
+        if replicate_sd and who is not None:
+            keys = [c for c in ("arm", "output", "day") if c in out.columns]
+            g = out.groupby(keys)["value"]
+            spread = g.transform("std").to_numpy(float)
+            many = (g.transform("size").to_numpy() >= MIN_REPLICATES) & np.isfinite(spread)
+            out["sd"] = np.where(many, np.maximum(spread, out["sd"]), out["sd"])
     return out.reset_index(drop=True)
 
 
@@ -208,20 +222,24 @@ def _design_ranges(arms: dict[str, tuple[Scenario, CompiledModel]], parameters,
 
 
 def prepare(data, scenario, parameters: Sequence[str],
-            bounds: Mapping[str, Sequence[float]] | None, spread: float, cv: float
-            ) -> Problem:
+            bounds: Mapping[str, Sequence[float]] | None, spread: float, cv: float,
+            replicate_sd: bool = True) -> Problem:
     """Read and check everything a fit needs (one-line :class:`InputError` otherwise).
-    ``scenario`` is a scenario (file, mapping or :class:`Scenario`) or a design."""
+    ``scenario`` is a scenario (file, mapping or :class:`Scenario`) or a design; rows
+    without ``sd`` take their replicates' spread where there are enough (a group fit;
+    ``replicate_sd=False`` for a fit of each subject)."""
     df = read_data(data)
     design = design_arms(scenario)
     if design is not None:
-        return _prepare_design(df, scenario, design, parameters, bounds, spread, cv)
+        return _prepare_design(df, scenario, design, parameters, bounds, spread, cv,
+                               replicate_sd)
     scn = as_scenario(scenario)
     m = model_for(scn)
     cm = compile_model(m)
     base = base_parameters(cm, scn.parameters)
     ranges = parameter_ranges(cm, base, parameters, spread, bounds)
-    data_ = check_data(df, m.all_outputs, float(scn.duration_days), cv)
+    data_ = check_data(df, m.all_outputs, float(scn.duration_days), cv,
+                       replicate_sd=replicate_sd)
     _enough(data_, ranges)
     notes = []
     ignored = [c for c in ("subject", "arm") if c in df.columns]
@@ -237,8 +255,8 @@ def _enough(data: pd.DataFrame, ranges: list[Range]) -> None:
                          "fit needs at least as many data as parameters")
 
 
-def _prepare_design(df, design, arms: dict[str, Scenario], parameters, bounds, spread, cv
-                    ) -> Problem:
+def _prepare_design(df, design, arms: dict[str, Scenario], parameters, bounds, spread, cv,
+                    replicate_sd) -> Problem:
     if not arms:
         raise InputError("design: it has no arms")
     cvs_of = getattr(design, "observation_cvs", None)
@@ -248,7 +266,8 @@ def _prepare_design(df, design, arms: dict[str, Scenario], parameters, bounds, s
     for scn in arms.values():
         outputs |= set(model_for(scn).all_outputs)
         duration = max(duration, float(scn.duration_days))
-    data_ = check_data(df, sorted(outputs), duration, cv, arms=list(arms), cvs=cvs)
+    data_ = check_data(df, sorted(outputs), duration, cv, arms=list(arms), cvs=cvs,
+                       replicate_sd=replicate_sd)
     used = list(dict.fromkeys(data_["arm"]))
     compiled = {}
     for a in used:

@@ -184,8 +184,9 @@ class MixedResult:
             d = self.data[self.data["output"] == out]
             for k, (arm, part) in enumerate(arm_parts(d)):
                 c = f"C{k}"
+                mine = fits if arm is None else fits[fits["arm"] == arm]
                 for s, rows in part.groupby("subject", sort=False):
-                    t = fits[fits["subject"] == s]
+                    t = mine[mine["subject"] == s]
                     ax.plot(t["day"], t["value"], color=c, lw=0.7, alpha=0.6)
                     ax.plot(rows["day"], rows["value"], "o", ms=2.5, color=c, alpha=0.8)
                 if arm is not None:
@@ -232,17 +233,14 @@ class _Subjects:
         data = problem.data
         self.problem = problem
         self.names = problem.names
-        self.ids = list(dict.fromkeys(data["subject"]))
-        self.of_row = np.array([self.ids.index(s) for s in data["subject"]])
         arm = data["arm"].to_numpy() if "arm" in data.columns else np.full(len(data), None)
-        self.arm = []
-        for k, s in enumerate(self.ids):
-            arms = set(arm[self.of_row == k])
-            if len(arms) > 1:
-                raise InputError(f"data: subject {s!r} appears in arms "
-                                 f"{', '.join(sorted(map(str, arms)))}; each subject belongs "
-                                 "to one arm")
-            self.arm.append(arms.pop())
+        # a subject is its id within its arm (a study report numbers animals per arm)
+        keys = list(zip(arm, data["subject"], strict=True))
+        self.keys = list(dict.fromkeys(keys))
+        place = {k: i for i, k in enumerate(self.keys)}
+        self.of_row = np.array([place[k] for k in keys])
+        self.arm = [a for a, _ in self.keys]
+        self.ids = [s for _, s in self.keys]
         self.value = data["value"].to_numpy(float)
         self.sd = data["sd"].to_numpy(float)
         self.groups = []  # (arm, subjects, rows, outputs, days, row's subject place, oi, di)
@@ -356,9 +354,10 @@ def fit(data: pd.DataFrame | str | Path, scenario: Scenario | Mapping | str | Pa
 
     Parameters
     ----------
-    data : a DataFrame or CSV/Parquet file with columns ``subject``, ``day``,
-        ``output``, ``value`` (or ``measured``) and optionally ``sd`` (and ``arm`` with a
-        design), e.g. a study report's ``animals.csv``.
+    data : a DataFrame or CSV/Parquet file with columns ``subject`` (or ``animal``),
+        ``day``, ``output``, ``value`` (or ``measured``) and optionally ``sd`` (and
+        ``arm`` with a design: subjects are numbered within their arm), e.g. a study
+        report's ``animals.csv``.
     scenario : a scenario (file, mapping or :class:`Scenario`) all subjects follow, or a
         design (a study): each subject runs its arm's scenario.
     parameters : model parameters that vary between subjects (docs/model-reference.md).
@@ -376,18 +375,18 @@ def fit(data: pd.DataFrame | str | Path, scenario: Scenario | Mapping | str | Pa
     check_options(spread, seed, cv)
     explore, converge = check_sampler(explore, converge, seed)
     raw = read_data(data)
-    if "subject" not in raw.columns:
-        raise InputError("data: a hierarchical fit needs a 'subject' column (several "
-                         "measurements of each subject); for one group use the "
+    col = "subject" if "subject" in raw.columns or "animal" not in raw.columns else "animal"
+    if col not in raw.columns:
+        raise InputError("data: a hierarchical fit needs a 'subject' (or 'animal') column "
+                         "(several measurements of each subject); for one group use the "
                          "least-squares or Bayesian fit")
-    gap = np.nonzero(raw["subject"].isna().to_numpy())[0]
+    gap = np.nonzero(raw[col].isna().to_numpy())[0]
     if len(gap):
-        raise InputError(f"data: column 'subject' is empty in row {int(gap[0]) + 1}; every "
+        raise InputError(f"data: column {col!r} is empty in row {int(gap[0]) + 1}; every "
                          "row must name its subject")
-    prob = prepare(raw, scenario, parameters, bounds, spread, cv)
-    prob.data.insert(0, "subject", raw["subject"].astype(str).to_numpy())
-    notes = [n for n in prob.notes if not n.startswith("column subject")
-             and not n.startswith("column(s) subject")]
+    prob = prepare(raw, scenario, parameters, bounds, spread, cv, replicate_sd=False)
+    prob.data.insert(0, "subject", raw[col].astype(str).to_numpy())
+    notes = [n for n in prob.notes if not n.startswith(("column subject", "column(s) "))]
     subjects = _Subjects(prob)
     N, P = subjects.n, len(prob.ranges)
     if N < 2:
@@ -489,7 +488,7 @@ def fit(data: pd.DataFrame | str | Path, scenario: Scenario | Mapping | str | Pa
                          "not identifiable from these data")
     individual = pd.DataFrame({"subject": subjects.ids})
     if "arm" in prob.data.columns:
-        individual["arm"] = subjects.arm
+        individual.insert(0, "arm", subjects.arm)
     for j, p in enumerate(names):
         individual[p] = np.exp(ind[:, j])
 
@@ -506,7 +505,7 @@ def fit(data: pd.DataFrame | str | Path, scenario: Scenario | Mapping | str | Pa
                 d = pd.DataFrame({"subject": subjects.ids[k], "day": days, "output": o,
                                   "value": values[r, i]})
                 if a is not None:
-                    d.insert(1, "arm", a)
+                    d.insert(0, "arm", a)
                 parts.append(d)
     trajectory = pd.concat(parts, ignore_index=True)
     seconds["trajectory"] = time.perf_counter() - t0
