@@ -39,7 +39,7 @@ TARGETS = (
     # ULTRA (Ettinger et al. 2004, Obstet Gynecol 104:443): 0.014 mg/day transdermal,
     # 2.6 % vs 0.6 % with placebo at 2 years (a patch delivers continuously)
     ("estradiol", "E2ref", {"dose_mg": 0.014, "every_days": 1, "mode": "continuous"}, 730,
-     2.0, (0.5, 500.0)),
+     2.0, (8.0, 2000.0)),
 )
 #: figures not fitted, printed beside the simulated value (out of sample)
 CHECKS = (
