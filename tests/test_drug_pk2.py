@@ -327,7 +327,10 @@ def test_sbml_export_of_a_scenario_with_the_new_drugs_agrees_with_roadrunner(tmp
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     rr = roadrunner.RoadRunner(str(out))
-    rr.integrator.relative_tolerance = 1e-8
+    # CVODE's corrector fails at the start of the 1-minute abaloparatide windows with
+    # rtol 1e-7 or tighter (measured: 1e-7, 1e-8 and 1e-9 stall); at 1e-6 it agrees with
+    # the engine to 3e-6 on every name below
+    rr.integrator.relative_tolerance = 1e-6
     rr.integrator.absolute_tolerance = 1e-12
     names = ["OCa_ap", "E2", "abalo_S", "estr_c", "aten_c", "prop_c"]
     sim = rr.simulate(0, 30, 31, ["time", *names])
