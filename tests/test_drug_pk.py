@@ -53,7 +53,7 @@ def test_every_pk_and_pd_value_has_a_unit_and_a_source():
         assert r["unit"] and r["description"], r
         src = r["source"]
         assert re.search(r"doi 10\.|PMID|label|product information|assumed|calibrated|"
-                         r"OpenBoneMin|intravenous", src), (r["drug"], r["parameter"], src)
+                         r"OpenBoneMin|intravenous|https://", src), (r["drug"], r["parameter"], src)
 
 
 def test_the_default_model_carries_no_drug_state():

@@ -34,7 +34,7 @@ import math
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal
 
@@ -53,7 +53,12 @@ from neurobone.engine.solvers import Lanes, Solver, Switching
 from neurobone.errors import InputError
 from neurobone.model.timed import Override
 from neurobone.scenario import population as popmod
-from neurobone.scenario.compile import base_parameters, model_for, protocol
+from neurobone.scenario.compile import (
+    base_parameters,
+    model_for,
+    shared_protocol,
+    subject_doses,
+)
 from neurobone.scenario.run import as_scenario
 from neurobone.scenario.schema import Scenario, parse_scenario
 from neurobone.scenario.subjects import (
@@ -259,6 +264,8 @@ class Prepared:
     save_traj: np.ndarray
     solver: Solver
     history_solver: Solver
+    #: drug entries whose doses each subject draws for herself (adherence below 1)
+    drawn: list = field(default_factory=list)
 
     @property
     def species(self) -> str:
@@ -320,14 +327,15 @@ def prepare(spec: CohortSpec, ref: Reference | None = None, check_memory: bool =
     ref = ref or reference(cm, base_parameters(cm, scn.parameters))
     outputs = list(dict.fromkeys([*m.outputs_for(scn.species), *(scn.outputs or [])]))
     resolve_outputs(m, outputs)  # unknown outputs: InputError naming the valid ones
-    rows = protocol(cm, scn, ref)  # scenario errors surface here, before any chunk
+    # scenario errors surface here, before any chunk
+    rows, drawn = shared_protocol(cm, scn, ref)
     pop = popmod.resolve(scn.population, scn.species, scn.subject)
     if check_memory:
         check_chunk_memory(spec, scn.duration_days, len(outputs), cm.n_params, cm.n_states)
     grid = np.arange(0.0, scn.duration_days, spec.trajectory_step)
     save_traj = np.unique(np.append(grid, scn.duration_days))
     prep = Prepared(spec, scn, cm, ref, rows, pop, outputs, save_traj,
-                    cohort_solver(spec.solver, spec.rtol), history_solver(spec.rtol))
+                    cohort_solver(spec.solver, spec.rtol), history_solver(spec.rtol), drawn)
     with _CACHE_LOCK:  # one prepared run per process (Dask workers run one cohort)
         _CACHE.clear()
         _CACHE[key] = prep
@@ -346,7 +354,8 @@ def default_trajectory_step(duration_days: float) -> float:
 def simulate_chunk(prep: Prepared, chunk: int, timings: dict[str, float] | None = None
                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The summary and trajectory tables of one chunk (nothing written). ``timings``
-    (if given) receives the seconds of each stage: sampling, history, scenario, tables."""
+    (if given) receives the seconds of each stage: sampling, history, scenario, tables,
+    and ``handed_over``: the number of subjects the lanes handed to the scalar solver."""
     timings = {} if timings is None else timings
     t0 = time.perf_counter()
     spec, cm, scn = prep.spec, prep.cm, prep.scn
@@ -364,10 +373,14 @@ def simulate_chunk(prep: Prepared, chunk: int, timings: dict[str, float] | None 
     timings["history"] = timings.get("history", 0.0) + t2 - t1
     # the subject's own overrides first, the protocol after them (it wins where they
     # overlap, e.g. estradiol over a natural menopause)
+    # and each subject's own draw of the doses taken at an adherence below 1 (keyed by the
+    # cohort's seed and her index: the same whatever the chunking)
     names = cm.model.parameter_names
-    own = [r + prep.rows if r else [] for r in subj.rows]
-    sched = Schedule.from_overrides(names, own, shared=prep.rows)
     subjects = cov.index.to_numpy()
+    doses = [subject_doses(prep.drawn, scn.duration_days, (spec.seed, int(s)))
+             for s in subjects]
+    own = [r + prep.rows + d if (r or d) else [] for r, d in zip(subj.rows, doses, strict=True)]
+    sched = Schedule.from_overrides(names, own, shared=prep.rows)
     keep = subjects % spec.trajectory_every == 0
     status = subj.status.copy()
     failure = list(subj.failure)
@@ -381,6 +394,7 @@ def simulate_chunk(prep: Prepared, chunk: int, timings: dict[str, float] | None 
                        outputs=prep.outputs, solver=prep.solver, threads=spec.threads,
                        on_failure="ignore")
         status[idx] = res.status
+        timings["handed_over"] = timings.get("handed_over", 0) + int(res.meta["handed_over"])
         for j in np.nonzero(res.status != 0)[0]:
             failure[idx[j]] = (f"scenario: {STATUS.get(int(res.status[j]), 'failed')} at day "
                                f"{res.fail_day[j]:.2f}")
@@ -404,8 +418,10 @@ def run_chunk(prep: Prepared, out_dir: str | Path, chunk: int) -> dict[str, Any]
     store.write_chunk(out_dir, chunk, summary, traj, bounds=prep.spec.bounds(chunk),
                       run=prep.run_key)
     timings["write"] = time.perf_counter() - t1
+    handed = int(timings.pop("handed_over", 0))  # a count, not seconds
     return {"chunk": chunk, "subjects": len(summary), "failed": int((summary["status"] != 0).sum()),
-            "seconds": time.perf_counter() - t0, "pid": os.getpid(), "timings": timings}
+            "handed_over": handed, "seconds": time.perf_counter() - t0, "pid": os.getpid(),
+            "timings": timings}
 
 
 # ----------------------------------------------------------------------------- tables

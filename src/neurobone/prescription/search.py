@@ -428,8 +428,8 @@ def prescribe(person: Person, *, goal: str = "abmd", sites=("spine", "femoral_ne
     max_minutes_week : the most exercise minutes a week the person will do.
     exclude : modalities not to use (e.g. ``("running",)``).
     drug : None (exercise only), a drug of docs/drugs.md at its labelled dose and interval
-        (the exercise plan is searched with it), or ``"any"`` (each drug in turn; the best
-        combination wins).
+        (the exercise plan is searched with it), or ``"any"`` (each osteoporosis drug in
+        turn, ``regimens.OSTEOPOROSIS``; the best combination wins).
     trial : an early response (:class:`~neurobone.prescription.personal.Trial`): a plan
         followed for some days and the changes measured over it. The copies of the person
         are then resampled from ``prior_draws`` prior copies in proportion to the
@@ -444,7 +444,7 @@ def prescribe(person: Person, *, goal: str = "abmd", sites=("spine", "femoral_ne
     Bad input raises :class:`~neurobone.errors.InputError` naming the field and the valid
     choices.
     """
-    from neurobone.model.brainbone.regimens import DRUGS
+    from neurobone.model.brainbone.regimens import DRUGS, OSTEOPOROSIS
 
     if not isinstance(person, Person):
         raise InputError(f"person: give a neurobone.prescription.Person, got "
@@ -467,7 +467,7 @@ def prescribe(person: Person, *, goal: str = "abmd", sites=("spine", "femoral_ne
             prior_draws < max(draws, final_draws):
         raise InputError(f"prior-draws: must be an integer of at least draws and final-draws "
                          f"({max(draws, final_draws)}), got {prior_draws!r}")
-    candidates = list(DRUGS) if drug == "any" else [drug]
+    candidates = list(OSTEOPOROSIS) if drug == "any" else [drug]
     finals: dict = {}
     searched, trace, calls, subjects, n_starts = [], [], 0, 0, 0
     notes: list[str] = []

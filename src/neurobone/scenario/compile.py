@@ -113,6 +113,30 @@ def protocol(cm: CompiledModel, scn: Scenario, ref: Reference) -> list[Override]
                                  **({"drugs": scn.drugs} if scn.drugs else {}))
 
 
+def shared_protocol(cm: CompiledModel, scn: Scenario, ref: Reference
+                    ) -> tuple[list[Override], list]:
+    """The protocol every subject of a cohort or study arm shares, and the drug entries
+    whose doses each subject draws for herself (bolus doses at an adherence below 1:
+    :func:`subject_doses`). Every entry is checked, whichever list it ends in."""
+    from neurobone.model.brainbone.regimens import drawn
+
+    rows = protocol(cm, scn, ref)
+    own = [d for d in scn.drugs if drawn(d)]
+    if not own:
+        return rows, []
+    shared = scn.model_copy(update={"drugs": [d for d in scn.drugs if not drawn(d)]})
+    return protocol(cm, shared, ref), own
+
+
+def subject_doses(entries: list, duration: float, key: tuple[int, ...]) -> list[Override]:
+    """One subject's own draw of the doses of ``entries`` (:func:`shared_protocol`):
+    ``key`` (e.g. the cohort's seed and the subject's index) joins each entry's seed, so
+    the draw is the subject's and is the same on every run."""
+    from neurobone.model.brainbone.regimens import dosing_rows
+
+    return dosing_rows(entries, duration, key=key) if entries else []
+
+
 def compile_scenario(scn: Scenario) -> Plan:
     """Build the plan of ``scn`` (its subject set up, its protocol as overrides)."""
     m = model_for(scn)

@@ -37,7 +37,12 @@ from neurobone.engine.simulate import Progress, simulate
 from neurobone.engine.solvers import BDF, Solver
 from neurobone.errors import InputError
 from neurobone.model.subjects import Covariates
-from neurobone.scenario.compile import base_parameters, model_for, protocol
+from neurobone.scenario.compile import (
+    base_parameters,
+    model_for,
+    shared_protocol,
+    subject_doses,
+)
 from neurobone.scenario.subjects import covariates_of_subject, initialise_subjects, reference
 from neurobone.scenario.variability import (
     MEASUREMENT,
@@ -408,11 +413,11 @@ def run_study(study: Study | dict | str | Path | None = None, *,
     cm = compile_model(study.model if study.drug_names else model_for(first))
     model = cm.model
     ref = reference(cm, base_parameters(cm, study.parameters))
-    rows = {}
+    rows, drawn = {}, {}
     for a in arms:
         tick(0, f"compiling arm {a}")
         try:
-            rows[a] = protocol(cm, study.scenario(a), ref)
+            rows[a], drawn[a] = shared_protocol(cm, study.scenario(a), ref)
         except InputError as exc:
             raise _located(study, a, exc) from None
         tick(1, f"compiled arm {a}")
@@ -442,7 +447,10 @@ def run_study(study: Study | dict | str | Path | None = None, *,
                      "reference subject's state")
         Y0[bad] = ref.y
     timings["history"] = time.perf_counter() - t0
-    schedules = [subj.rows[i] + rows[arms[i // n]] for i in range(n_animals)]
+    # each subject's own draw of the doses taken at an adherence below 1
+    schedules = [subj.rows[i] + rows[arms[i // n]]
+                 + subject_doses(drawn[arms[i // n]], study.duration_days, (study.seed, i))
+                 for i in range(n_animals)]
     if not vs:
         notes.append("the model declares no between-animal variability (no parameter has "
                      "cv > 0): the spread within an arm is measurement error only")

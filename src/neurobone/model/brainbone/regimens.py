@@ -15,7 +15,12 @@ gives the same doses) and a ``mode``:
     teriparatide: continuous PTH exposure, the catabolic control).
 
 Several entries of one drug are dose changes and sequences: their windows must not
-overlap (contradictory entries are an error naming both).
+overlap (contradictory entries are an error naming both). Nor may the windows of the
+two PTH1 receptor agonists (teriparatide, abaloparatide): one may follow the other.
+
+In a cohort each subject draws her own doses (``key``: the cohort's seed and the
+subject's index join the entry's ``seed``), so adherence differs between subjects and
+each subject's draw is reproducible whatever the chunking (:func:`drawn`).
 """
 
 from __future__ import annotations
@@ -31,6 +36,10 @@ from neurobone.model.timed import Override
 
 #: the drugs a regimen may name
 DRUGS = tuple(pharmacology.PREFIX)
+#: the drugs labelled to treat osteoporosis (a prescription's ``drug: any`` tries these;
+#: estradiol prevents bone loss and beta-blockers treat the heart)
+OSTEOPOROSIS = ("denosumab", "zoledronate", "alendronate", "teriparatide", "romosozumab",
+                "abaloparatide")
 MODES = ("bolus", "continuous")
 
 
@@ -68,9 +77,16 @@ def dose_days(entry, duration: float) -> list[float]:
     return [start + k * every for k in range(n)]
 
 
-def taken_days(i: int, entry, duration: float) -> list[float]:
+def drawn(entry) -> bool:
+    """Whether the entry's doses are drawn (bolus doses at an adherence below 1)."""
+    return (_get(entry, "mode", "bolus") == "bolus"
+            and float(_get(entry, "adherence", 1.0)) < 1.0)
+
+
+def taken_days(i: int, entry, duration: float, key: Sequence[int] = ()) -> list[float]:
     """The days the entry's doses are taken: due, not skipped, and drawn taken at the
-    entry's adherence."""
+    entry's adherence (from the entry's ``seed``, followed by ``key`` when given: a
+    cohort's seed and the subject's index)."""
     due = dose_days(entry, duration)
     skip = [float(s) for s in (_get(entry, "skip", ()) or ())]
     for s in skip:
@@ -81,7 +97,8 @@ def taken_days(i: int, entry, duration: float) -> list[float]:
     days = [d for d in due if not any(abs(s - d) < 1e-9 for s in skip)]
     adherence = float(_get(entry, "adherence", 1.0))
     if adherence < 1.0:
-        rng = np.random.default_rng(int(_get(entry, "seed", 0)))
+        seed = int(_get(entry, "seed", 0))
+        rng = np.random.default_rng([seed, *(int(k) for k in key)] if key else seed)
         taken = rng.random(len(days)) < adherence
         days = [d for d, t in zip(days, taken, strict=True) if t]
     return days
@@ -104,8 +121,8 @@ def check_entry(i: int, entry, duration: float) -> None:
         raise InputError(f"drugs[{i}].mode: unknown mode {mode!r}; valid: {', '.join(MODES)}")
     every = float(_get(entry, "every_days", default_interval(drug)))
     window = pharmacology.value(drug, "window")
-    if every <= window:
-        raise InputError(f"drugs[{i}].every_days: {every:g} must be longer than the "
+    if every < window:
+        raise InputError(f"drugs[{i}].every_days: {every:g} must be at least the "
                          f"{drug} input window ({window:g} days)")
     start = float(_get(entry, "start_day", 0.0))
     end = float(_get(entry, "end_day", duration))
@@ -113,21 +130,47 @@ def check_entry(i: int, entry, duration: float) -> None:
         raise InputError(f"drugs[{i}]: end_day {end:g} must be after start_day {start:g}")
 
 
-def dosing_rows(entries: Sequence, duration: float) -> list[Override]:
-    """The overrides of every regimen entry (module docstring)."""
-    out: list[Override] = []
-    spans: dict[str, list[tuple[int, float, float]]] = {}
+def _group(drug: str) -> str:
+    """Entries of one group may not overlap: one drug, or the PTH1 receptor agonists."""
+    return "PTH1R" if drug in pharmacology.PTH1R_AGONISTS else drug
+
+
+def check_entries(entries: Sequence, duration: float) -> None:
+    """Every entry checked (:func:`check_entry`), and no two windows of one drug, or of
+    the two PTH1 receptor agonists, overlapping."""
+    spans: dict[str, list[tuple[int, str, float, float]]] = {}
     for i, e in enumerate(entries):
         check_entry(i, e, duration)
         drug = e.name
         start = float(_get(e, "start_day", 0.0))
         end = float(_get(e, "end_day", duration))
-        for j, a, b in spans.get(drug, []):
+        for j, other, a, b in spans.get(_group(drug), []):
             if start < b and a < end:
+                if other != drug:
+                    raise InputError(
+                        f"drugs[{i}]: {drug} from day {start:g} to {end:g} overlaps {other} "
+                        f"in drugs[{j}] (day {a:g} to {b:g}); both act on the PTH1 receptor: "
+                        "give them in sequence (end_day of one = start_day of the next)")
                 raise InputError(f"drugs[{i}]: {drug} from day {start:g} to {end:g} overlaps "
                                  f"drugs[{j}] (day {a:g} to {b:g}); give each dose change "
                                  "its own window (end_day of one = start_day of the next)")
-        spans.setdefault(drug, []).append((i, start, end))
+        spans.setdefault(_group(drug), []).append((i, drug, start, end))
+
+
+def dosing_rows(entries: Sequence, duration: float, key: Sequence[int] = (),
+                only: bool | None = None) -> list[Override]:
+    """The overrides of every regimen entry (module docstring). ``key`` extends the
+    adherence draws' seed (a cohort subject's own draw); ``only`` keeps the entries
+    whose doses are drawn (True) or those whose are not (False); every entry is checked
+    either way."""
+    check_entries(entries, duration)
+    out: list[Override] = []
+    for i, e in enumerate(entries):
+        if only is not None and drawn(e) != only:
+            continue
+        drug = e.name
+        start = float(_get(e, "start_day", 0.0))
+        end = float(_get(e, "end_day", duration))
         name = f"{pharmacology.PREFIX[drug]}_in"
         dose = float(_get(e, "dose_mg", default_dose(drug)))
         every = float(_get(e, "every_days", default_interval(drug)))
@@ -136,5 +179,6 @@ def dosing_rows(entries: Sequence, duration: float) -> list[Override]:
                 out.append(Override(name, dose / every, start, end))
             continue
         window = pharmacology.value(drug, "window")
-        out += [Override(name, dose / window, d, d + window) for d in taken_days(i, e, duration)]
+        out += [Override(name, dose / window, d, d + window)
+                for d in taken_days(i, e, duration, key)]
     return out

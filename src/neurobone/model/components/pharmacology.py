@@ -43,6 +43,33 @@ romosozumab (``romo``)
     approximation). PD: free sclerostin of each region divided by ``1 + C/K``; the
     coupling component turns less sclerostin into more osteoblast precursors (Wnt) and,
     with half the exponent, less RANKL: the smaller anti-resorptive effect follows.
+abaloparatide (``abalo``)
+    A PTHrP(1-34) analogue acting on the same PTH1 receptor as teriparatide, written
+    with teriparatide's form: first-order subcutaneous absorption into one compartment,
+    a transient receptor signal ``(C/K)^2/(1 + (C/K)^2)`` driving the same slow anabolic
+    response (the same ``a`` and ``k_S``) that divides osteoblast apoptosis. The two
+    drugs differ in PK, in the potency ``K`` (pM at half the signal: fitted to ACTIVE;
+    the molar potency relative to teriparatide is ``teri_K / abalo_K``) and in the
+    sustained PTH-like action: ``r0`` times its concentration adds to PTH (it binds the
+    R0 conformation that carries prolonged signalling less than PTH does). Teriparatide
+    and abaloparatide may follow each other but not overlap (one receptor:
+    :mod:`~neurobone.model.brainbone.regimens` refuses overlapping windows).
+estradiol (``estr``)
+    Transdermal estradiol: a zero-order delivery of the labelled dose per day into one
+    compartment with a linear clearance (serum estradiol, pg/mL, above the subject's
+    own). PD: the estrogen action the body tends to (``E2_goal`` of the systemic
+    component, which the core's estrogen mechanisms already use) rises by
+    ``C / E2ref``: the drug adds to whatever the subject's ovaries still make.
+propranolol (``prop``), atenolol (``aten``), nebivolol (``nebi``)
+    Oral beta-blockers: first-order absorption from the gut into one compartment with a
+    linear clearance; the unbound concentration occupies beta1 and beta2 receptors by
+    competitive binding with each drug's dissociation constants (Baker 2005; nebivolol's
+    beta1 constant is an effective one, its metabolites included). Several blockers
+    compete for the same receptors: the occupancy of receptor i is
+    ``x_i / (1 + x_i)`` with ``x_i`` the sum of ``C_u/Kd_i`` over the drugs
+    (:func:`beta_blockade`), and the signal through receptor i (``adr_signal_i`` of the
+    autonomic component) is multiplied by ``1 - occupancy``: the same place the step
+    inputs ``occ_b1``, ``occ_b2`` of a ``beta_blocker`` intervention act.
 """
 
 from __future__ import annotations
@@ -57,9 +84,14 @@ from neurobone.model.definition import Component, Expression, Parameter, State
 
 #: the drugs with a PK/PD component, and each one's symbol prefix
 PREFIX = {"denosumab": "dmab", "zoledronate": "zol", "alendronate": "aln",
-          "teriparatide": "teri", "romosozumab": "romo"}
+          "teriparatide": "teri", "romosozumab": "romo", "abaloparatide": "abalo",
+          "estradiol": "estr", "propranolol": "prop", "atenolol": "aten",
+          "nebivolol": "nebi"}
 #: the drug class of each (what its PD acts on)
 BISPHOSPHONATES = ("zoledronate", "alendronate")
+#: agonists of the one PTH1 receptor (their windows may not overlap)
+PTH1R_AGONISTS = ("teriparatide", "abaloparatide")
+BETA_BLOCKERS = ("propranolol", "atenolol", "nebivolol")
 
 
 @lru_cache(maxsize=1)
@@ -201,8 +233,79 @@ def _romosozumab() -> Component:
                      expressions=exprs, wraps=wraps)
 
 
+def _abaloparatide() -> Component:
+    states = (
+        State("abalo_sc", 0.0, "mg", "abaloparatide at the subcutaneous depot",
+              rate="abalo_F*abalo_in - abalo_ka*abalo_sc", scale=0.01),
+        State("abalo_c", 0.0, "mg", "abaloparatide in its volume of distribution",
+              rate="abalo_ka*abalo_sc - abalo_CL/abalo_V*abalo_c", scale=0.01),
+        State("abalo_S", 0.0, "1", "slow anabolic response to abaloparatide's PTH1R signal",
+              rate="abalo_k_S*(abalo_occ - abalo_S)", scale=0.01),
+    )
+    exprs = (
+        Expression("abalo_pM", "abalo_c/abalo_V*1e9/abalo_mw", "pM", "serum abaloparatide"),
+        Expression("abalo_occ", "(abalo_pM/abalo_K)**2/(1 + (abalo_pM/abalo_K)**2)", "1",
+                   "transient anabolic PTH1R signal of abaloparatide"),
+    )
+    wraps = tuple(w for r in REGIONS for w in (
+        Expression(f"PTH_{r}", "{prev} + abalo_r0*abalo_pM", "pM",
+                   f"PTH at the {r} region, abaloparatide's sustained action included"),
+        Expression(f"mod_OBa_apop_{r}", "({prev})/(1 + abalo_a*abalo_S)", "1",
+                   f"modifier of OBa apoptosis at the {r} region, abaloparatide included"),
+    ))
+    return Component("abaloparatide", "abaloparatide PK and PTH1 receptor actions",
+                     parameters=_parameters("abaloparatide"), states=states,
+                     expressions=exprs, wraps=wraps)
+
+
+def _estradiol() -> Component:
+    states = (State("estr_c", 0.0, "mg", "estradiol delivered by the drug, in its volume",
+                    rate="estr_F*estr_in - estr_CL/estr_V*estr_c", scale=1e-3),)
+    exprs = (Expression("estr_pgml", "estr_c/estr_V*1e6", "pg/mL",
+                        "serum estradiol added by the drug"),)
+    wraps = (Expression("E2_goal", "{prev} + estr_pgml/estr_E2ref", "1",
+                        "estrogen action the body tends to, estradiol therapy included"),)
+    return Component("estradiol", "transdermal estradiol PK and estrogen action",
+                     parameters=_parameters("estradiol"), states=states,
+                     expressions=exprs, wraps=wraps)
+
+
+def _beta_blocker(drug: str) -> Component:
+    p = PREFIX[drug]
+    states = (
+        State(f"{p}_gut", 0.0, "mg", f"{drug} in the gut", rate=f"{p}_F*{p}_in - {p}_ka*{p}_gut",
+              scale=10.0),
+        State(f"{p}_c", 0.0, "mg", f"{drug} in its volume of distribution",
+              rate=f"{p}_ka*{p}_gut - {p}_CL/{p}_V*{p}_c", scale=10.0),
+    )
+    exprs = (
+        Expression(f"{p}_conc", f"{p}_c/{p}_V*1000", "ng/mL", f"plasma {drug} (total)"),
+        Expression(f"{p}_nM", f"{p}_fu*{p}_c/{p}_V*1e6/{p}_mw", "nM", f"unbound plasma {drug}"),
+        Expression(f"{p}_x1", f"{p}_nM/{p}_Kd1", "1", f"{drug} at beta1 receptors (C_u/Kd1)"),
+        Expression(f"{p}_x2", f"{p}_nM/{p}_Kd2", "1", f"{drug} at beta2 receptors (C_u/Kd2)"),
+    )
+    return Component(drug, f"{drug} PK and beta-receptor binding",
+                     parameters=_parameters(drug), states=states, expressions=exprs)
+
+
+def beta_blockade(drugs) -> Component:
+    """The receptor occupancy of the beta-blockers ``drugs`` (competing for the same
+    receptors) and its action on the beta1 and beta2 signals."""
+    exprs = []
+    for i in ("1", "2"):
+        x = " + ".join(f"{PREFIX[d]}_x{i}" for d in drugs)
+        exprs.append(Expression(f"bb_occ{i}", f"({x})/(1 + {x})", "1",
+                                f"beta{i} receptor occupancy by the beta-blockers taken"))
+    wraps = tuple(Expression(f"adr_signal_{i}", f"({{prev}})*(1 - bb_occ{i})", "1",
+                             f"signal through beta{i} receptors, beta-blockers included")
+                  for i in ("1", "2"))
+    return Component("beta_blockade", "beta-adrenergic receptor occupancy by beta-blockers",
+                     expressions=tuple(exprs), wraps=wraps)
+
+
 _BUILD = {"denosumab": _denosumab, "teriparatide": _teriparatide,
-          "romosozumab": _romosozumab}
+          "romosozumab": _romosozumab, "abaloparatide": _abaloparatide,
+          "estradiol": _estradiol}
 
 
 def components(drugs) -> list[Component]:
@@ -215,5 +318,11 @@ def components(drugs) -> list[Component]:
     if any(d in BISPHOSPHONATES for d in chosen):
         out.append(SKELETON_RESORPTION)
     for d in chosen:
-        out.append(_BUILD[d]() if d in _BUILD else _bisphosphonate(d))
+        if d in BETA_BLOCKERS:
+            out.append(_beta_blocker(d))
+        else:
+            out.append(_BUILD[d]() if d in _BUILD else _bisphosphonate(d))
+    blockers = [d for d in chosen if d in BETA_BLOCKERS]
+    if blockers:
+        out.append(beta_blockade(blockers))
     return out
