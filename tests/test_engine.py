@@ -94,6 +94,19 @@ def test_one_subject_is_a_result_of_one():
     assert_agrees("default solver", dflt, ref, subjects=[(0, 3)])
 
 
+def test_the_reference_solver_stops_at_its_step_budget():
+    """SciPy has no step limit: BDF counts right-hand-side evaluations against max_steps
+    and reports "too many steps" instead of crawling on (a fuzzed steady state did)."""
+    cm, P, Y, schedules, days, _ = reference("lemaire2004")
+    res = simulate(cm, days, parameters=P[3], initial=Y[3], schedule=schedules[3],
+                   solver=BDF(max_steps=20), on_failure="ignore")
+    assert STATUS[int(res.status[0])] == "too many steps"
+    assert np.isnan(res.values[0, -1]).all()
+    ok = simulate(cm, days, parameters=P[3], initial=Y[3], schedule=schedules[3],
+                  solver=BDF(max_steps=100_000))
+    assert int(ok.status[0]) == 0
+
+
 # Robertson with a weekly doubled first rate constant and a pulse of the third
 ROBERTSON_SCHEDULES = [[], [Override("k1", 0.08, 3.0, 30.0, weekdays=(1, 3))],
                        [Override("k3", 2e4, 0.5, 20.0)]]

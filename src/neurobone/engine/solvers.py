@@ -308,10 +308,15 @@ def blocks(t_end: np.ndarray, lanes: int, threads: int) -> tuple[np.ndarray, np.
     return order, starts
 
 
+class _OverBudget(Exception):
+    """A subject used up :attr:`Solver.max_steps` right-hand-side evaluations in SciPy."""
+
+
 @dataclass(frozen=True)
 class BDF(Solver):
     """SciPy's ``solve_ivp`` with the analytic Jacobian, one subject after another
-    (``method``: ``"BDF"``, ``"Radau"`` or ``"LSODA"``): the reference solver."""
+    (``method``: ``"BDF"``, ``"Radau"`` or ``"LSODA"``): the reference solver. Its
+    ``max_steps`` counts right-hand-side evaluations (status "too many steps" beyond)."""
 
     rtol: float = 1e-8
     method: Literal["BDF", "Radau", "LSODA"] = "BDF"
@@ -365,19 +370,33 @@ class BDF(Solver):
             t_eval = np.append(inside, tb)
             pp = p.copy()
 
+            budget = [int(self.max_steps) - steps]
+
+            def f(tt, yy, pp=pp):
+                # the budget counts right-hand-side evaluations (SciPy has no step limit)
+                budget[0] -= 1
+                if budget[0] < 0:
+                    raise _OverBudget
+                return rhs(tt, np.ascontiguousarray(yy), pp, dy).copy()
+
             def solve(t_eval, t0=t, tb=tb, y=y, pp=pp):
                 # equations that blow up make SciPy warn on every step: the failure is
                 # reported as a status, not as warnings
                 with np.errstate(all="ignore"), warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)
                     return solve_ivp(
-                        lambda tt, yy: rhs(tt, np.ascontiguousarray(yy), pp, dy).copy(),
-                        (t0, tb), y, method=self.method, t_eval=t_eval, rtol=self.rtol,
+                        f, (t0, tb), y, method=self.method, t_eval=t_eval, rtol=self.rtol,
                         atol=atol, max_step=self.hmax or np.inf,
                         jac=lambda tt, yy: jac(tt, np.ascontiguousarray(yy), pp, J).copy())
 
             try:
                 sol = solve(t_eval)
+            except _OverBudget:
+                o.status[i] = 2
+                o.fail_t[i] = t
+                o.out[i, ks:] = np.nan
+                o.steps[i] = int(self.max_steps)
+                return
             except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
                 # SciPy refuses a non-finite Jacobian or right-hand side (its LU
                 # factorisation checks): the subject fails in this segment
@@ -400,12 +419,13 @@ class BDF(Solver):
                 o.status[i] = 3 if sol.status == 0 else 1
                 o.fail_t[i] = sol.t[reached - 1] if reached else t
                 try:  # the day it stopped: the segment again, every step kept
+                    budget[0] = int(sol.nfev) + 1
                     steps_kept = solve(None)
                     finite = np.all(np.isfinite(steps_kept.y), axis=0)
                     last = len(finite) - 1 if np.all(finite) else int(np.argmin(finite)) - 1
                     if last >= 0:
                         o.fail_t[i] = max(o.fail_t[i], float(steps_kept.t[last]))
-                except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+                except (_OverBudget, ValueError, ArithmeticError, np.linalg.LinAlgError):
                     pass
                 o.out[i, ks:] = np.nan
                 o.steps[i] = steps
