@@ -68,7 +68,7 @@ def test_calibration_rows_are_what_calibrate_drugs_fits():
 def test_unknown_trial_names_the_valid_ones():
     from neurobone.study.trial import load_trial
 
-    with pytest.raises(InputError, match="trials: fosit, frame, freedom"):
+    with pytest.raises(InputError, match="trials: active2016, fosit, frame, freedom"):
         load_trial("fit")
 
 
@@ -79,7 +79,7 @@ def test_trial_cli_lists_and_rejects(cli, one_line_error, tmp_path):
     freedom = [x for x in lines if x.startswith("freedom ")]
     assert len(lines) >= 7 and len(freedom) == 1 and "denosumab" in freedom[0]
     code, _, err = cli("trial", "nope", "-o", tmp_path / "r")
-    one_line_error(code, err, "unknown trial 'nope'; trials: fosit, frame, freedom")
+    one_line_error(code, err, "unknown trial 'nope'; trials: active2016, fosit, frame, freedom")
     code, _, err = cli("trial", "frame", "--n", "1", "-o", tmp_path / "r")
     one_line_error(code, err, "--n: at least 2")
     assert not (tmp_path / "r").exists()

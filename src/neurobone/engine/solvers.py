@@ -372,7 +372,7 @@ class BDF(Solver):
 
             budget = [int(self.max_steps) - steps]
 
-            def f(tt, yy, pp=pp):
+            def f(tt, yy, pp=pp, budget=budget):
                 # the budget counts right-hand-side evaluations (SciPy has no step limit)
                 budget[0] -= 1
                 if budget[0] < 0:
