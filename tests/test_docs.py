@@ -20,7 +20,7 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 #: pages whose Python examples take long (a Dask cluster, cohorts of thousands,
 #: a fit with its profiles and a 3-parameter posterior sample, drug runs of years):
 #: make test-slow
-SLOW_EXAMPLES = {"cohorts.md", "fitting.md", "drugs.md"}
+SLOW_EXAMPLES = {"cohorts.md", "fitting.md", "drugs.md", "uncertainty.md"}
 
 
 def _page(path: Path, slow: bool = False):

@@ -19,6 +19,7 @@ quick)::
     nb.fit_bayes("data.csv", "examples/mouse_treadmill.yaml", ["k_tb", "g_T"])  # posterior
     nb.fit_lsq("animals.csv", nb.load_study("my_study.yaml"), ["k_tb"])  # arms of a design
     nb.fit_mixed("mice.csv", "examples/mouse_treadmill.yaml", ["k_tb"])  # between subjects
+    nb.scenario_bands("examples/mouse_treadmill.yaml", draws=100)  # parameter uncertainty
     nb.sensitivity("examples/mouse_treadmill.yaml", ["k_tb", "g_T"], outputs=["bv_tv"])
 
 See README.md and docs/.
@@ -79,6 +80,8 @@ _EXPORTS = {
     "fit_bayes": ("neurobone.fit.bayes", "fit"),
     "PosteriorResult": "neurobone.fit.bayes",
     "fit_mixed": ("neurobone.fit.mixed", "fit"),
+    "scenario_bands": "neurobone.fit.uncertainty",
+    "UncertaintyResult": "neurobone.fit.uncertainty",
     "MixedResult": "neurobone.fit.mixed",
     "sensitivity": "neurobone.fit.sensitivity",
     "SensitivityResult": "neurobone.fit.sensitivity",

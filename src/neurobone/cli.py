@@ -118,8 +118,18 @@ def simulate_cmd(
     rtol: float = typer.Option(1e-8, "--rtol", help="relative tolerance of the solver"),
     out: Optional[Path] = typer.Option(None, "-o", "--out",
                                        help="CSV file to write (default: stdout)"),
+    uncertainty: Optional[int] = typer.Option(
+        None, "--uncertainty",
+        help="scenario only: run N draws of the calibrated parameters and write their "
+             "bands (day, output, low, median, high, calibrated) instead"),
+    level: float = typer.Option(0.95, "--level", help="with --uncertainty: the band's level"),
+    seed: int = typer.Option(0, "--seed", help="with --uncertainty: which draws are run"),
+    plot: Optional[Path] = typer.Option(None, "--plot",
+                                        help="with --uncertainty: figure file (.png, .svg, ...)"),
 ) -> None:
-    """Simulate a scenario file, or a model for N days; write one row per day as CSV."""
+    """Simulate a scenario file, or a model for N days; write one row per day as CSV.
+    With --uncertainty N, the scenario's credible bands over the calibration's
+    parameter uncertainty (docs/uncertainty.md)."""
     from neurobone.engine.solvers import solver_named
     from neurobone.model.timed import parse_set
 
@@ -127,6 +137,35 @@ def simulate_cmd(
     overrides = [parse_set(s) for s in (set_ or [])]
     if out is not None:
         check_writable(out)
+    if uncertainty is None and plot is not None:
+        raise InputError("--plot applies with --uncertainty only")
+    if uncertainty is not None:
+        if scenario is None:
+            raise InputError("--uncertainty needs a scenario file (the calibrated brain-bone "
+                             "model's parameters are drawn)")
+        if overrides:
+            raise InputError("--uncertainty and --set: set parameters under the scenario's "
+                             "parameters: instead")
+        fmt = None
+        if plot is not None:
+            check_output_file(plot, "figure file")
+            fmt = _figure_format(plot)
+        from neurobone.fit.uncertainty import scenario_bands
+
+        res = scenario_bands(scenario, draws=uncertainty, level=level, seed=seed)
+        err = Console(stderr=True)
+        for text in res.notes:
+            err.print(f"note: {text}", highlight=False, markup=False, soft_wrap=True)
+        err.print(res.caption, highlight=False, markup=False, soft_wrap=True)
+        _write_csv(res.bands, out)
+        if plot is not None:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            fig = res.plot()
+            write_output(plot, lambda tmp: fig.savefig(tmp, dpi=150, bbox_inches="tight",
+                                                       format=fmt), "figure file")
+        return
     if scenario is not None:
         if model is not None or days is not None or species is not None:
             raise InputError("give either a scenario file or --model/--days/--species, not both")

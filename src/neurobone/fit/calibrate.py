@@ -106,6 +106,16 @@ def _sigma(rows: pd.DataFrame) -> np.ndarray:
     return np.maximum((rows["high"] - rows["low"]).to_numpy(float) / 4.0, 1e-12)
 
 
+def row_residuals(sets: list[dict[str, float]], rows: pd.DataFrame, hypothesis: str,
+                  table: pd.DataFrame, weights: dict[str, float] | None = None) -> np.ndarray:
+    """Residuals ``(simulated - central) / sigma * weight`` of ``rows`` (targets) for each
+    parameter set in ``sets`` (one batched ensemble; NaN where a run failed)."""
+    order = list(rows["id"])
+    sigma = _sigma(rows) / np.array([(weights or {}).get(i, 1.0) for i in order])
+    sim = simulated(Ensemble(sets, hypothesis), order, table)
+    return (sim - rows["central"].to_numpy(float)) / sigma
+
+
 def _default(name: str, hypothesis: str) -> float:
     """The model's value of a (possibly species-prefixed) parameter."""
     species, _, plain = name.rpartition(":")
@@ -160,10 +170,9 @@ def calibrate(params: list[str], ids: list[str], *, hypothesis: str = "article",
 
     def residuals_of(xs: list[np.ndarray]) -> np.ndarray:
         sets = [{**fixed, **dict(zip(params, map(float, value(x)), strict=True))} for x in xs]
-        sim = simulated(Ensemble(sets, hypothesis), order, table)
+        r = row_residuals(sets, rows, hypothesis, table, weights)
         count["evaluations"] += len(xs)
-        count["failed"] += int(np.sum(~np.isfinite(sim)))
-        r = (sim - central) / sigma
+        count["failed"] += int(np.sum(~np.isfinite(r)))
         return np.where(np.isfinite(r), r, FAILED_RESIDUAL)
 
     def fun(x):

@@ -172,6 +172,26 @@ def calibrated_values(hypothesis: str) -> dict[str, dict[str, float]]:
     return {k: {n: float(v) for n, v in vals.items()} for k, vals in data["values"].items()}
 
 
+def calibration_draws(hypothesis: str) -> tuple[dict, dict] | None:
+    """Draws of the calibrated parameters of ``hypothesis`` (the calibration's
+    uncertainty, :mod:`neurobone.fit.laplace`) and their provenance: ``({name: values},
+    provenance)``, names of one species prefixed ``mouse:``/``human:``; None when they
+    have not been written."""
+    import csv
+
+    import numpy as np
+
+    folder = resources.files("neurobone.data") / "calibration"
+    table, meta = folder / f"{hypothesis}-draws.csv", folder / f"{hypothesis}-draws.json"
+    if not (table.is_file() and meta.is_file()):
+        return None
+    with table.open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    names = rows[0][1:]
+    values = np.array([[float(x) for x in r[1:]] for r in rows[1:]])
+    return ({n: values[:, j] for j, n in enumerate(names)}, json.loads(meta.read_text()))
+
+
 @lru_cache(maxsize=None)
 def with_drugs(drugs: frozenset[str] = frozenset()) -> Model:
     """:data:`MODEL` with the PK/PD components of ``drugs``
