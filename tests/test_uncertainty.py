@@ -111,3 +111,44 @@ def test_cli_uncertainty(cli, tmp_path, one_line_error):
     one_line_error(code, err, "--plot applies with --uncertainty only")
     code, _, err = cli("simulate", "--model", "lemaire2004", "--uncertainty", "4")
     one_line_error(code, err, "--uncertainty needs a scenario file")
+
+
+STUDY = {
+    "name": "two-week design", "species": "mouse", "subject": {"sex": "female", "age_weeks": 12},
+    "duration_days": 14, "n_per_arm": 2, "seed": 1, "outputs": ["bv_tv", "connectivity"],
+    "arms": [{"name": "sedentary"},
+             {"name": "exercise", "exercise": [SHORT["exercise"][0]]}],
+}
+
+
+def test_a_studys_comparisons_over_parameter_uncertainty():
+    from neurobone.report.uncertainty import parameter_bands
+    from neurobone.scenario.run import run_scenario
+    from neurobone.study import as_study, run_study
+
+    res = run_study(as_study(STUDY))
+    pb = parameter_bands(res, draws=4)
+    d = pb.differences.set_index(["arm", "reference"]).loc[("exercise", "sedentary")]
+    assert d["value"] == res.value_of("bv_tv") == "change_pct"
+    # the calibrated difference is the arms' mean subjects' percent changes, run directly
+    ex = run_scenario(res.study.scenario("exercise"))["bv_tv"]
+    sed = run_scenario(res.study.scenario("sedentary"))["bv_tv"]
+    direct = 100 * (ex[14] / ex[0] - 1) - 100 * (sed[14] / sed[0] - 1)
+    assert d["calibrated"] == pytest.approx(direct, rel=1e-3)
+    assert d["low"] <= d["median"] <= d["high"]
+    assert set(pb.arms["arm"]) == {"sedentary", "exercise"}
+    assert "Parameter uncertainty only" in pb.caption
+
+
+def test_cli_run_with_uncertainty_writes_the_tables(cli, tmp_path, one_line_error):
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(STUDY))
+    out = tmp_path / "report"
+    code, stdout, err = cli("run", path, "--uncertainty", "3", "-o", out)
+    assert code == 0, err
+    assert "Over the calibration's parameter uncertainty" in stdout
+    diffs = pd.read_csv(out / "parameter_differences.csv")
+    assert list(diffs["arm"]) == ["exercise"]
+    assert (out / "parameter_bands.png").is_file() and (out / "parameter_bands.csv").is_file()
+    code, _, err = cli("run", path, "--uncertainty", "1", "-o", tmp_path / "r2")
+    one_line_error(code, err, "--uncertainty must be a number of draws of at least 2")

@@ -870,6 +870,11 @@ def run_cmd(
         False, "--overwrite",
         help="write into a non-empty folder that holds no neurobone report (its files are kept, "
              "those with the report's names replaced)"),
+    uncertainty: Optional[int] = typer.Option(
+        None, "--uncertainty",
+        help="also run each arm's mean subject over N draws of the calibrated parameters: "
+             "each comparison's difference over the model's parameter uncertainty, apart "
+             "from the study's confidence intervals (docs/uncertainty.md)"),
 ) -> None:
     """Run an in-silico study: print mean ± SD per arm, the comparisons and the
     conclusions, write a report."""
@@ -879,6 +884,9 @@ def run_cmd(
     from neurobone.report.console import print_hypotheses, print_results
     from neurobone.study import as_study, hypothesis_names, run_hypotheses, run_study
 
+    if uncertainty is not None and (isinstance(uncertainty, bool) or uncertainty < 2):
+        raise InputError(f"--uncertainty must be a number of draws of at least 2, got "
+                         f"{uncertainty}")
     hyps = hypothesis_names(hypothesis)
     spec = as_study(study).with_options(n_per_arm=n, seed=seed, day=day)
     many = len(hyps) > 1
@@ -898,10 +906,34 @@ def run_cmd(
         if many:
             wide.print(f"\n=== hypothesis {result.study.hypothesis} ===", highlight=False)
         print_results(result, wide)
-        index = write_report(result, folder, overwrite=overwrite)
+        extra = None
+        if uncertainty is not None:
+            from neurobone.report.uncertainty import parameter_bands
+
+            pb = parameter_bands(result, draws=uncertainty)
+            _print_parameter_bands(pb, wide)
+            extra = {"parameter_bands.csv": pb.arms,
+                     "parameter_differences.csv": pb.differences,
+                     "parameter_bands.png": pb.plot(result.primary)}
+        index = write_report(result, folder, overwrite=overwrite, extra=extra)
         wide.print(f"report: {index}", highlight=False)
     if many:
         print_hypotheses(results, wide)
+
+
+def _print_parameter_bands(pb, out: Console) -> None:
+    table = Table(title=f"Over the calibration's parameter uncertainty ({pb.draws} draws; "
+                        "mean subject of each arm)", title_justify="left",
+                  caption=pb.caption)
+    for col in ("comparison", "output", "day", "difference (calibrated)",
+                f"{100 * pb.level:g} % band"):
+        table.add_column(col)
+    for r in pb.differences.itertuples():
+        table.add_row(f"{r.arm} vs {r.reference}", r.output, f"{r.day:g}",
+                      f"{r.calibrated:+.3g}", f"{r.low:+.3g} to {r.high:+.3g}")
+    out.print(table)
+    for note in pb.notes:
+        out.print(f"note: {note}", style="yellow", highlight=False)
 
 
 @app.command("trial")

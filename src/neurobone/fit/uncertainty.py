@@ -57,6 +57,10 @@ class UncertaintyResult:
     failed: int
     hypothesis: str
     notes: list[str] = field(default_factory=list)
+    #: every draw's run (draws, outputs, days) on ``days``/``outputs``, NaN where it failed
+    runs: np.ndarray | None = field(default=None, repr=False)
+    days: list[float] = field(default_factory=list, repr=False)
+    outputs: list[str] = field(default_factory=list, repr=False)
 
     @property
     def caption(self) -> str:
@@ -183,4 +187,4 @@ def scenario_bands(scenario: Scenario | Mapping | str | Path, *, draws: int = 10
         notes.append(f"{failed} of {len(ok)} draws could not be run (first: "
                      f"{next(f for f in failure[1:] if f)})")
     return UncertaintyResult(bands, float(level), names, held, len(ok), failed,
-                             scn.hypothesis, notes)
+                             scn.hypothesis, notes, values[1:], list(grid), list(outs))
