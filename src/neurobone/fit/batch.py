@@ -5,8 +5,9 @@ the checked ranges of the varied parameters (:func:`parameter_ranges`), the chec
 outputs and days (:func:`check_outputs`, :func:`check_days`) and :func:`evaluate`, which
 runs the scenario once per row of a matrix of parameter values. Each row is a subject
 with those values exactly as if the scenario file had them under ``parameters:``: its
-young-adult reference is put at homeostasis anew (one row at a time, Newton's method),
-its protocol built from that reference, its life history (if any) integrated from it
+young-adult reference is put at homeostasis anew (all rows at once, a batched damped
+Newton iteration: :func:`neurobone.scenario.subjects.references`), its protocol built
+from that reference, its life history (if any) integrated from it
 (all rows in one engine call), then the scenario (all rows in one ``simulate`` call, the
 scenario's solver).
 """
@@ -36,7 +37,7 @@ from neurobone.scenario.subjects import (
     Reference,
     covariates_of_subject,
     initialise_subjects,
-    reference,
+    references,
 )
 
 
@@ -150,15 +151,18 @@ def evaluate(scn: Scenario, cm: CompiledModel, names: Sequence[str], X: np.ndarr
     Y0 = np.zeros((N, cm.n_states))
     rows: list[list] = [[] for _ in range(N)]
     t0 = time.perf_counter()
+    with np.errstate(all="ignore"):
+        Y_ref, P_ref, why = references(cm, B)
     every = max(1, N // 100)
     for i in range(N):
-        try:
-            with np.errstate(all="ignore"):
-                ref = reference(cm, B[i])
-            P0[i], Y0[i] = ref.p, ref.y
-            rows[i] = protocol(cm, scn, ref)
-        except NeuroboneError as exc:
-            failure[i] = f"reference: {exc}"
+        if why[i]:
+            failure[i] = f"reference: {why[i]}"
+        else:
+            try:
+                P0[i], Y0[i] = P_ref[i], Y_ref[i]
+                rows[i] = protocol(cm, scn, Reference(Y_ref[i], P_ref[i]))
+            except NeuroboneError as exc:
+                failure[i] = f"reference: {exc}"
         if progress is not None and ((i + 1) % every == 0 or i + 1 == N):
             progress(i + 1, N, "references")
     seconds["references"] = time.perf_counter() - t0
