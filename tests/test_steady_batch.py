@@ -163,3 +163,18 @@ def test_failed_references_are_reported_by_the_fit_not_scored(monkeypatch, mouse
     assert any("runs failed" in n and "no steady state (test)" in n for n in res.notes)
     assert res.estimates["k_grow"] == pytest.approx(0.26, rel=1e-3)
     assert res.high["k_grow"] is None or res.high["k_grow"] <= 0.3
+
+
+def test_a_run_over_the_fits_step_budget_fails_alone(monkeypatch, mouse):
+    """fit.batch's step budget: with one step a day allowed (and no floor), the run fails
+    with 'too many steps' and is reported, not scored; with the default it runs."""
+    cm, _ = mouse
+    scn = as_scenario(SCENARIO)
+    X = np.array([[0.26]])
+    v, failure, _ = fit_batch.evaluate(scn, cm, ["k_grow"], X, ["bv_tv"], [14.0])
+    assert failure == [""] and np.isfinite(v).all()
+    assert fit_batch.solver_for(14).max_steps == fit_batch.MIN_STEPS
+    monkeypatch.setattr(fit_batch, "STEPS_PER_DAY", 1)
+    monkeypatch.setattr(fit_batch, "MIN_STEPS", 1)
+    v, failure, _ = fit_batch.evaluate(scn, cm, ["k_grow"], X, ["bv_tv"], [14.0])
+    assert "too many steps" in failure[0] and np.isnan(v).all()
