@@ -217,6 +217,8 @@ class _Model:
         self.notes: list[str] = []
         self.runs = 0
         self.calls = 0
+        self.failed = 0
+        self.failures: list[str] = []
 
     def predict(self, thetas: np.ndarray) -> list[tuple[np.ndarray, str]]:
         """Model values at the data (rows of ``thetas``, log values): (values, failure)."""
@@ -231,6 +233,10 @@ class _Model:
             self.notes += [n for n in notes if n not in self.notes]
             for k, v, f in zip(todo, at, failure, strict=True):
                 self.cache[k] = (v, f)
+                if f:
+                    self.failed += 1
+                    if len(self.failures) < 3:
+                        self.failures.append(f)
         return [self.cache[k] for k in keys]
 
     def residuals(self, thetas: np.ndarray) -> np.ndarray:
@@ -453,8 +459,12 @@ def fit(data: pd.DataFrame | str | Path, scenario: Scenario | Mapping | str | Pa
         "best_start": k_best,
         "start_objectives": [c for c, _, _ in sorted(results, key=lambda r: r[1])],
         "evaluations": model.runs, "batched_calls": model.calls,
+        "failed_evaluations": model.failed,
         "condition": diag["condition"] if math.isfinite(diag["condition"]) else None,
     })
+    if model.failed:
+        notes.append(f"{model.failed} of {model.runs} runs failed and were given the "
+                     f"penalty residual {PENALTY:g} (first: {model.failures[0]})")
     notes += model.notes
     starts_df = pd.DataFrame(
         [{"start": k, **{f"{p}_start": float(math.exp(starts[k][i])) for i, p in

@@ -22,7 +22,7 @@ from neurobone.engine.kernels import CompiledModel
 from neurobone.engine.result import STATUS
 from neurobone.engine.simulate import simulate
 from neurobone.engine.solvers import Solver, Switching
-from neurobone.engine.steady import initialise
+from neurobone.engine.steady import initialise, initialise_batch
 from neurobone.model.subjects import Covariates
 from neurobone.model.timed import Override
 from neurobone.units import DAYS_PER_WEEK, DAYS_PER_YEAR
@@ -47,6 +47,30 @@ def reference(cm: CompiledModel, base: np.ndarray) -> Reference:
     y = cm.initial_vector(start)
     y_ref, p_ref = initialise(cm, base, initial=y, hold=tuple(start))
     return Reference(y_ref, p_ref)
+
+
+def references(cm: CompiledModel, B: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The reference subjects of the rows of ``B`` (N x n_params) at once: ``(Y, P,
+    failures)``, row ``i`` what :func:`reference` gives for ``B[i]`` (found by
+    :func:`~neurobone.engine.steady.initialise_batch`; ``failures[i]`` "" or why not)."""
+    B = np.array(B, dtype=float, ndmin=2)
+    rules = cm.model.rules
+    N = len(B)
+    starts = [rules.reference_start(cm.model, B[i]) for i in range(N)]
+    Y = np.zeros((N, cm.n_states))
+    P = B.copy()
+    failure = [""] * N
+    # rows holding the same states are solved together (one group for the model's rules)
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, start in enumerate(starts):
+        groups.setdefault(tuple(start), []).append(i)
+    for hold, rows in groups.items():
+        Y0 = np.array([cm.initial_vector(starts[i]) for i in rows])
+        h = initialise_batch(cm, B[rows], initial=Y0, hold=hold)
+        Y[rows], P[rows] = h.y, h.p
+        for j, i in enumerate(rows):
+            failure[i] = h.failure[j]
+    return Y, P, failure
 
 
 @dataclass

@@ -105,7 +105,10 @@ def check_intensity(species: str, modality: str, value) -> float:
     return x
 
 
+@lru_cache(maxsize=None)
 def _row(species: str, modality: str) -> pd.Series:
+    """The modality's row of the table (cached: every subject of a batch asks, and the
+    table is read-only; callers must not change it)."""
     t = modality_table()
     rows = t[(t.species == species) & (t.modality == modality)]
     if rows.empty:
