@@ -277,7 +277,7 @@ def test_cli_export_and_bad_input(data, tmp_path, cli):
     code, _, err = cli("fit", tmp_path / "missing.yaml")
     assert_one_line_error(code, err, "does not exist")
     code, _, err = cli("fit", csv)
-    assert_one_line_error(code, err, "--scenario is required")
+    assert_one_line_error(code, err, "--scenario (or --design) is required")
 
 
 @pytest.mark.slow  # two fits, about 45 s

@@ -592,7 +592,8 @@ def fit_cmd(
             raise InputError("--scenario and --design: give one (a scenario for one group, "
                              "a study design for data with an 'arm' column)")
         if (scenario is None and design is None) or params is None:
-            missing = "--params" if params is None else "--scenario (or --design)"
+            missing = ("--scenario (or --design)" if scenario is None and design is None
+                       else "--params")
             raise InputError(f"{missing} is required with a data file (or give a PEtab "
                              "problem .yaml that `neurobone export-petab` wrote)")
         names = _names("--params", params)
