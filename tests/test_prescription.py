@@ -168,12 +168,16 @@ def test_bad_options_are_input_errors(woman):
     (["--age", "7"], "age: 7 years is outside"),
     (["--age", "62", "--t-score-spine", "-9"], "t-score-spine"),
     (["--age", "62", "--exclude", "yoga"], "unknown modality 'yoga'"),
-    (["--age", "62", "--goal", "best"], "valid: abmd, fracture")])
+    (["--age", "62", "--goal", "best"], "valid: abmd, fracture"),
+    # a trial period is checked even when nothing was measured after it
+    (["--age", "62", "--trial-plan", "bogus"], "trial-plan: 'bogus' is not valid"),
+    (["--age", "62", "--trial-days", "-3"], "trial days")])
 def test_cli_bad_input_is_one_line_and_exit_2(args, match):
     proc = subprocess.run([sys.executable, "-m", "neurobone.cli", "prescribe", *args],
                           capture_output=True, text=True)
     assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
+    # no blank line before the message (a progress bar on a non-terminal stderr wrote one)
+    lines = proc.stderr.rstrip().splitlines()
     assert len(lines) == 1 and match in lines[0] and "Traceback" not in proc.stderr
 
 

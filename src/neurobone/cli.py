@@ -39,6 +39,24 @@ app = typer.Typer(
 console = Console()
 
 
+def _progress_bar():
+    """A transient progress bar on stderr, shown only when stderr is a terminal: rich
+    writes a blank line to a non-terminal stream, which would make a one-line error two
+    lines (docs/reliability.md)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    err = Console(stderr=True)
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err, transient=True,
+                    disable=not err.is_terminal)
+
+
 def _days(value: str) -> float:
     from neurobone.scenario.schema import MAX_DAYS
 
@@ -275,8 +293,6 @@ def sensitivity_cmd(
     parameters (docs/sensitivity.md)."""
     import json
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from neurobone.fit.sensitivity import sensitivity
 
     names = _names("--params", params)
@@ -288,8 +304,7 @@ def sensitivity_cmd(
     if plot is not None:
         check_output_file(plot, "figure file")
         fmt = _figure_format(plot)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+    with _progress_bar() as bar:
         task = bar.add_task("sensitivity", total=None)
 
         def progress(done: int, total: int, stage: str) -> None:
@@ -383,8 +398,6 @@ def prescribe_cmd(
     uncertainty (docs/prescribe.md). A research model, not medical advice."""
     import json
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from neurobone.prescription.person import Person
     from neurobone.prescription.personal import Trial
     from neurobone.prescription.search import DISCLAIMER, prescribe
@@ -397,8 +410,7 @@ def prescribe_cmd(
     if plot is not None:
         check_output_file(plot, "figure file")
         fmt = _figure_format(plot)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+    with _progress_bar() as bar:
         task = bar.add_task("prescribe", total=None)
 
         def progress(done: int, total: int, stage: str) -> None:
@@ -523,7 +535,6 @@ def fit_cmd(
     (least squares)."""
     import json
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     if method not in FIT_METHODS:
         raise InputError(f"--method {method!r} is unknown; valid: {', '.join(FIT_METHODS)}")
@@ -573,8 +584,7 @@ def fit_cmd(
     if plot is not None:
         check_output_file(plot, "figure file")
         fmt = _figure_format(plot)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+    with _progress_bar() as bar:
         task = bar.add_task("fit", total=None)
 
         def progress(done: int, total: int, stage: str) -> None:
@@ -819,7 +829,7 @@ def run_cmd(
                              help="report folder (default: ./neurobone-report; with several "
                                   "hypotheses one subfolder per hypothesis)"),
     n: Optional[int] = typer.Option(None, "--n",
-                                    help="animals per arm (default: the study's n_per_arm)"),
+                                    help="subjects per arm (default: the study's n_per_arm)"),
     seed: Optional[int] = typer.Option(None, "--seed", help="random seed (default: the study's)"),
     hypothesis: Optional[str] = typer.Option(
         None, "--hypothesis", help="mechanism hypothesis: article, interoceptive, mechanical, a "
@@ -834,7 +844,6 @@ def run_cmd(
 ) -> None:
     """Run an in-silico study: print mean ± SD per arm, the comparisons and the
     conclusions, write a report."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from neurobone.report import prepare_folder, write_report
     from neurobone.report.console import print_hypotheses, print_results
@@ -845,8 +854,7 @@ def run_cmd(
     many = len(hyps) > 1
     # every folder checked before the study runs (creates nothing)
     folders = [prepare_folder(out / h if many else out, overwrite) for h in hyps]
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+    with _progress_bar() as bar:
         task = bar.add_task(spec.name, total=None)
 
         def progress(done: int, total: int, stage: str) -> None:
@@ -1008,7 +1016,6 @@ def power_cmd(
     import json
 
     from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from neurobone.study import load_study
     from neurobone.study.power import MIN_REPS, check_options, power
@@ -1034,8 +1041,7 @@ def power_cmd(
         plot_format = plot.suffix.lstrip(".").lower() or "png"
         if plot_format not in PLOT_FORMATS:
             raise InputError(f"--plot {str(plot)!r}: give a .png, .svg or .pdf file")
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+    with _progress_bar() as bar:
         task = bar.add_task(spec.name, total=None)
 
         def progress(done: int, total: int, stage: str) -> None:
