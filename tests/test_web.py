@@ -134,6 +134,28 @@ def test_an_early_response_from_the_form_personalises_the_prescription(server):
     assert res["diagnostics"]["posterior"]["prior_draws"] == 60
 
 
+@pytest.mark.parametrize("form, message", [
+    ({"study": "nosuch"}, "study: 'nosuch' is not a built-in study; valid: age, article-mouse"),
+    ({"study": 3}, "study: 3 is not a built-in study"),
+    ({"name": "age"}, "unknown field 'name'; valid: study"),
+    ([1], "the request body must be a JSON object"),
+])
+def test_the_study_request_is_checked_with_one_line(server, form, message):
+    status, body = _post(f"{server}/api/study", form)
+    assert status == 400
+    assert message in body["error"] and "\n" not in body["error"]
+
+
+def test_the_study_page_lists_every_builtin_study(server):
+    from neurobone.study import list_studies
+
+    with urllib.request.urlopen(f"{server}/study") as r:
+        page = r.read().decode()
+    for name in list_studies()["name"]:
+        assert f'<option value="{name}"' in page
+    assert '<option value="article-mouse" selected>' in page
+
+
 def test_the_study_runs_and_its_report_is_served(server):
     status, body = _post(f"{server}/api/study", {})
     s = _wait(server, body["job"])
