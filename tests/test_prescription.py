@@ -197,6 +197,26 @@ def test_a_drug_at_its_labelled_dose_joins_the_plan_and_the_alternatives(woman):
         prescribe(woman, drug="aspirin")
 
 
+def test_waiting_that_scores_higher_is_called_a_gain_and_explained(woman):
+    """Romosozumab stops after its labelled year: at the same date, a course started a
+    year later has lost less of its gain than one started now. The result says which way
+    waiting goes, with both numbers, and explains a gain in a note."""
+    rx = prescribe(woman, drug="romosozumab", max_minutes_week=60, seed=1,
+                   horizon_years=1.0, draws=2, final_draws=4)
+    w = rx.waiting[rx.waiting["output"] == "goal"].set_index("delay_years")
+    text = repr(rx)
+    for delay, row in w.iterrows():
+        assert row["cost"] == pytest.approx(row["start_later"] - row["start_now"])
+        verdict = "waiting gains" if row["cost"] > 0 else "waiting costs"
+        assert f"starting {delay:g} year(s) later: goal abmd {row['cost']:+.3g}" in text
+        assert f"{verdict} {abs(row['cost']):.3g})" in text
+    gains = w[w["cost"] > 0]
+    assert len(gains), w  # the year-long course ends: waiting a year keeps more at the date
+    for delay, row in gains.iterrows():
+        assert any(n.startswith(f"starting {delay:g} year(s) later scores higher")
+                   and "romosozumab course ends after 365 days" in n for n in rx.notes)
+
+
 def test_an_early_response_narrows_the_bands_around_the_truth():
     """A copy of the person taken as the truth: its measured response to six months of a
     LIFTMOR-like programme (spine DXA, P1NP and CTX: the changes its model run gives)
