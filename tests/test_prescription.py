@@ -150,6 +150,8 @@ def test_json_shape_and_disclaimer(result):
         assert set(s) >= {"modality", "minutes", "days_per_week", "intensity"}
     assert [a["name"] for a in doc["alternatives"]] == list(COMMON_PLANS)
     assert [w["delay_years"] for w in doc["waiting"]] == [1.0, 5.0]
+    for w in doc["waiting"]:
+        assert w["cost"] == pytest.approx(w["start_later"] - w["start_now"])
     assert doc["disclaimer"] == DISCLAIMER and DISCLAIMER in repr(result)
     assert np.isfinite(doc["predicted"]["score"])
 

@@ -246,6 +246,14 @@ def test_the_page_shows_the_cli_numbers_and_keeps_working_after_bad_input(
     ls = p["abmd_ls_pct_change"]
     assert cells[2] == f"{ls['mean']:.2f} ({ls['low']:.2f} to {ls['high']:.2f})"
     assert cells[4].startswith(f"{p['mof_fracture_10y']['mean']:.2f}")
+    # the waiting table gives both outcomes at the same date; the notes are the CLI's
+    waits = browser.find_elements(By.CSS_SELECTOR, "#waiting tbody tr")
+    for tr, w in zip(waits, cli_result["waiting"], strict=True):
+        assert [td.text for td in tr.find_elements(By.TAG_NAME, "td")] == [
+            f"{w['delay_years']:g}", f"{w['start_now']:.3f}", f"{w['start_later']:.3f}",
+            f"{w['cost']:.3f}"]
+    notes = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#notes li")]
+    assert notes == [f"note: {n}" for n in cli_result["notes"]] and notes
     WebDriverWait(browser, 60).until(
         lambda d: d.execute_script("const i=document.getElementById('plot');"
                                    "return i.complete && i.naturalWidth > 0"))

@@ -160,7 +160,8 @@ class Prescription:
                               "within_limits": bool(r["within_limits"]),
                               "problems": r["problems"], **outcome(r)}
                              for _, r in self.summary.iloc[1:].iterrows()],
-            "waiting": [{"delay_years": r.delay_years, "cost": r.cost}
+            "waiting": [{"delay_years": r.delay_years, "start_now": r.start_now,
+                         "start_later": r.start_later, "cost": r.cost}
                         for r in self.waiting[self.waiting["output"] == "goal"]
                         .itertuples(index=False)],
             "diagnostics": self.diagnostics,
