@@ -296,9 +296,11 @@ def test_serve_on_a_port_in_use_is_one_line_and_ctrl_c_exits_130():
         assert again.returncode == 2
         lines = again.stderr.strip().splitlines()
         assert len(lines) == 1 and "cannot serve on" in lines[0] and "--port" in lines[0]
+        assert again.stdout == ""  # no "neurobone at ..." for a server that never started
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=30)
         assert proc.returncode == 130 and "Traceback" not in err
+        assert f"neurobone at http://127.0.0.1:{port}/" in out
     finally:
         proc.kill()
         proc.wait()

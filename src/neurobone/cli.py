@@ -454,8 +454,9 @@ def serve_cmd(
 
     if not 1024 <= port <= 65535:
         raise InputError(f"--port must be from 1024 to 65535, got {port}")
-    console.print(f"neurobone at http://{host}:{port}/ (Ctrl-C stops it)", highlight=False)
-    serve(host=host, port=port)
+    # announced only once the address can be bound (a bad --host prints only its error)
+    serve(host=host, port=port, announce=lambda url: console.print(
+        f"neurobone at {url} (Ctrl-C stops it)", highlight=False))
 
 
 FIT_METHODS = ("lsq", "bayes", "mixed")

@@ -253,10 +253,11 @@ def create_app(report_root: Path | None = None):
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 8765, report_root: Path | None = None) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8765, report_root: Path | None = None,
+          announce=None) -> None:
     """Run the app with uvicorn until interrupted (localhost only by default). The server
     stops only on a signal; Ctrl-C ends it as KeyboardInterrupt (exit code 130 from the
-    command line)."""
+    command line). ``announce(url)`` is called once the address is known to be usable."""
     import socket
 
     import uvicorn
@@ -267,6 +268,8 @@ def serve(host: str = "127.0.0.1", port: int = 8765, report_root: Path | None = 
     except OSError as exc:
         raise InputError(f"cannot serve on {host}:{port}: {exc.strerror or exc}; try another "
                          "--port or --host") from None
+    if announce is not None:
+        announce(f"http://{host}:{port}/")
     server = uvicorn.Server(uvicorn.Config(create_app(report_root), host=host, port=port,
                                            log_level="warning"))
     server.run()
