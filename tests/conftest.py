@@ -79,7 +79,7 @@ def cli_process():
 
 def assert_one_line_error(code: int, err: str, needle: str) -> None:
     """Bad input: exit code 2, one line on stderr naming the problem, no traceback."""
-    lines = err.strip().splitlines()
+    lines = err.rstrip().splitlines()  # a blank line before the message counts
     assert code == 2, err
     assert len(lines) == 1, err
     assert needle in lines[0], lines[0]

@@ -107,6 +107,17 @@ def test_age_slope_is_the_mean_of_each_womans_own_slope():
     assert f"{f.slope_per_decade:+.3g}" in line
 
 
+def test_an_output_the_mechanism_does_not_move_is_said_to_be_unchanged():
+    """Under the mechanical hypothesis exercise does not act on sympathetic tone: its
+    differences are the integrator's rounding (~1e-13), not an effect shrinking with age."""
+    r = nb.run_study(packaged_study("age").with_options(n_per_arm=2, hypothesis="mechanical"))
+    lines = [s for s in conclusions(r) if "sympathetic tone" in s]
+    assert lines == ["The programme did not change sympathetic tone to bone (× young adult) at "
+                     "any age under the mechanical hypothesis (every difference and interval "
+                     "bound below 1e-09 percentage points)."]
+    assert any(s.startswith("The benefit on lumbar spine") for s in conclusions(r))
+
+
 def test_early_intervention_compares_values_at_65_not_percent_changes():
     r = nb.run_study(small("early-intervention"))
     assert r.value_of("hip_fracture_10y") == "measured"

@@ -99,6 +99,18 @@ def test_the_installed_entry_point_exits_2_with_one_line(cli_process, one_line_e
     assert r.returncode == 0 and "lemaire2004" in r.stdout
 
 
+def test_python_dash_m_neurobone_is_the_command_line(one_line_error):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "neurobone", "models"], capture_output=True,
+                       text=True)
+    assert r.returncode == 0 and "lemaire2004" in r.stdout, r.stderr
+    r = subprocess.run([sys.executable, "-m", "neurobone", "run", "no-such-study"],
+                       capture_output=True, text=True)
+    one_line_error(r.returncode, r.stderr, "unknown study 'no-such-study'")
+
+
 def test_every_command_has_help(cli):
     for cmd in ("models", "simulate", "decompose", "steady-state", "export-sbml", "run",
                 "analyze", "power", "cohort", "query", "check", "warm-up"):

@@ -231,6 +231,19 @@ def test_mediation_recovers_a_known_indirect_effect():
 
 
 # ------------------------------------------------------------------ T-scores
+def test_notes_of_a_human_study_name_its_subjects_not_animals():
+    r = run_study(parse_study(dict(
+        name="women", species="human", duration_days=28, n_per_arm=2, seed=1,
+        subject=dict(sex="female", age_years=30), outputs=["abmd_ls"],
+        arms=[dict(name="control"), dict(name="walking", exercise=[
+            {"modality": "walking", "minutes": 30, "days_per_week": 5}])])),
+        decompose_paths=False)
+    # before the menopause no varied parameter sets a woman's baseline aBMD: the note
+    # says so, of women
+    assert any(n.startswith("every woman starts with the same true abmd_ls") for n in r.notes)
+    assert not any("animal" in n for n in r.notes), r.notes
+
+
 def test_t_score_is_analysed_as_absolute_change():
     r = run_study(parse_study(dict(
         name="women", species="human", duration_days=56, n_per_arm=3, seed=1,

@@ -257,7 +257,48 @@ def test_cli_power_table_csv_and_plot(cli, study_file, tmp_path):
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_cli_power_under_each_hypothesis(cli, study_file, tmp_path):
+    """--hypothesis: one power table per mechanism, a hypothesis column in the CSV, one
+    panel each in the figure; the JSON keyed by hypothesis."""
+    csv, png = tmp_path / "power.csv", tmp_path / "power.png"
+    args = ("power", study_file, "--n", "4,8", "--reps", "10", "-c", "exercise:sedentary",
+            "--hypothesis", "article,mechanical")
+    code, out, err = cli(*args, "-o", csv, "--plot", png)
+    assert code == 0, err
+    text = " ".join(out.split())  # a table's title wraps to the table's width
+    assert "under the article hypothesis" in text and "under the mechanical hypothesis" in text
+    assert "[mechanical] 80 % power: exercise vs sedentary" in text
+    df = pd.read_csv(csv)
+    assert list(df.columns) == ["hypothesis", *COLUMNS]
+    assert df["hypothesis"].tolist() == ["article"] * 2 + ["mechanical"] * 2
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    code, out, err = cli(*args, "--json")
+    assert code == 0, err
+    data = json.loads(out)["hypotheses"]
+    assert list(data) == ["article", "mechanical"]
+    assert all([r["n"] for r in d["rows"]] == [4, 8] for d in data.values())
+
+
+def test_cli_power_takes_a_builtin_study_by_name(cli, one_line_error, monkeypatch):
+    import neurobone.study.power as mod
+
+    seen = {}
+
+    def fake_power(study, n_values, **kw):
+        seen["study"] = study.name
+        raise InputError("stop here")
+
+    monkeypatch.setattr(mod, "power", fake_power)
+    monkeypatch.setattr("neurobone.study.power.power", fake_power)
+    code, _, err = cli("power", "regularity", "--n", "4..6")
+    one_line_error(code, err, "stop here")
+    assert seen["study"] == "regularity"
+    code, _, err = cli("power", "no-such-study", "--n", "4..6")
+    one_line_error(code, err, "built-in studies: age")
+
+
 @pytest.mark.parametrize("args, needle", [
+    (["--n", "4..8", "--hypothesis", "bogus"], "valid: article, interoceptive, mechanical"),
     (["--n", "1..5"], "at least 2"),
     (["--n", "8..4"], "ends before it starts"),
     (["--n", "4..x"], "range A..B"),

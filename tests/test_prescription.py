@@ -150,6 +150,8 @@ def test_json_shape_and_disclaimer(result):
         assert set(s) >= {"modality", "minutes", "days_per_week", "intensity"}
     assert [a["name"] for a in doc["alternatives"]] == list(COMMON_PLANS)
     assert [w["delay_years"] for w in doc["waiting"]] == [1.0, 5.0]
+    for w in doc["waiting"]:
+        assert w["cost"] == pytest.approx(w["start_later"] - w["start_now"])
     assert doc["disclaimer"] == DISCLAIMER and DISCLAIMER in repr(result)
     assert np.isfinite(doc["predicted"]["score"])
 
@@ -168,12 +170,16 @@ def test_bad_options_are_input_errors(woman):
     (["--age", "7"], "age: 7 years is outside"),
     (["--age", "62", "--t-score-spine", "-9"], "t-score-spine"),
     (["--age", "62", "--exclude", "yoga"], "unknown modality 'yoga'"),
-    (["--age", "62", "--goal", "best"], "valid: abmd, fracture")])
+    (["--age", "62", "--goal", "best"], "valid: abmd, fracture"),
+    # a trial period is checked even when nothing was measured after it
+    (["--age", "62", "--trial-plan", "bogus"], "trial-plan: 'bogus' is not valid"),
+    (["--age", "62", "--trial-days", "-3"], "trial days")])
 def test_cli_bad_input_is_one_line_and_exit_2(args, match):
     proc = subprocess.run([sys.executable, "-m", "neurobone.cli", "prescribe", *args],
                           capture_output=True, text=True)
     assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
+    # no blank line before the message (a progress bar on a non-terminal stderr wrote one)
+    lines = proc.stderr.rstrip().splitlines()
     assert len(lines) == 1 and match in lines[0] and "Traceback" not in proc.stderr
 
 
@@ -191,6 +197,26 @@ def test_a_drug_at_its_labelled_dose_joins_the_plan_and_the_alternatives(woman):
     assert "zoledronate" in repr(rx)
     with pytest.raises(InputError, match="valid: denosumab"):
         prescribe(woman, drug="aspirin")
+
+
+def test_waiting_that_scores_higher_is_called_a_gain_and_explained(woman):
+    """Romosozumab stops after its labelled year: at the same date, a course started a
+    year later has lost less of its gain than one started now. The result says which way
+    waiting goes, with both numbers, and explains a gain in a note."""
+    rx = prescribe(woman, drug="romosozumab", max_minutes_week=60, seed=1,
+                   horizon_years=1.0, draws=2, final_draws=4)
+    w = rx.waiting[rx.waiting["output"] == "goal"].set_index("delay_years")
+    text = repr(rx)
+    for delay, row in w.iterrows():
+        assert row["cost"] == pytest.approx(row["start_later"] - row["start_now"])
+        verdict = "waiting gains" if row["cost"] > 0 else "waiting costs"
+        assert f"starting {delay:g} year(s) later: goal abmd {row['cost']:+.3g}" in text
+        assert f"{verdict} {abs(row['cost']):.3g})" in text
+    gains = w[w["cost"] > 0]
+    assert len(gains), w  # the year-long course ends: waiting a year keeps more at the date
+    for delay in gains.index:
+        assert any(n.startswith(f"starting {delay:g} year(s) later scores higher")
+                   and "romosozumab course ends after 365 days" in n for n in rx.notes)
 
 
 def test_an_early_response_narrows_the_bands_around_the_truth():

@@ -134,6 +134,28 @@ def test_an_early_response_from_the_form_personalises_the_prescription(server):
     assert res["diagnostics"]["posterior"]["prior_draws"] == 60
 
 
+@pytest.mark.parametrize("form, message", [
+    ({"study": "nosuch"}, "study: 'nosuch' is not a built-in study; valid: age, article-mouse"),
+    ({"study": 3}, "study: 3 is not a built-in study"),
+    ({"name": "age"}, "unknown field 'name'; valid: study"),
+    ([1], "the request body must be a JSON object"),
+])
+def test_the_study_request_is_checked_with_one_line(server, form, message):
+    status, body = _post(f"{server}/api/study", form)
+    assert status == 400
+    assert message in body["error"] and "\n" not in body["error"]
+
+
+def test_the_study_page_lists_every_builtin_study(server):
+    from neurobone.study import list_studies
+
+    with urllib.request.urlopen(f"{server}/study") as r:
+        page = r.read().decode()
+    for name in list_studies()["name"]:
+        assert f'<option value="{name}"' in page
+    assert '<option value="article-mouse" selected>' in page
+
+
 def test_the_study_runs_and_its_report_is_served(server):
     status, body = _post(f"{server}/api/study", {})
     s = _wait(server, body["job"])
@@ -224,6 +246,14 @@ def test_the_page_shows_the_cli_numbers_and_keeps_working_after_bad_input(
     ls = p["abmd_ls_pct_change"]
     assert cells[2] == f"{ls['mean']:.2f} ({ls['low']:.2f} to {ls['high']:.2f})"
     assert cells[4].startswith(f"{p['mof_fracture_10y']['mean']:.2f}")
+    # the waiting table gives both outcomes at the same date; the notes are the CLI's
+    waits = browser.find_elements(By.CSS_SELECTOR, "#waiting tbody tr")
+    for tr, w in zip(waits, cli_result["waiting"], strict=True):
+        assert [td.text for td in tr.find_elements(By.TAG_NAME, "td")] == [
+            f"{w['delay_years']:g}", f"{w['start_now']:.3f}", f"{w['start_later']:.3f}",
+            f"{w['cost']:.3f}"]
+    notes = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#notes li")]
+    assert notes == [f"note: {n}" for n in cli_result["notes"]] and notes
     WebDriverWait(browser, 60).until(
         lambda d: d.execute_script("const i=document.getElementById('plot');"
                                    "return i.complete && i.naturalWidth > 0"))
@@ -266,9 +296,11 @@ def test_serve_on_a_port_in_use_is_one_line_and_ctrl_c_exits_130():
         assert again.returncode == 2
         lines = again.stderr.strip().splitlines()
         assert len(lines) == 1 and "cannot serve on" in lines[0] and "--port" in lines[0]
+        assert again.stdout == ""  # no "neurobone at ..." for a server that never started
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=30)
         assert proc.returncode == 130 and "Traceback" not in err
+        assert f"neurobone at http://127.0.0.1:{port}/" in out
     finally:
         proc.kill()
         proc.wait()

@@ -39,6 +39,24 @@ app = typer.Typer(
 console = Console()
 
 
+def _progress_bar():
+    """A transient progress bar on stderr, shown only when stderr is a terminal: rich
+    writes a blank line to a non-terminal stream, which would make a one-line error two
+    lines (docs/reliability.md)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    err = Console(stderr=True)
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err, transient=True,
+                    disable=not err.is_terminal)
+
+
 def _days(value: str) -> float:
     from neurobone.scenario.schema import MAX_DAYS
 
@@ -314,8 +332,6 @@ def sensitivity_cmd(
     parameters (docs/sensitivity.md)."""
     import json
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from neurobone.fit.sensitivity import sensitivity
 
     names = _names("--params", params)
@@ -327,8 +343,7 @@ def sensitivity_cmd(
     if plot is not None:
         check_output_file(plot, "figure file")
         fmt = _figure_format(plot)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+    with _progress_bar() as bar:
         task = bar.add_task("sensitivity", total=None)
 
         def progress(done: int, total: int, stage: str) -> None:
@@ -422,8 +437,6 @@ def prescribe_cmd(
     uncertainty (docs/prescribe.md). A research model, not medical advice."""
     import json
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from neurobone.prescription.person import Person
     from neurobone.prescription.personal import Trial
     from neurobone.prescription.search import DISCLAIMER, prescribe
@@ -436,8 +449,7 @@ def prescribe_cmd(
     if plot is not None:
         check_output_file(plot, "figure file")
         fmt = _figure_format(plot)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+    with _progress_bar() as bar:
         task = bar.add_task("prescribe", total=None)
 
         def progress(done: int, total: int, stage: str) -> None:
@@ -481,8 +493,9 @@ def serve_cmd(
 
     if not 1024 <= port <= 65535:
         raise InputError(f"--port must be from 1024 to 65535, got {port}")
-    console.print(f"neurobone at http://{host}:{port}/ (Ctrl-C stops it)", highlight=False)
-    serve(host=host, port=port)
+    # announced only once the address can be bound (a bad --host prints only its error)
+    serve(host=host, port=port, announce=lambda url: console.print(
+        f"neurobone at {url} (Ctrl-C stops it)", highlight=False))
 
 
 FIT_METHODS = ("lsq", "bayes", "mixed")
@@ -562,7 +575,6 @@ def fit_cmd(
     (least squares)."""
     import json
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     if method not in FIT_METHODS:
         raise InputError(f"--method {method!r} is unknown; valid: {', '.join(FIT_METHODS)}")
@@ -613,8 +625,7 @@ def fit_cmd(
     if plot is not None:
         check_output_file(plot, "figure file")
         fmt = _figure_format(plot)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+    with _progress_bar() as bar:
         task = bar.add_task("fit", total=None)
 
         def progress(done: int, total: int, stage: str) -> None:
@@ -859,7 +870,7 @@ def run_cmd(
                              help="report folder (default: ./neurobone-report; with several "
                                   "hypotheses one subfolder per hypothesis)"),
     n: Optional[int] = typer.Option(None, "--n",
-                                    help="animals per arm (default: the study's n_per_arm)"),
+                                    help="subjects per arm (default: the study's n_per_arm)"),
     seed: Optional[int] = typer.Option(None, "--seed", help="random seed (default: the study's)"),
     hypothesis: Optional[str] = typer.Option(
         None, "--hypothesis", help="mechanism hypothesis: article, interoceptive, mechanical, a "
@@ -879,7 +890,6 @@ def run_cmd(
 ) -> None:
     """Run an in-silico study: print mean ± SD per arm, the comparisons and the
     conclusions, write a report."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from neurobone.report import prepare_folder, write_report
     from neurobone.report.console import print_hypotheses, print_results
@@ -893,8 +903,7 @@ def run_cmd(
     many = len(hyps) > 1
     # every folder checked before the study runs (creates nothing)
     folders = [prepare_folder(out / h if many else out, overwrite) for h in hyps]
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+    with _progress_bar() as bar:
         task = bar.add_task(spec.name, total=None)
 
         def progress(done: int, total: int, stage: str) -> None:
@@ -1054,9 +1063,14 @@ def parse_comparison(text: str, arms: list[str]) -> tuple[str, str]:
 
 @app.command("power")
 def power_cmd(
-    study: Path = typer.Argument(..., help="study YAML file (docs/studies.md)"),
+    study: str = typer.Argument(..., help="a built-in study's name (`neurobone studies`) or a "
+                                           "study YAML file (docs/studies.md)"),
     n: str = typer.Option(..., "--n",
                           help="subjects per arm: a range A..B (see --step) or a list 4,6,8"),
+    hypothesis: Optional[str] = typer.Option(
+        None, "--hypothesis", help="mechanism hypothesis: article, interoceptive, mechanical, a "
+                                   "comma-separated list, or all (one table per hypothesis; "
+                                   "default: the study's)"),
     step: Optional[int] = typer.Option(None, "--step", help="step of a range --n A..B "
                                                               "(default 1)"),
     comparison: Optional[List[str]] = typer.Option(
@@ -1079,13 +1093,15 @@ def power_cmd(
     arm reach 80 % power."""
     import json
 
+    import pandas as pd
     from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from neurobone.study import load_study
+    from neurobone.study import find_study, hypothesis_names
     from neurobone.study.power import MIN_REPS, check_options, power
 
-    spec = load_study(study)
+    spec = find_study(study)
+    hyps = hypothesis_names(hypothesis)
+    many = hypothesis is not None
     n_values = parse_n_values(n, step)
     pairs = [parse_comparison(c, spec.arm_names) for c in comparison] if comparison else None
     if reps < MIN_REPS:
@@ -1106,47 +1122,72 @@ def power_cmd(
         plot_format = plot.suffix.lstrip(".").lower() or "png"
         if plot_format not in PLOT_FORMATS:
             raise InputError(f"--plot {str(plot)!r}: give a .png, .svg or .pdf file")
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(spec.name, total=None)
+    results = {}
+    with _progress_bar() as bar:
+        for h in hyps:
+            spec_h = spec.with_options(hypothesis=h) if h else spec
+            label = f"{spec.name} ({spec_h.hypothesis})" if many else spec.name
+            task = bar.add_task(label, total=None)
 
-        def progress(done: int, total: int, stage: str) -> None:
-            bar.update(task, completed=done, total=total, description=f"{spec.name}: {stage}")
+            def progress(done: int, total: int, stage: str, task=task, label=label) -> None:
+                bar.update(task, completed=done, total=total, description=f"{label}: {stage}")
 
-        result = power(spec, n_values, comparisons=pairs, alpha=alpha, n_reps=reps, pool=pool,
-                       output=output, progress=progress)
-    table = result.table()
-    reach = result.n_for(0.8)
+            results[spec_h.hypothesis] = power(spec_h, n_values, comparisons=pairs,
+                                               alpha=alpha, n_reps=reps, pool=pool,
+                                               output=output, progress=progress)
+
+    def as_dict(result) -> dict:
+        return {"study": result.study, "output": result.output, "analysis": result.analysis,
+                "alpha": result.alpha, "n_reps": result.n_reps, "pool": result.pool,
+                "seed": result.seed, "adjust": result.adjust, "n_for_80": result.n_for(0.8),
+                "rows": result.table().to_dict("records"), "timings": result.timings}
+
     if as_json:
-        typer.echo(json.dumps({
-            "study": result.study, "output": result.output, "analysis": result.analysis,
-            "alpha": result.alpha, "n_reps": result.n_reps, "pool": result.pool,
-            "seed": result.seed, "adjust": result.adjust, "n_for_80": reach,
-            "rows": table.to_dict("records"), "timings": result.timings,
-        }, indent=1))
+        if many:
+            typer.echo(json.dumps({"hypotheses": {h: as_dict(r) for h, r in results.items()}},
+                                  indent=1))
+        else:
+            typer.echo(json.dumps(as_dict(next(iter(results.values()))), indent=1))
     else:
         wide = console if console.is_terminal else Console(width=140)
-        t = Table(title=f"{escape(result.study)}: power by n", title_justify="left")
-        t.add_column("n", justify="right")
-        for c in result.comparisons:
-            t.add_column(f"{escape(c)}\npower (95 % CI)", justify="right")
-        for _, row in result.wide().iterrows():
-            t.add_row(str(row["n"]), *[row[c] for c in result.comparisons])
-        wide.print(t)
-        wide.print(result.describe(), highlight=False, markup=False)
-        for c, k in reach.items():
-            wide.print(f"80 % power: {c}: "
-                       + (f"n = {k} per arm" if k is not None
-                          else f"not reached up to n = {max(result.n_values)}"),
-                       highlight=False, markup=False)
-        for note in result.notes:
-            wide.print(f"note: {note}", highlight=False, markup=False)
+        for h, result in results.items():
+            where = f" under the {h} hypothesis" if many else ""
+            tag = f"[{h}] " if many else ""
+            t = Table(title=f"{escape(result.study)}: power by n{where}", title_justify="left")
+            t.add_column("n", justify="right")
+            for c in result.comparisons:
+                t.add_column(f"{escape(c)}\npower (95 % CI)", justify="right")
+            for _, row in result.wide().iterrows():
+                t.add_row(str(row["n"]), *[row[c] for c in result.comparisons])
+            wide.print(t)
+            wide.print(result.describe(), highlight=False, markup=False)
+            for c, k in result.n_for(0.8).items():
+                wide.print(f"{tag}80 % power: {c}: "
+                           + (f"n = {k} per arm" if k is not None
+                              else f"not reached up to n = {max(result.n_values)}"),
+                           highlight=False, markup=False)
+            for note in result.notes:
+                wide.print(f"note: {note}", highlight=False, markup=False)
+    if many:
+        table = pd.concat([r.table().assign(hypothesis=h) for h, r in results.items()],
+                          ignore_index=True)
+        table = table[["hypothesis", *[c for c in table.columns if c != "hypothesis"]]]
+    else:
+        table = next(iter(results.values())).table()
     if out is not None:
         write_output(out, lambda tmp: table.to_csv(tmp, index=False))
     if plot is not None:
         import matplotlib.pyplot as plt
 
-        fig = result.plot()
+        if many:  # one panel per hypothesis, the same axes
+            fig, axes = plt.subplots(1, len(results), figsize=(6.2 * len(results), 4.4),
+                                     dpi=110, sharey=True, squeeze=False)
+            for ax, (h, result) in zip(axes[0], results.items(), strict=True):
+                result.plot(ax=ax)
+                ax.set_title(f"{result.study}: {result.output} ({h} hypothesis)", loc="left",
+                             fontsize=10)
+        else:
+            fig = next(iter(results.values())).plot()
         try:
             write_output(plot, lambda tmp: fig.savefig(tmp, dpi=150, format=plot_format),
                          "figure")

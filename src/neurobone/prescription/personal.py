@@ -61,10 +61,7 @@ class Trial:
     @classmethod
     def of(cls, plan: Plan, days: float, **measured: float | None) -> "Trial":
         """A trial with the measurements given (None: not measured), checked."""
-        if (isinstance(days, bool) or not isinstance(days, numbers.Real)
-                or not math.isfinite(days) or not TRIAL_DAYS[0] <= days <= TRIAL_DAYS[1]):
-            raise InputError(f"trial days: must be from {TRIAL_DAYS[0]:g} to "
-                             f"{TRIAL_DAYS[1]:g}, got {days!r}")
+        _check_days(days)
         out = []
         for name, value in measured.items():
             if name not in MEASURES:
@@ -88,11 +85,13 @@ class Trial:
         name; None when nothing was measured."""
         from neurobone.prescription.plans import TRIAL_PLANS
 
-        if all(v is None for v in measured.values()):
-            return None
+        # checked even when nothing was measured: a mistyped option is never ignored
         if plan not in TRIAL_PLANS:
             raise InputError(f"trial-plan: {plan!r} is not valid; valid: "
                              f"{', '.join(TRIAL_PLANS)}")
+        if all(v is None for v in measured.values()):
+            _check_days(days)
+            return None
         return cls.of(TRIAL_PLANS[plan], days, **measured)
 
     @property
@@ -106,6 +105,14 @@ class Trial:
     def to_json(self) -> dict:
         return {"plan": self.plan.to_json(), "days": self.days,
                 "measured_percent_change": dict(self.measured)}
+
+
+def _check_days(days: float) -> None:
+    """The trial period's length: a real number of days within :data:`TRIAL_DAYS`."""
+    if (isinstance(days, bool) or not isinstance(days, numbers.Real)
+            or not math.isfinite(days) or not TRIAL_DAYS[0] <= days <= TRIAL_DAYS[1]):
+        raise InputError(f"trial days: must be from {TRIAL_DAYS[0]:g} to "
+                         f"{TRIAL_DAYS[1]:g}, got {days!r}")
 
 
 def log_likelihood(trial: Trial, start: np.ndarray, end: np.ndarray) -> np.ndarray:

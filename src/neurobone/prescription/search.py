@@ -125,8 +125,10 @@ class Prescription:
             lines.append(f"  vs {row.name}: goal {self.goal} {row.score:+.3g} "
                          f"(prescription {self.score:+.3g})")
         for row in self.waiting[self.waiting["output"] == "goal"].itertuples(index=False):
+            verdict = "waiting costs" if row.cost < 0 else "waiting gains"
             lines.append(f"  starting {row.delay_years:g} year(s) later: goal {self.goal} "
-                         f"{row.cost:+.3g} at the same date")
+                         f"{row.cost:+.3g} at the same date (now {row.start_now:+.3g}, later "
+                         f"{row.start_later:+.3g}: {verdict} {abs(row.cost):.3g})")
         lines.append(f"  {DISCLAIMER}")
         return "\n".join(lines)
 
@@ -158,7 +160,8 @@ class Prescription:
                               "within_limits": bool(r["within_limits"]),
                               "problems": r["problems"], **outcome(r)}
                              for _, r in self.summary.iloc[1:].iterrows()],
-            "waiting": [{"delay_years": r.delay_years, "cost": r.cost}
+            "waiting": [{"delay_years": r.delay_years, "start_now": r.start_now,
+                         "start_later": r.start_later, "cost": r.cost}
                         for r in self.waiting[self.waiting["output"] == "goal"]
                         .itertuples(index=False)],
             "diagnostics": self.diagnostics,
@@ -534,6 +537,14 @@ def prescribe(person: Person, *, goal: str = "abmd", sites=("spine", "femoral_ne
             waiting.append({"delay_years": delay, "output": SITES[site], "start_now": a,
                             "start_later": b, "cost": b - a})
     tick(2, 2, "reporting")
+    for w in waiting:
+        if w["output"] == "goal" and w["cost"] > 0:
+            course = (f"; its {best_drug} course ends after {MAX_COURSE_DAYS[best_drug]:g} days"
+                      if best_drug in MAX_COURSE_DAYS else "")
+            notes.append(f"starting {w['delay_years']:g} year(s) later scores higher at the "
+                         f"same date than starting now ({w['start_later']:+.3g} against "
+                         f"{w['start_now']:+.3g}): the plan's gain is not kept to that date"
+                         f"{course}")
     if not best_plan.sessions:
         notes.append("no feasible plan improved the goal over no exercise"
                      + (f" with {best_drug}" if best_drug else ""))

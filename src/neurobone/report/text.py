@@ -406,6 +406,11 @@ def _detectable_sentences(result, ranked) -> list[str]:
     return out
 
 
+#: a difference whose size and interval are all below this (in the output's difference
+#: unit) is the integrator's rounding of no effect, not an effect to describe
+NO_EFFECT = 1e-9
+
+
 def age_sentences(result) -> list[str]:
     """The benefit over a same-age control by age at the start, and its decline."""
     from neurobone.study.questions import benefit_by_age
@@ -415,6 +420,12 @@ def age_sentences(result) -> list[str]:
     for f in fits.itertuples():
         g = rows[rows["output"] == f.output]
         du = _diff_unit(result, f.output)
+        size = np.nanmax(np.abs(g[["diff", "ci_low", "ci_high"]].to_numpy(dtype=float)))
+        if size < NO_EFFECT:  # rounding error of an output the programme does not move
+            out.append(f"The programme did not change {result.label(f.output, unit=False)} at "
+                       f"any age under the {result.study.hypothesis} hypothesis (every "
+                       f"difference and interval bound below {NO_EFFECT:g}{du}).")
+            continue
         parts = [f"at {r.age_years:g}: {_signed(r.diff)} ({_ci(r)})" for r in g.itertuples()]
         out.append(f"Benefit of the programme on {result.label(f.output, unit=False)} over a "
                    f"same-age control by day {result.day:g}{du and ' (' + du.strip() + ')'}: "

@@ -452,8 +452,9 @@ def run_study(study: Study | dict | str | Path | None = None, *,
                  + subject_doses(drawn[arms[i // n]], study.duration_days, (study.seed, i))
                  for i in range(n_animals)]
     if not vs:
-        notes.append("the model declares no between-animal variability (no parameter has "
-                     "cv > 0): the spread within an arm is measurement error only")
+        notes.append(f"the model declares no variability between {study.noun(plural=True)} "
+                     "(no parameter has cv > 0): the spread within an arm is measurement "
+                     "error only")
 
     # 3. integrate
     days = np.array(study.days, float)
@@ -477,8 +478,8 @@ def run_study(study: Study | dict | str | Path | None = None, *,
                          schedule=[schedules[i] for i in bad], save_days=days, outputs=outputs,
                          solver=BDF(), on_failure="ignore")
         values[bad] = again.values
-        notes.append(f"{len(bad)} animal(s) the compiled solver could not finish were "
-                     "integrated with the reference solver (BDF)")
+        notes.append(f"{len(bad)} of the {study.noun(plural=True)} the compiled solver could "
+                     "not finish were integrated with the reference solver (BDF)")
     solver_used = res.meta["solver"]
     timings["animals"] = time.perf_counter() - t0
 
@@ -513,11 +514,14 @@ def run_study(study: Study | dict | str | Path | None = None, *,
     first_day = animals[(animals["output"] == study.primary) & (animals["day"] == days[0])]["true"]
     if len(first_day) > 1 and (np.nanstd(first_day)
                                <= 1e-9 * max(abs(np.nanmean(first_day)), 1e-300)):
-        notes.append(f"every animal starts with the same true {study.primary} (no varied parameter "
-                     f"sets its baseline): the spread on day {days[0]:g} is instrument error only")
+        notes.append(f"every {study.noun()} starts with the same true {study.primary} (no varied "
+                     f"parameter sets its baseline): the spread on day {days[0]:g} is "
+                     "instrument error only")
     failed = animals.groupby(["arm", "animal"])["true"].apply(lambda s: s.isna().any())
     if failed.any():
-        notes.append(f"{int(failed.sum())} animal(s) could not be integrated; their values are NaN")
+        notes.append(f"{int(failed.sum())} of the {study.noun(plural=True)} could not be "
+                     "integrated; "
+                     "their values are NaN")
 
     # 5. decomposition of the mean subject
     dec = None

@@ -14,7 +14,9 @@ so a bad value gets the same one line as on the command line.
 from __future__ import annotations
 
 import contextlib
+import html
 import io
+import json
 import math
 import tempfile
 from importlib import resources
@@ -30,7 +32,11 @@ from neurobone.prescription.person import Person
 from neurobone.prescription.personal import MEASURES, Trial
 from neurobone.prescription.plans import TRIAL_PLANS, allowed_modalities, rules
 from neurobone.prescription.search import DISCLAIMER, GOALS, SITES, _check, prescribe
+from neurobone.study.design import Study, list_studies, packaged_studies, packaged_study
 from neurobone.web.jobs import Jobs
+
+#: the study page's default: the article's mouse study
+DEFAULT_STUDY = "article-mouse"
 
 #: the form's fields: name -> (kind, default); kinds: number, optional number, text, list
 FIELDS = {
@@ -106,6 +112,21 @@ def prescription_arguments(form: dict) -> tuple[Person, dict]:
     return person, options
 
 
+def study_argument(form) -> Study:
+    """The built-in study a study request names (``{"study": NAME}``; default the
+    article's), checked like ``neurobone run NAME``."""
+    if not isinstance(form, dict):
+        raise InputError("the request body must be a JSON object")
+    unknown = sorted(set(form) - {"study"})
+    if unknown:
+        raise InputError(f"unknown field {unknown[0]!r}; valid: study")
+    name = form.get("study", DEFAULT_STUDY)
+    if not isinstance(name, str) or name not in packaged_studies():
+        raise InputError(f"study: {name!r} is not a built-in study; valid: "
+                         f"{', '.join(packaged_studies())}")
+    return packaged_study(name)
+
+
 def _page(name: str) -> str:
     text = resources.files("neurobone.web").joinpath("pages", name).read_text()
     modalities = "".join(
@@ -116,6 +137,11 @@ def _page(name: str) -> str:
             .replace("{{GOALS}}", "".join(f"<option>{g}</option>" for g in GOALS))
             .replace("{{DRUGS}}", "".join(f"<option>{d}</option>" for d in ("", *DRUGS, "any")))
             .replace("{{TRIALS}}", "".join(f"<option>{t}</option>" for t in TRIAL_PLANS))
+            .replace("{{STUDIES}}", "".join(
+                f'<option value="{html.escape(r.name)}"'
+                f'{" selected" if r.name == DEFAULT_STUDY else ""}>{html.escape(r.name)}: '
+                f"{html.escape(r.question)}</option>"
+                for r in list_studies().itertuples()))
             .replace("{{SITES}}", "".join(
                 f'<label><input type="checkbox" name="sites" value="{s}"'
                 f'{" checked" if s in FIELDS["sites"][1] else ""}> {s}</label> '
@@ -164,12 +190,22 @@ def create_app(report_root: Path | None = None):
         return {"job": job.id}
 
     @app.post("/api/study")
-    def start_study():
+    async def start_study(request: Request):
         from neurobone.report import write_report
         from neurobone.study.run import run_study
 
+        body = await request.body()
+        try:
+            form = json.loads(body) if body.strip() else {}
+        except ValueError:
+            return error(InputError("the request body is not JSON"))
+        try:
+            spec = study_argument(form)
+        except InputError as exc:
+            return error(exc)
+
         def work(progress):
-            res = run_study(None, progress=progress)
+            res = run_study(spec, progress=progress)
             progress(1, 1, "writing the report")
             out = root / f"study-{len(list(root.glob('study-*'))) + 1}"
             write_report(res, out)
@@ -217,10 +253,11 @@ def create_app(report_root: Path | None = None):
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 8765, report_root: Path | None = None) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8765, report_root: Path | None = None,
+          announce=None) -> None:
     """Run the app with uvicorn until interrupted (localhost only by default). The server
     stops only on a signal; Ctrl-C ends it as KeyboardInterrupt (exit code 130 from the
-    command line)."""
+    command line). ``announce(url)`` is called once the address is known to be usable."""
     import socket
 
     import uvicorn
@@ -231,6 +268,8 @@ def serve(host: str = "127.0.0.1", port: int = 8765, report_root: Path | None = 
     except OSError as exc:
         raise InputError(f"cannot serve on {host}:{port}: {exc.strerror or exc}; try another "
                          "--port or --host") from None
+    if announce is not None:
+        announce(f"http://{host}:{port}/")
     server = uvicorn.Server(uvicorn.Config(create_app(report_root), host=host, port=port,
                                            log_level="warning"))
     server.run()
