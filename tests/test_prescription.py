@@ -105,6 +105,10 @@ def test_high_impact_is_not_offered_with_osteoporosis():
     assert any("T-score" in p for p in plan.problems(weak, 150, allowed))
     with pytest.raises(InputError, match="valid: walking"):
         allowed_modalities(weak, exclude=("yoga",))
+    # osteoporosis is a T-score of -2.5 or lower: the threshold itself excludes impact
+    at = allowed_modalities(Person(65, t_score=-2.5))
+    assert "running" not in at and "jumping" not in at
+    assert "running" in allowed_modalities(Person(65, t_score=-2.4))
 
 
 # ------------------------------------------------------------------------------ search

@@ -50,8 +50,10 @@ class Rule:
     def allows(self, person: Person) -> str:
         """Why this modality is not offered to ``person`` ("" when it is)."""
         t = person.lowest_t_score
-        if t is not None and t < self.min_t_score:
-            return f"not offered below a T-score of {self.min_t_score:g} ({self.source})"
+        # the floor itself is excluded: osteoporosis is a T-score of -2.5 *or lower* (WHO)
+        if t is not None and t <= self.min_t_score:
+            return (f"not offered at or below a T-score of {self.min_t_score:g} "
+                    f"({self.source})")
         if person.age > self.max_age:
             return f"not offered above {self.max_age:g} years ({self.source})"
         return ""
