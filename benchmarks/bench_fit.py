@@ -235,6 +235,29 @@ def fit_both(arms: dict, names, truth, n, starts, seed, skip_pypesto, tmp: Path)
     return out
 
 
+def fit_joint(study, arms: dict, names, truth, n, starts, seed) -> dict:
+    """The same data (the same draws as :func:`fit_both`) fitted jointly: one least-squares
+    fit of every arm at once, the study as the design (``neurobone fit --design``)."""
+    from neurobone.fit.lsq import fit
+
+    rng = np.random.default_rng(seed)
+    data = pd.concat([synthetic(values, n, rng).assign(arm=a)
+                      for a, (_, values) in arms.items()], ignore_index=True)
+    t = time.perf_counter()
+    res = fit(data, study, names, n_starts=starts, seed=seed)
+    out = {"data": len(data), "total_s": time.perf_counter() - t,
+           "starts_s": res.seconds["starts"], "profiles_s": res.seconds["profiles"],
+           "objective": res.objective, "evaluations": res.diagnostics["evaluations"],
+           "failed": res.diagnostics["failed_evaluations"],
+           "identifiable": int(sum(res.identifiable(p) for p in names)),
+           "covered": int(sum((res.low[p] is None or res.low[p] <= truth[p])
+                              and (res.high[p] is None or truth[p] <= res.high[p])
+                              for p in names))}
+    print("  joint: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                  for k, v in out.items()), flush=True)
+    return out
+
+
 def likelihoods(arm, names, n_evals, n_pp, batch, seed, skip_pypesto, tmp: Path) -> dict:
     from neurobone.fit.data import Measurements, prepare
     from neurobone.io.petab import chi2_from_nllh
@@ -347,6 +370,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="repeats of the homeostasis timing")
     ap.add_argument("--no-pypesto", action="store_true")
     ap.add_argument("--json", type=Path, help="write the results here")
+    ap.add_argument("--joint-only", action="store_true",
+                    help="only the joint fit of all arms (the study as the design)")
     args = ap.parse_args()
     logging.getLogger("pypesto").setLevel(logging.ERROR)
     logging.getLogger("petab").setLevel(logging.ERROR)
@@ -359,6 +384,13 @@ def main() -> None:
     print(f"warm-up (kernels, truth runs): {time.perf_counter() - t:.1f} s; parameters "
           f"{', '.join(names)}; {len(arms)} arms x {args.n} mice, days "
           f"{', '.join(f'{d:g}' for d in DAYS)}, outputs {', '.join(OUTPUTS)}")
+    if args.joint_only:
+        print(f"least squares, all {len(arms)} arms jointly (the study as the design), "
+              f"{args.starts + 1} starts:")
+        joint = fit_joint(study, arms, names, truth, args.n, args.starts, args.seed)
+        print(f"{'joint least squares with profiles (s)':<44} {joint['total_s']:>10.1f}")
+        print(f"load average at end {os.getloadavg()[0]:.2f}")
+        return
     print("homeostasis in one batched evaluation (56-day treadmill scenario, mean of "
           f"{args.repeats}):")
     homeo = homeostasis([6, 48], args.repeats, args.seed)
@@ -375,6 +407,8 @@ def main() -> None:
                         Path(tmp))
         print(f"likelihood evaluations ({args.evals} neurobone, {args.pypesto_evals} "
               "pyPESTO), exercise arm:", flush=True)
+        print(f"least squares, all {len(arms)} arms jointly (the study as the design):")
+        joint = fit_joint(study, arms, names, truth, args.n, args.starts, args.seed)
         arm = arms.get("exercise", next(iter(arms.values())))
         like = likelihoods(arm, names, args.evals, args.pypesto_evals, args.batch, args.seed,
                            args.no_pypesto, Path(tmp))
@@ -390,6 +424,9 @@ def main() -> None:
         print(f"{'  best objective (chi2, sum of arms)':<44} {df['nb_objective'].sum():>10.2f} "
               f"{df['pp_objective'].sum():>10.2f}")
     print(f"{'least squares with profiles (s, all arms)':<44} {nb_total:>10.1f}")
+    print(f"{'joint fit of all arms with profiles (s)':<44} {joint['total_s']:>10.1f}  "
+          f"(identifiable {joint['identifiable']}/{len(names)}, truth inside "
+          f"{joint['covered']}/{len(names)})")
     print("  parameters identifiable / truth inside the interval, per arm: "
           + ", ".join(f"{r.arm} {r.nb_identifiable}/{r.nb_covered}" for r in df.itertuples()))
     if like.get("pp_per_eval_ms"):
@@ -405,7 +442,7 @@ def main() -> None:
           f"take {1e5 * like['nb_per_eval_ms'] / 6e4:.1f} min")
     print(f"load average at end {os.getloadavg()[0]:.2f}")
     if args.json:
-        args.json.write_text(json.dumps({"homeostasis": homeo, "fits": fits,
+        args.json.write_text(json.dumps({"homeostasis": homeo, "fits": fits, "joint": joint,
                                          "likelihood": like}, indent=1))
 
 

@@ -187,6 +187,15 @@ def test_cli_bad_input_is_one_line_and_exit_2(args, match):
     assert len(lines) == 1 and match in lines[0] and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
+def test_any_drug_screens_every_drug_and_searches_the_best_two(woman):
+    rx = prescribe(woman, drug="any", max_minutes_week=90, seed=1, **QUICK)
+    note = next(n for n in rx.notes if n.startswith("drug any:"))
+    kept = note.split("(")[-1].rstrip(")").split(", ")
+    assert len(kept) == 2 and rx.to_json()["drug"]["name"] in kept
+    assert all(d in note for d in ("denosumab", "zoledronate", "romosozumab"))
+
+
 def test_a_drug_at_its_labelled_dose_joins_the_plan_and_the_alternatives(woman):
     rx = prescribe(woman, drug="zoledronate", max_minutes_week=90, seed=1, **QUICK)
     doc = rx.to_json()

@@ -73,6 +73,9 @@ RTOL = 5e-5
 MAX_COURSE_DAYS = {"romosozumab": 365.0}
 #: steps of the local search from one start, at most
 MAX_STEPS = 25
+#: with ``drug="any"``: drugs kept for the full search after the screen of the starting
+#: plans (each drug's best start)
+SCREEN_KEEP = 2
 
 
 @dataclass
@@ -335,6 +338,13 @@ def _feasible_start(plan: Plan, allowed, max_minutes: float, person: Person) -> 
     return cut
 
 
+def _starts(person: Person, allowed, max_minutes_week) -> list[Plan]:
+    """The search's starting plans: no exercise and each common plan made feasible."""
+    starts = [Plan()] + [p for p in (_feasible_start(c, allowed, max_minutes_week, person)
+                                     for c in COMMON_PLANS.values()) if p is not None]
+    return list(dict.fromkeys(starts))
+
+
 def _search(ev: _Evaluator, person: Person, allowed, goal, sites, max_minutes_week, tol,
             days, tick, k0: int, n_starts_total: int):
     """The local search with ``ev`` (its drug, if any, with every plan): the best plan, its
@@ -349,9 +359,7 @@ def _search(ev: _Evaluator, person: Person, allowed, goal, sites, max_minutes_we
             for p, s in zip(todo, _score(vals, goal, sites), strict=True):
                 scores[p] = float(s) if np.isfinite(s) else -math.inf
 
-    starts = [Plan()] + [p for p in (_feasible_start(c, allowed, max_minutes_week, person)
-                                     for c in COMMON_PLANS.values()) if p is not None]
-    starts = list(dict.fromkeys(starts))
+    starts = _starts(person, allowed, max_minutes_week)
     evaluate(starts)
     best_plan, best_score = Plan(), scores[Plan()]
     for k, start in enumerate(starts):
@@ -474,10 +482,29 @@ def prescribe(person: Person, *, goal: str = "abmd", sites=("spine", "femoral_ne
     finals: dict = {}
     searched, trace, calls, subjects, n_starts = [], [], 0, 0, 0
     notes: list[str] = []
+    made = {}
+    if len(candidates) > SCREEN_KEEP:
+        # --drug any: every drug with the starting plans (one batched call each), then the
+        # full search for the SCREEN_KEEP drugs that did best there
+        screen = []
+        for d in candidates:
+            tick(0, 3, f"screening ({d})")
+            made[d] = _copies(person, days, longest, draws, final_draws, seed, d, trial,
+                              prior_draws)
+            starts = _starts(person, allowed, max_minutes_week)
+            score = _score(made[d][0].run(starts, [0.0, days]), goal, sites)
+            screen.append((float(np.max(np.where(np.isfinite(score), score, -np.inf))), d))
+        kept = [d for _, d in sorted(screen, reverse=True)[:SCREEN_KEEP]]
+        for d in candidates:
+            if d not in kept:  # the kept ones are counted with their search below
+                calls, subjects = calls + made[d][0].calls, subjects + made[d][0].subjects
+        notes.append(f"drug any: {', '.join(candidates)} screened with the starting plans; "
+                     f"the exercise search run with the best {SCREEN_KEEP} ({', '.join(kept)})")
+        candidates = kept
     for i, d in enumerate(candidates):
         tick(0, 3, f"setting up{f' ({d})' if d else ''}")
-        ev, fin_d, info = _copies(person, days, longest, draws, final_draws, seed, d, trial,
-                                  prior_draws)
+        ev, fin_d, info = made.get(d) or _copies(person, days, longest, draws, final_draws,
+                                                 seed, d, trial, prior_draws)
         finals[d] = (fin_d, info)
         plan, score, scores, tr, n = _search(ev, person, allowed, goal, sites,
                                              max_minutes_week, tol, days, tick, 4 * i,
