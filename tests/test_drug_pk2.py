@@ -350,3 +350,18 @@ def test_sbml_export_of_a_scenario_with_the_new_drugs_agrees_with_roadrunner(tmp
     for name in names:
         want = np.asarray(ref[name]).ravel()
         np.testing.assert_allclose(sim[name], want, rtol=1e-5, atol=1e-9 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("drug, kind", [("atenolol", "beta_blocker"),
+                                        ("propranolol", "beta_blocker"),
+                                        ("estradiol", "estradiol")])
+def test_a_drug_and_the_step_intervention_at_the_same_place_are_contradictory(drug, kind):
+    # the step intervention sets the occupancy (or the estrogen action) and the drug's PK
+    # would act on top of it: one of the two, named at the drug entry
+    iv = {"kind": kind, **({"drug": "propranolol"} if kind == "beta_blocker" else {})}
+    with pytest.raises(InputError) as e:
+        parse_scenario(scenario([{"name": drug}], 60, interventions=[iv]))
+    msg = str(e.value)
+    assert "drugs.0" in msg and f"the {kind} intervention" in msg and "\n" not in msg
+    # a drug acting elsewhere combines with the intervention freely
+    parse_scenario(scenario([{"name": "denosumab"}], 60, interventions=[iv]))
