@@ -179,6 +179,28 @@ def test_bad_regimens_are_one_line_errors_naming_the_field(entry, where):
     assert where in msg and "\n" not in msg
 
 
+@pytest.mark.parametrize("entry, ok", [
+    ({"name": "denosumab", "every_days": 1}, False),          # 60 mg a day
+    ({"name": "denosumab", "dose_mg": 30, "every_days": 91}, True),  # phase 2: 30 mg q3mo
+    ({"name": "teriparatide", "every_days": 0.01}, False),    # 20 ug every 15 minutes
+    ({"name": "teriparatide", "every_days": 0.5}, True),      # 40 ug a day (Neer's arm)
+    ({"name": "alendronate", "dose_mg": 10, "every_days": 1}, True),   # FOSIT
+    ({"name": "alendronate", "dose_mg": 40, "every_days": 1}, True),   # Paget's label
+    ({"name": "alendronate", "dose_mg": 70, "every_days": 1}, False),
+    ({"name": "zoledronate", "dose_mg": 4, "every_days": 21}, True),   # oncology label
+    ({"name": "zoledronate", "dose_mg": 5, "every_days": 7}, False),
+])
+def test_a_dose_in_range_given_too_often_is_out_of_range(entry, ok):
+    s = scenario([entry], 400)
+    if ok:
+        parse_scenario(s)
+        return
+    with pytest.raises(InputError) as e:
+        parse_scenario(s)
+    msg = str(e.value)
+    assert "drugs.0.every_days" in msg and "mg/day" in msg and "\n" not in msg
+
+
 def test_overlapping_entries_of_one_drug_are_contradictory():
     with pytest.raises(InputError, match=r"drugs.1.*overlaps drugs\[0\]"):
         parse_scenario(scenario([{"name": "zoledronate", "end_day": 400},
@@ -201,6 +223,8 @@ def test_unknown_drug_on_the_command_line_is_one_line_exit_2(tmp_path):
 def test_regimen_rows_deliver_each_taken_dose_once(drug, every, start, length, adherence,
                                                    seed):
     lo, hi = regimens.dose_range(drug)
+    # an interval no shorter than the highest accepted exposure allows for the dose
+    every = max(every, math.ceil((lo + hi) / 2 / regimens.max_rate(drug)))
     e = SimpleNamespace(name=drug, dose_mg=(lo + hi) / 2, every_days=every,
                         start_day=float(start), end_day=float(start + length),
                         adherence=adherence, seed=seed, skip=[])
