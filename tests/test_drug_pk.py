@@ -201,6 +201,22 @@ def test_a_dose_in_range_given_too_often_is_out_of_range(entry, ok):
     assert "drugs.0.every_days" in msg and "mg/day" in msg and "\n" not in msg
 
 
+def test_a_missed_dose_and_a_dose_change_are_the_rows_they_say():
+    # skip: the injection of day 364 is missed; a dose change: 60 mg to day 546, then 30 mg
+    scn = parse_scenario(scenario([
+        {"name": "denosumab", "dose_mg": 60, "every_days": 182, "end_day": 546, "skip": [364]},
+        {"name": "denosumab", "dose_mg": 30, "every_days": 182, "start_day": 546}], 1000))
+    rows = regimens.dosing_rows(scn.drugs, 1000.0)
+    assert [r.start for r in rows] == [0.0, 182.0, 546.0, 728.0, 910.0]
+    assert [round(r.value * (r.end - r.start), 9) for r in rows] == [60, 60, 30, 30, 30]
+    # stopping: nothing after end_day, and the drug's level then only falls
+    r = run_scenario(scenario([{"name": "denosumab", "every_days": 182, "end_day": 364}],
+                              700, outputs=("dmab_conc",)))
+    c = np.asarray(r["dmab_conc"]).ravel()
+    assert np.all(np.diff(c[364 + 30:]) <= 1e-9 * c.max())  # solver noise at ~1e-12
+    assert c[-1] < 1e-3 * c.max()
+
+
 def test_overlapping_entries_of_one_drug_are_contradictory():
     with pytest.raises(InputError, match=r"drugs.1.*overlaps drugs\[0\]"):
         parse_scenario(scenario([{"name": "zoledronate", "end_day": 400},
