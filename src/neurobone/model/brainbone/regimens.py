@@ -104,6 +104,16 @@ def taken_days(i: int, entry, duration: float, key: Sequence[int] = ()) -> list[
     return days
 
 
+def max_rate(drug: str) -> float:
+    """The highest exposure accepted, mg/day: the drug's ``rate_max`` row where a label
+    gives a more frequent regimen than the osteoporosis one (alendronate for Paget's
+    disease, zoledronate for bone metastases), else the highest studied dose at the
+    labelled (or usual) interval. A dose in range given more often is out of range."""
+    if any(r["drug"] == drug and r["parameter"] == "rate_max" for r in pharmacology.table()):
+        return pharmacology.value(drug, "rate_max")
+    return dose_range(drug)[1] / default_interval(drug)
+
+
 def check_entry(i: int, entry, duration: float) -> None:
     """A one-line InputError naming the field and the valid choices for a bad entry."""
     try:
@@ -124,6 +134,11 @@ def check_entry(i: int, entry, duration: float) -> None:
     if every < window:
         raise InputError(f"drugs[{i}].every_days: {every:g} must be at least the "
                          f"{drug} input window ({window:g} days)")
+    cap = max_rate(drug)
+    if dose / every > cap * (1 + 1e-9):
+        raise InputError(f"drugs[{i}].every_days: {dose:g} mg of {drug} every {every:g} days "
+                         f"is {dose / every:.3g} mg/day, above the highest exposure accepted "
+                         f"({cap:.3g} mg/day); give every_days of at least {dose / cap:.3g}")
     start = float(_get(entry, "start_day", 0.0))
     end = float(_get(entry, "end_day", duration))
     if end <= start:

@@ -27,6 +27,7 @@ import numpy as np
 from neurobone.errors import InputError
 from neurobone.model.brainbone.protocol import INTERVENTIONS, exercise_rows, intervention_rows
 from neurobone.model.brainbone.regimens import dosing_rows
+from neurobone.model.components.pharmacology import BETA_BLOCKERS
 from neurobone.model.components.systemic import NEVER
 from neurobone.model.subjects import Covariates, LifePlan, SubjectRules
 from neurobone.units import DAYS_PER_YEAR
@@ -40,6 +41,27 @@ DXA_SITES = (
     ("th", "abmd_th", None, None, None),
     ("fn", None, "fn_young_mean", "fn_young_sd", "t_score"),
 )
+
+
+#: step interventions and the drugs that act at the same place: a scenario gives each once
+_SAME_PLACE = {"beta_blocker": (BETA_BLOCKERS, "block the beta-adrenergic receptors"),
+               "estradiol": (("estradiol",), "set the estrogen action (E2_goal)")}
+
+
+def _check_one_source(drugs, interventions) -> None:
+    """A drug and a step intervention acting at the same place are contradictory: the
+    step sets the occupancy (or the estrogen action) its own way and the drug's PK adds
+    its own on top. One-line InputError at the drug entry."""
+    for j, iv in enumerate(interventions):
+        same = _SAME_PLACE.get(getattr(iv, "kind", None))
+        if same is None:
+            continue
+        for i, d in enumerate(drugs):
+            if d.name in same[0]:
+                raise InputError(
+                    f"drugs[{i}]: {d.name} and the {iv.kind} intervention (interventions[{j}]) "
+                    f"both {same[1]}; give it once: as a drug (with its pharmacokinetics) or "
+                    "as the step intervention")
 
 
 class BrainBoneSubjects(SubjectRules):
@@ -110,6 +132,7 @@ class BrainBoneSubjects(SubjectRules):
         if model.default_species != "human":
             raise InputError("drugs: the drug PK/PD components take human doses (species: "
                              "human); mice: the beta_blocker and estradiol interventions")
+        _check_one_source(drugs, interventions)
         rows += dosing_rows(drugs, duration)
         missing = sorted({r.name for r in rows} - set(model.parameter_names))
         if missing:
