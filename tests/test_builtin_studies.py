@@ -228,3 +228,23 @@ def test_each_builtin_study_gives_its_answer(name):
     elif name == "regularity":
         t = questions.ranking(r, ["abmd_ls"])
         assert t["arm"].iloc[0] == "5 x 30 min" and t["arm"].iloc[-1] == "1 x 150 min"
+
+
+def test_implausible_abmd_is_flagged_in_the_notes():
+    """A woman whose spine aBMD lies more than 4 young-adult SDs above the young-adult
+    mean is named in a note (the model outside its calibrated range), others are not."""
+    import pandas as pd
+
+    from neurobone.study import as_study
+    from neurobone.study.run import IMPLAUSIBLE, implausible
+
+    study = as_study("age")
+    model = study.model
+    m, s = model.parameter("ls_young_mean").value, model.parameter("ls_young_sd").value
+    animals = pd.DataFrame({"arm": ["30, training"] * 2 + ["30, control"] * 2,
+                            "animal": [1, 2, 1, 2], "day": 364.0, "output": "abmd_ls",
+                            "true": [m + 4.5 * s, m, m + 3.9 * s, m]})
+    notes = implausible(animals, model, study)
+    assert len(notes) == 1 and notes[0].startswith(IMPLAUSIBLE)
+    assert "1 woman of arm '30, training'" in notes[0] and "30, control" not in notes[0]
+    assert implausible(animals.assign(true=m), model, study) == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from neurobone.study.run import IMPLAUSIBLE
 from neurobone.study.stats import format_p
 
 
@@ -542,4 +543,10 @@ def conclusions(result) -> list[str]:
     """The study's own conclusions (its ``conclusions:`` question), generated from its
     numbers; empty for a study without one."""
     kind = result.study.conclusions
-    return QUESTION_SENTENCES[kind](result) if kind else []
+    lines = QUESTION_SENTENCES[kind](result) if kind else []
+    caveats = [n for n in result.notes if n.startswith(IMPLAUSIBLE)]
+    if lines and caveats:
+        lines = [f"Caution: {len(caveats)} output(s) reach values almost no subject has "
+                 "(see the notes); the sentences below are what the model computes, not "
+                 "findings.", *lines]
+    return lines

@@ -76,6 +76,41 @@ from neurobone.study.measurement import (
 DECOMPOSITION_UNITS = 4
 
 
+#: aBMD outputs checked for plausibility: (output, young-adult mean, young-adult SD)
+_PLAUSIBLE = (("abmd_ls", "ls_young_mean", "ls_young_sd"),
+              ("abmd_fn", "fn_young_mean", "fn_young_sd"))
+#: a T-score above this is flagged: 4 SD above the young-adult mean, which about 3 in
+#: 100,000 of the young-adult reference population reach (normal tail)
+PLAUSIBLE_T_MAX = 4.0
+#: the start of every note of :func:`implausible` (conclusions look for it)
+IMPLAUSIBLE = "implausible values:"
+
+
+def implausible(animals: pd.DataFrame, model, study: Study) -> list[str]:
+    """Notes on true aBMD values beyond :data:`PLAUSIBLE_T_MAX` young-adult SDs above the
+    young-adult mean: values almost no woman has, i.e. the model outside the range its
+    calibration speaks for."""
+    out = []
+    for output, mean, sd in _PLAUSIBLE:
+        if study.species != "human" or output not in set(animals["output"]):
+            continue
+        m, s = model.parameter(mean).value, model.parameter(sd).value
+        rows = animals[animals["output"] == output]
+        t = (rows["true"] - m) / s
+        high = rows[t > PLAUSIBLE_T_MAX]
+        if len(high):
+            who = high.groupby("arm")["animal"].nunique()
+            out.append(f"{IMPLAUSIBLE} {output} reaches {high['true'].max():.3g} g/cm2 "
+                       f"(T-score {t.max():+.1f}; above +{PLAUSIBLE_T_MAX:g}, which almost no "
+                       f"{study.noun()} has) in " + ", ".join(
+                           f"{n} {study.noun(plural=n > 1)} of arm {a!r}"
+                           for a, n in who.items())
+                       + f" under the {study.hypothesis} hypothesis: the model is outside "
+                         "the range its calibration speaks for; do not read these arms' "
+                         "results as findings")
+    return out
+
+
 def as_study(study: Study | dict | str | Path | None) -> Study:
     """A :class:`Study` from an object, a mapping, a YAML path, a built-in study's name
     (``"time-course"``), or None (the article's)."""
@@ -517,6 +552,7 @@ def run_study(study: Study | dict | str | Path | None = None, *,
         notes.append(f"every {study.noun()} starts with the same true {study.primary} (no varied "
                      f"parameter sets its baseline): the spread on day {days[0]:g} is "
                      "instrument error only")
+    notes += implausible(animals, model, study)
     failed = animals.groupby(["arm", "animal"])["true"].apply(lambda s: s.isna().any())
     if failed.any():
         notes.append(f"{int(failed.sum())} of the {study.noun(plural=True)} could not be "
