@@ -242,7 +242,7 @@ def test_mixed_recovers_typical_values_and_spread():
     mu = {"k_tb": 0.03, "k_grow": 0.26}
     omega = {"k_tb": 0.3, "k_grow": 0.3}
     data, X = subjects_data(12, mu, omega, seed=3)
-    res = mixed.fit(data, SCENARIO, list(mu), explore=60, converge=40, seed=1)
+    res = mixed.fit(data, SCENARIO, list(mu), seed=1)  # the default iterations
     for p in mu:
         assert res.low[p] < mu[p] < res.high[p], (p, res.low[p], res.high[p])
         assert res.omega_low[p] < omega[p] < res.omega_high[p], (p, res.omega_low[p],

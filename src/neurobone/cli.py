@@ -549,10 +549,10 @@ def fit_cmd(
                                             "steps/2)"),
     explore: Optional[int] = typer.Option(None, "--explore",
                                           help="mixed: SAEM exploration iterations "
-                                               "(default 120)"),
+                                               "(default 250)"),
     converge: Optional[int] = typer.Option(None, "--converge",
                                            help="mixed: SAEM convergence iterations "
-                                                "(default 80)"),
+                                                "(default 150)"),
     seed: int = typer.Option(0, "--seed", help="random seed (starts; bayes: the samples)"),
     cv: Optional[float] = typer.Option(None, "--cv",
                                        help="relative error where the data have no sd "

@@ -66,8 +66,8 @@ from neurobone.scenario.schema import Scenario
 #: z of a two-sided 95 % interval
 Z95 = 1.959963984540054
 #: iterations of the exploration phase (step 1) and of the convergence phase (1/k)
-EXPLORE = 120
-CONVERGE = 80
+EXPLORE = 250
+CONVERGE = 150
 #: random-walk Metropolis steps per iteration (after one draw from the population)
 RW_STEPS = 2
 #: starting between-subject SD of each log parameter (wide, to explore)
